@@ -1,0 +1,3 @@
+"""Family files: one per attention family. Importing them registers their entries."""
+
+from . import channel, selfattention, spatial  # noqa: F401

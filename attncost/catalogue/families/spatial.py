@@ -1,0 +1,164 @@
+"""Channel-spatial gates: CBAM (channel gate, spatial gate, both) and BAM (channel, spatial, both).
+
+Both follow Jongchan/attention-module, the authors' code. Where the code and the paper disagree the
+code wins by default and the paper is a hyperparameter: BAM's code multiplies the two branches
+(``combine=mul``), its paper adds them (``combine=add``); both cost the same.
+"""
+
+from __future__ import annotations
+
+from ...cost import Program, Tensor
+from ..common import fdiv, require_hidden
+from ..registry import Hyperparameter as HP
+from ..registry import Paper, register
+
+CBAM_PAPER = Paper(
+    title="CBAM: Convolutional Block Attention Module", authors="Woo, Park, Lee, Kweon",
+    venue="ECCV 2018", year=2018, equation="Eq. 1 (sequence), Eq. 2 (channel), Eq. 3 (spatial)",
+    code="github.com/Jongchan/attention-module",
+    follows="official cbam.py: shared nn.Linear MLP with bias on avg- and max-pooled vectors; "
+            "spatial gate cat(max_C, mean_C), 7x7 conv without bias, BatchNorm, sigmoid")
+
+BAM_PAPER = Paper(
+    title="BAM: Bottleneck Attention Module", authors="Park, Woo, Lee, Kweon",
+    venue="BMVC 2018", year=2018, equation="Eq. 1-4 (M(F) = sigmoid(M_c(F) + M_s(F)), F' = F + F * M)",
+    code="github.com/Jongchan/attention-module",
+    follows="official bam.py (its avg_pool2d kernel H assumes square maps; (H, W) here): channel "
+            "Linear-BN1d-ReLU-Linear (bias); spatial 1x1 reduce + two dilated "
+            "3x3 (BN, ReLU) + 1x1 to one map; att = 1 + sigmoid(channel * spatial)")
+
+
+def _cbam_channel_attention(g: Program, x: Tensor, r) -> Tensor:
+    """Shared MLP over avg- and max-pooled descriptors, summed: M_c(F) of CBAM Eq. 2 (logits)."""
+    n, c, h, w = x.shape
+    hidden = fdiv(c, r)
+    total = None
+    for pooled in (g.avg_pool2d(x, (h, w), (h, w)), g.max_pool2d(x, (h, w), (h, w))):
+        y = g.view(pooled, (n, c))                              # Flatten
+        y = g.linear(y, hidden, name="mlp1")
+        y = g.relu(y)
+        y = g.linear(y, c, name="mlp2")
+        total = y if total is None else g.add(total, y)
+    return total
+
+
+def _cbam_channel(g: Program, x: Tensor, r) -> Tensor:
+    n, c = x.shape[:2]
+    s = g.sigmoid(_cbam_channel_attention(g, x, r))
+    g.mark_attention_map(s)
+    s = g.view(g.view(g.view(s, (n, c, 1)), (n, c, 1, 1)), x.shape)  # unsqueeze x2, expand_as
+    return g.mul(x, s)
+
+
+def _cbam_spatial(g: Program, x: Tensor, kernel) -> Tensor:
+    n, c, h, w = x.shape
+    mx = g.view(g.max_dim(x, 1), (n, 1, h, w))                  # max over C, unsqueeze(1)
+    mean = g.view(g.reduce("mean", x, 1), (n, 1, h, w))         # mean over C, unsqueeze(1)
+    pooled = g.cat([mx, mean], 1)                               # (N, 2, H, W)
+    y = g.conv(pooled, 1, kernel, padding=fdiv(kernel - 1, 2), bias=False, name="spatial_conv")
+    y = g.batch_norm(y, name="spatial_bn")
+    s = g.sigmoid(y)
+    g.mark_attention_map(s)
+    return g.mul(x, s)
+
+
+def _cbam_check(shape, hp):
+    if "r" in hp:
+        require_hidden("cbam", shape[1], hp["r"])
+
+
+R = HP("r", 16, "reduction ratio of the shared MLP: hidden = C // r", minimum=1, symbolic=True)
+KERNEL = HP("kernel", 7, "spatial conv kernel size", minimum=1, odd=True)
+
+
+@register("cbam-channel", family="spatial", aliases=("cbam-cam",),
+          summary="CBAM channel gate: shared MLP on avg- and max-pooled vectors, summed, sigmoid",
+          paper=CBAM_PAPER, hyperparameters=[R], check=_cbam_check)
+def cbam_channel(g: Program, x: Tensor, *, r) -> Tensor:
+    """F' = sigmoid(MLP(AvgPool(F)) + MLP(MaxPool(F))) * F (CBAM Eq. 2)."""
+    return _cbam_channel(g, x, r)
+
+
+@register("cbam-spatial", family="spatial", aliases=("cbam-sam",),
+          summary="CBAM spatial gate: k x k conv over [max_C; mean_C] maps, BN, sigmoid",
+          paper=CBAM_PAPER, hyperparameters=[KERNEL])
+def cbam_spatial(g: Program, x: Tensor, *, kernel) -> Tensor:
+    """F'' = sigmoid(BN(conv_kxk([MaxPool_C(F); AvgPool_C(F)]))) * F (CBAM Eq. 3)."""
+    return _cbam_spatial(g, x, kernel)
+
+
+@register("cbam", family="spatial", aliases=("convolutional-block-attention",),
+          summary="CBAM: channel gate, then spatial gate (sequential, channel first)",
+          paper=CBAM_PAPER, hyperparameters=[R, KERNEL], check=_cbam_check)
+def cbam(g: Program, x: Tensor, *, r, kernel) -> Tensor:
+    """F' = M_c(F) * F, F'' = M_s(F') * F' (CBAM Eq. 1)."""
+    return _cbam_spatial(g, _cbam_channel(g, x, r), kernel)
+
+
+def _bam_channel(g: Program, x: Tensor, r) -> Tensor:
+    """BAM channel branch M_c(F) logits, (N, C) -> expanded view over H x W."""
+    n, c, h, w = x.shape
+    y = g.view(g.avg_pool2d(x, (h, w), (h, w)), (n, c))        # global avg_pool2d, Flatten
+    y = g.linear(y, fdiv(c, r), name="gate_c_fc0")
+    y = g.batch_norm(y, name="gate_c_bn0")
+    y = g.relu(y)
+    y = g.linear(y, c, name="gate_c_fc_final")
+    return g.view(g.view(g.view(y, (n, c, 1)), (n, c, 1, 1)), x.shape)
+
+
+def _bam_spatial(g: Program, x: Tensor, r, dilation) -> Tensor:
+    """BAM spatial branch M_s(F) logits: 1x1 reduce, two dilated 3x3, 1x1 to one map, expanded."""
+    hidden = fdiv(x.shape[1], r)
+    y = g.conv(x, hidden, 1, name="gate_s_reduce")
+    y = g.relu(g.batch_norm(y, name="gate_s_bn_reduce"))
+    for i in range(2):
+        y = g.conv(y, hidden, 3, padding=dilation, dilation=dilation, name=f"gate_s_di{i}")
+        y = g.relu(g.batch_norm(y, name=f"gate_s_bn_di{i}"))
+    y = g.conv(y, 1, 1, name="gate_s_final")
+    return g.view(y, x.shape)
+
+
+def _bam_apply(g: Program, x: Tensor, logits: Tensor) -> Tensor:
+    """F' = F * (1 + sigmoid(M(F))) (BAM Eq. 1: F + F * M(F))."""
+    att = g.sigmoid(logits)
+    g.mark_attention_map(att)
+    att = g.add(att, 1)
+    return g.mul(att, x)
+
+
+def _bam_check(shape, hp):
+    require_hidden("bam", shape[1], hp["r"])
+
+
+BAM_R = HP("r", 16, "reduction ratio of both branches: hidden = C // r", minimum=1, symbolic=True)
+DILATION = HP("dilation", 4, "dilation of the spatial branch's 3x3 convs", minimum=1)
+
+
+@register("bam-channel", family="spatial", 
+          summary="BAM channel branch alone: pooled MLP with BatchNorm, F * (1 + sigmoid(M_c))",
+          paper=BAM_PAPER, hyperparameters=[BAM_R], check=_bam_check)
+def bam_channel(g: Program, x: Tensor, *, r) -> Tensor:
+    """F' = F * (1 + sigmoid(M_c(F))) (BAM Eq. 3, the channel-only ablation)."""
+    return _bam_apply(g, x, _bam_channel(g, x, r))
+
+
+@register("bam-spatial", family="spatial", 
+          summary="BAM spatial branch alone: 1x1 reduce, two dilated 3x3, 1x1, F * (1 + sigmoid(M_s))",
+          paper=BAM_PAPER, hyperparameters=[BAM_R, DILATION], check=_bam_check)
+def bam_spatial(g: Program, x: Tensor, *, r, dilation) -> Tensor:
+    """F' = F * (1 + sigmoid(M_s(F))) (BAM Eq. 4, the spatial-only ablation)."""
+    return _bam_apply(g, x, _bam_spatial(g, x, r, dilation))
+
+
+@register("bam", family="spatial", aliases=("bottleneck-attention",),
+          summary="BAM: channel and spatial branches combined, F * (1 + sigmoid(M_c o M_s))",
+          paper=BAM_PAPER,
+          hyperparameters=[BAM_R, DILATION,
+                           HP("combine", "mul", "how the branches combine: mul (official code) or add (paper)",
+                              type=str, choices=("mul", "add"))],
+          check=_bam_check)
+def bam(g: Program, x: Tensor, *, r, dilation, combine) -> Tensor:
+    """F' = F * (1 + sigmoid(M_c(F) o M_s(F))) (BAM Eq. 1-2; o = * in code, + in the paper)."""
+    channel = _bam_channel(g, x, r)
+    spatial = _bam_spatial(g, x, r, dilation)
+    return _bam_apply(g, x, g.binary(combine, channel, spatial))

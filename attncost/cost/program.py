@@ -1,0 +1,278 @@
+"""Program: a symbolic forward pass, written op by op, that yields a :class:`Cost`.
+
+A catalogue entry describes its module as the sequence of primitive ops the paper's forward runs,
+on symbolic shapes. Each method computes the output shape, asks :mod:`attncost.ops` for the op's
+counts, registers parameters once per name, and records allocations and uses for memory. What a
+method allocates mirrors eager PyTorch (e.g. max pooling also writes its indices, layer norm its mean
+and rstd); the tracer proves every such claim against real execution.
+"""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass
+
+import sympy
+
+from .. import ops
+from ..ops.shapes import broadcast, conv_output_size, normalize_dim, numel, pool_output_size
+from .cost import Cost
+from .liveness import Liveness
+from .symbolic import exact_max
+
+
+def _pair(value, n=2) -> tuple:
+    return tuple(value) if isinstance(value, (tuple, list)) else (value,) * n
+
+
+@dataclass(frozen=True)
+class Tensor:
+    """A symbolic tensor: its shape and the storage it lives in."""
+
+    shape: tuple
+    storage: object
+
+    @property
+    def numel(self):
+        return numel(self.shape)
+
+    @property
+    def ndim(self) -> int:
+        return len(self.shape)
+
+
+class Program:
+    def __init__(self):
+        self._ids = itertools.count()
+        self._liveness = Liveness()
+        self._counts: dict = {}
+        self._params: dict = {}
+        self._attention: list = []
+        self._anonymous = itertools.count()
+
+    # -- bookkeeping -------------------------------------------------------------------------------
+    def input(self, shape) -> Tensor:
+        t = Tensor(tuple(shape), next(self._ids))
+        self._liveness.add_input(t.storage, t.numel)
+        return t
+
+    def _count(self, counts: dict) -> None:
+        for name, value in counts.items():
+            self._counts[name] = self._counts.get(name, 0) + value
+
+    def _alloc(self, uses, *shapes) -> list[Tensor]:
+        outs = [Tensor(tuple(s), next(self._ids)) for s in shapes]
+        self._liveness.record([u.storage for u in uses], [(o.storage, o.numel) for o in outs])
+        return outs
+
+    def _view(self, x: Tensor, shape) -> Tensor:
+        self._liveness.record([x.storage], [])
+        return Tensor(tuple(shape), x.storage)
+
+    def param(self, name: str | None, elements) -> None:
+        """Register a learnable parameter; the same name is counted once (weight sharing)."""
+        name = name if name is not None else f"_param{next(self._anonymous)}"
+        if name in self._params and sympy.simplify(self._params[name] - elements) != 0:
+            raise ValueError(f"parameter {name!r} reused with another size")
+        self._params[name] = elements
+
+    def parameter(self, name: str, shape) -> Tensor:
+        """A parameter used directly as an operand (e.g. CCNet's gamma); never counts as memory."""
+        self.param(name, numel(shape))
+        return Tensor(tuple(shape), ("param", name))
+
+    def mark_attention_map(self, t: Tensor) -> Tensor:
+        """Declare ``t`` an attention map (mirrors ``attncost.reference.marks.attention_map``)."""
+        self._attention.append(t.numel)
+        return t
+
+    def finish(self, *outputs: Tensor) -> Cost:
+        return Cost(
+            counts=self._counts,
+            params=sympy.Add(*[sympy.sympify(v) for v in self._params.values()]),
+            activation_elements=self._liveness.activation_elements(),
+            peak_live_elements=self._liveness.peak([o.storage for o in outputs]),
+            attention_map_elements=exact_max(self._attention),
+        )
+
+    # -- layers with parameters --------------------------------------------------------------------
+    def conv(self, x: Tensor, out_channels, kernel, stride=1, padding=0, dilation=1, groups=1,
+             bias=True, name=None) -> Tensor:
+        """nn.Conv1d/2d (aten.convolution) on (N, Cin, *spatial)."""
+        spatial = x.ndim - 2
+        kernel, stride, padding, dilation = (_pair(v, spatial) for v in (kernel, stride, padding, dilation))
+        out_spatial = tuple(conv_output_size(s, k, st, p, d)
+                            for s, k, st, p, d in zip(x.shape[2:], kernel, stride, padding, dilation))
+        w_shape = (out_channels, sympy.sympify(x.shape[1]) / groups, *kernel)
+        out_shape = (x.shape[0], out_channels, *out_spatial)
+        self.param(name, numel(w_shape) + (out_channels if bias else 0))
+        self._count(ops.formula("conv")(x.shape, w_shape, out_shape, bias))
+        return self._alloc([x], out_shape)[0]
+
+    def linear(self, x: Tensor, out_features, bias=True, name=None) -> Tensor:
+        """nn.Linear. On a 2-D input aten runs addmm/mm; on more dims view -> addmm -> view."""
+        in_features = x.shape[-1]
+        out_shape = (*x.shape[:-1], out_features)
+        self.param(name, in_features * out_features + (out_features if bias else 0))
+        self._count(ops.formula("linear")(x.shape, out_shape, bias))
+        if x.ndim > 2:
+            self._view(x, (numel(x.shape[:-1]), in_features))
+        out = self._alloc([x], out_shape)[0]
+        if x.ndim > 2:
+            out = self._view(out, out_shape)
+        return out
+
+    def batch_norm(self, x: Tensor, affine=True, name=None) -> Tensor:
+        """nn.BatchNorm1d/2d in eval mode: aten.native_batch_norm writes its output (its saved
+        statistics are empty in eval mode)."""
+        channels = x.shape[1]
+        if affine:
+            self.param(name, 2 * channels)
+        self._count(ops.formula("norm")("batch", x.shape, affine))
+        return self._alloc([x], x.shape)[0]
+
+    def layer_norm(self, x: Tensor, normalized_ndim: int, affine=True, name=None) -> Tensor:
+        """nn.LayerNorm over the last ``normalized_ndim`` dims; aten.native_layer_norm also writes
+        mean and rstd, one element per normalised row each."""
+        normalized = x.shape[x.ndim - normalized_ndim:]
+        if affine:
+            self.param(name, 2 * numel(normalized))
+        self._count(ops.formula("norm")("layer", x.shape, affine))
+        stats = (*x.shape[: x.ndim - normalized_ndim], *(1,) * normalized_ndim)
+        return self._alloc([x], x.shape, stats, stats)[0]
+
+    # -- matrix products ---------------------------------------------------------------------------
+    def bmm(self, a: Tensor, b: Tensor) -> Tensor:
+        out_shape = (a.shape[0], a.shape[1], b.shape[2])
+        self._count(ops.formula("matmul")(a.shape, b.shape, out_shape))
+        return self._alloc([a, b], out_shape)[0]
+
+    def matmul(self, a: Tensor, b: Tensor) -> Tensor:
+        """torch.matmul of two 3-D tensors: aten expands, views, runs bmm and views the result."""
+        self._view(a, a.shape)
+        self._view(a, a.shape)
+        self._view(b, b.shape)
+        self._view(b, b.shape)
+        out = self.bmm(a, b)
+        return self._view(out, out.shape)
+
+    # -- elementwise -------------------------------------------------------------------------------
+    def unary(self, name: str, x: Tensor, inplace=False) -> Tensor:
+        self._count(ops.formula("elementwise")(name, x.shape))
+        if inplace:
+            self._liveness.record([x.storage], [])
+            return x
+        return self._alloc([x], x.shape)[0]
+
+    def relu(self, x, inplace=False):
+        return self.unary("relu", x, inplace)
+
+    def sigmoid(self, x, inplace=False):
+        return self.unary("sigmoid", x, inplace)
+
+    def binary(self, name: str, a: Tensor, b, inplace=False) -> Tensor:
+        """a <op> b with broadcasting; ``b`` may be a Python scalar."""
+        b_shape = b.shape if isinstance(b, Tensor) else ()
+        out_shape = broadcast(a.shape, b_shape)
+        self._count(ops.formula("elementwise")(name, out_shape))
+        uses = [a] + ([b] if isinstance(b, Tensor) else [])
+        if inplace:
+            self._liveness.record([u.storage for u in uses], [])
+            return a
+        return self._alloc(uses, out_shape)[0]
+
+    def add(self, a, b, inplace=False):
+        return self.binary("add", a, b, inplace)
+
+    def mul(self, a, b, inplace=False):
+        return self.binary("mul", a, b, inplace)
+
+    def div(self, a, b, inplace=False):
+        return self.binary("div", a, b, inplace)
+
+    def softmax(self, x: Tensor, dim: int) -> Tensor:
+        self._count(ops.formula("softmax")(x.shape))
+        return self._alloc([x], x.shape)[0]
+
+    # -- reductions and pooling --------------------------------------------------------------------
+    def reduce(self, name: str, x: Tensor, dims, keepdim=False) -> Tensor:
+        """mean / sum / amax over ``dims``."""
+        dims = {normalize_dim(d, x.ndim) for d in _pair(dims, 1)}
+        out_shape = tuple(1 if i in dims else s for i, s in enumerate(x.shape) if keepdim or i not in dims)
+        self._count(ops.formula("reduce")(name, x.shape))
+        return self._alloc([x], out_shape)[0]
+
+    def max_dim(self, x: Tensor, dim: int, keepdim=False) -> Tensor:
+        """torch.max(x, dim): writes values and int64 indices."""
+        dim = normalize_dim(dim, x.ndim)
+        out_shape = tuple(1 if i == dim else s for i, s in enumerate(x.shape) if keepdim or i != dim)
+        self._count(ops.formula("reduce")("max", x.shape))
+        return self._alloc([x], out_shape, out_shape)[0]
+
+    def global_avg_pool(self, x: Tensor) -> Tensor:
+        """adaptive_avg_pool2d(x, 1): aten runs it as a mean over H and W with keepdim."""
+        self._count(ops.formula("global_avg_pool")(x.shape))
+        return self._alloc([x], (*x.shape[:2], 1, 1))[0]
+
+    def _pool_shape(self, x, kernel, stride, padding, dilation=1, ceil_mode=False):
+        kernel, stride, padding, dilation = (_pair(v) for v in (kernel, stride if stride else kernel, padding, dilation))
+        out_spatial = tuple(pool_output_size(s, k, st, p, d, ceil_mode)
+                            for s, k, st, p, d in zip(x.shape[2:], kernel, stride, padding, dilation))
+        return kernel, (*x.shape[:2], *out_spatial)
+
+    def max_pool2d(self, x: Tensor, kernel, stride=None, padding=0, dilation=1, ceil_mode=False) -> Tensor:
+        """F.max_pool2d: aten.max_pool2d_with_indices writes the output and its int64 indices."""
+        kernel, out_shape = self._pool_shape(x, kernel, stride, padding, dilation, ceil_mode)
+        self._count(ops.formula("pool")("max", out_shape, kernel))
+        return self._alloc([x], out_shape, out_shape)[0]
+
+    def avg_pool2d(self, x: Tensor, kernel, stride=None, padding=0, ceil_mode=False) -> Tensor:
+        kernel, out_shape = self._pool_shape(x, kernel, stride, padding, 1, ceil_mode)
+        self._count(ops.formula("pool")("avg", out_shape, kernel))
+        return self._alloc([x], out_shape)[0]
+
+    def interpolate(self, x: Tensor, size, mode="nearest") -> Tensor:
+        out_shape = (*x.shape[:2], *_pair(size))
+        self._count(ops.formula("interpolate")(mode, out_shape))
+        return self._alloc([x], out_shape)[0]
+
+    # -- data movement -----------------------------------------------------------------------------
+    def cat(self, tensors, dim: int) -> Tensor:
+        dim = normalize_dim(dim, tensors[0].ndim)
+        out_shape = list(tensors[0].shape)
+        out_shape[dim] = sum((t.shape[dim] for t in tensors), sympy.Integer(0))
+        self._count(ops.formula("copy")(out_shape))
+        return self._alloc(tensors, tuple(out_shape))[0]
+
+    def repeat(self, x: Tensor, reps) -> Tensor:
+        out_shape = tuple(s * r for s, r in zip(x.shape, reps))
+        self._count(ops.formula("copy")(out_shape))
+        return self._alloc([x], out_shape)[0]
+
+    def fill(self, shape) -> Tensor:
+        """A new tensor filled with a constant (full / new_full / zeros)."""
+        self._count(ops.formula("copy")(shape))
+        return self._alloc([], tuple(shape))[0]
+
+    def diag(self, x: Tensor) -> Tensor:
+        """torch.diag of a vector: a square matrix, zeros off the diagonal."""
+        out_shape = (x.shape[0], x.shape[0])
+        self._count(ops.formula("copy")(out_shape))
+        return self._alloc([x], out_shape)[0]
+
+    def contiguous(self, x: Tensor) -> Tensor:
+        """A copy into a fresh contiguous storage (clone / contiguous of a non-contiguous view)."""
+        self._count(ops.formula("copy")(x.shape))
+        return self._alloc([x], x.shape)[0]
+
+    def view(self, x: Tensor, shape) -> Tensor:
+        """Any zero-copy reshape: view, permute, transpose, unsqueeze, squeeze, expand, slice."""
+        return self._view(x, shape)
+
+    def permute(self, x: Tensor, dims) -> Tensor:
+        return self._view(x, tuple(x.shape[d] for d in dims))
+
+    def transpose(self, x: Tensor, d0: int, d1: int) -> Tensor:
+        dims = list(range(x.ndim))
+        dims[d0], dims[d1] = dims[d1], dims[d0]
+        return self.permute(x, dims)

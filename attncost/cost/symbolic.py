@@ -1,0 +1,48 @@
+"""Small symbolic helpers: deciding dominance and taking exact maxima of expressions."""
+
+from __future__ import annotations
+
+import sympy
+
+
+def is_nonnegative(expr) -> bool:
+    """True when ``expr`` is provably >= 0 for positive-integer symbols.
+
+    Decided by expanding into a polynomial whose generators (symbols, floors, ceilings, maxima of
+    such) are all nonnegative: if every coefficient is nonnegative, so is the expression. False
+    means "not proven", never "negative".
+    """
+    expr = sympy.expand(sympy.sympify(expr))
+    if expr.is_Number:
+        return bool(expr >= 0)
+    if expr.is_nonnegative:
+        return True
+    try:
+        poly = sympy.Poly(expr, *sorted(_generators(expr), key=sympy.default_sort_key))
+    except sympy.PolynomialError:
+        return False
+    return all(c >= 0 for c in poly.coeffs())
+
+
+def _generators(expr) -> set:
+    gens = set()
+    for atom in expr.atoms(sympy.Symbol, sympy.floor, sympy.ceiling, sympy.Max):
+        if atom.is_nonnegative or isinstance(atom, (sympy.floor, sympy.ceiling)):
+            gens.add(atom)
+    return gens
+
+
+def exact_max(values):
+    """The maximum of ``values``: a number for numbers, else ``Max`` of the non-dominated ones."""
+    values = [sympy.sympify(v) for v in values]
+    if not values:
+        return sympy.Integer(0)
+    if all(v.is_Number for v in values):
+        return max(values)
+    kept: list = []
+    for v in sorted(set(values), key=sympy.default_sort_key):
+        if any(is_nonnegative(k - v) for k in kept):
+            continue
+        kept = [k for k in kept if not is_nonnegative(v - k)]
+        kept.append(v)
+    return kept[0] if len(kept) == 1 else sympy.Max(*kept)

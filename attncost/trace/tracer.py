@@ -1,0 +1,138 @@
+"""CostTracer: a TorchDispatchMode that counts every aten op a real forward runs.
+
+Counts come from the same op formulas as the catalogue (:mod:`attncost.trace.handlers`), from
+run-time shapes. Memory follows the shared liveness rules (:mod:`attncost.cost.liveness`): every
+new storage an op returns is an allocation; views and in-place ops allocate nothing; storages of
+parameters and buffers never count. Ops without a handler are collected in ``unsupported`` (with
+their call counts) and make ``result()`` raise unless explicitly allowed: an unknown op is never
+silently zero.
+
+Works on real tensors and on FakeTensors with symbolic sizes (see :mod:`attncost.trace.symbolic`);
+``size_to_expr`` turns a SymInt into a sympy expression in the caller's symbols.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+
+import sympy
+import torch
+from torch.utils._python_dispatch import TorchDispatchMode
+from torch.utils._pytree import tree_flatten
+
+from ..cost import Cost
+from ..cost.liveness import Liveness
+from ..cost.symbolic import exact_max
+from ..reference import marks
+from .handlers import HANDLERS, IGNORED, IGNORED_NAMES, Call
+
+
+class UnsupportedOpsError(RuntimeError):
+    """The traced code ran aten ops attncost has no formula for."""
+
+
+def _storage_key(t: torch.Tensor):
+    return t.untyped_storage()._cdata
+
+
+class CostTracer(TorchDispatchMode):
+    """Count a forward pass. Use ``with CostTracer(module, size_to_expr) as t: out = module(x)``
+    after ``t.add_input(x)``; then ``t.result(out)`` gives the :class:`Cost`."""
+
+    def __init__(self, module: torch.nn.Module | None = None, size_to_expr=None):
+        super().__init__()
+        self._size_to_expr = size_to_expr or (lambda v: int(v))
+        self._liveness = Liveness()
+        self._counts: dict = {}
+        self._keep: list = []               # strong refs: storages are never freed, so keys stay unique
+        self._param_keys: set = set()
+        self._attention: list = []
+        self.unsupported: Counter = Counter()
+        self.params = sympy.Integer(0)
+        if module is not None:
+            self.params = sum(p.numel() for p in module.parameters())
+            for t in list(module.parameters()) + list(module.buffers()):
+                self._param_keys.add(_storage_key(t))
+                self._keep.append(t)
+
+    # -- set-up ------------------------------------------------------------------------------------
+    def add_input(self, x: torch.Tensor) -> None:
+        self._keep.append(x)
+        self._liveness.add_input(_storage_key(x), self.numel(x))
+
+    def shape(self, t: torch.Tensor) -> tuple:
+        return tuple(self._size_to_expr(s) for s in t.shape)
+
+    def numel(self, t: torch.Tensor):
+        n = sympy.Integer(1)
+        for s in self.shape(t):
+            n = n * s
+        return n
+
+    def _is_parameter(self, t) -> bool:
+        return isinstance(t, torch.Tensor) and _storage_key(t) in self._param_keys
+
+    def _on_attention_map(self, t) -> None:
+        self._attention.append(self.numel(t))
+
+    def __enter__(self):
+        marks.add_listener(self._on_attention_map)
+        return super().__enter__()
+
+    def __exit__(self, *exc):
+        marks.remove_listener(self._on_attention_map)
+        return super().__exit__(*exc)
+
+    # -- the dispatch hook -------------------------------------------------------------------------
+    def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+        kwargs = kwargs or {}
+        out = func(*args, **kwargs)
+        packet = func.overloadpacket
+        name = str(packet) if not hasattr(func, "name") else func.name().split(".")[0].replace("::", ".")
+        inputs = [t for t in tree_flatten((args, kwargs))[0] if isinstance(t, torch.Tensor)]
+        outputs = [t for t in tree_flatten(out)[0] if isinstance(t, torch.Tensor)]
+        if packet in HANDLERS:
+            call = Call(packet, args, kwargs, out, self.shape, self._is_parameter)
+            for kind, value in HANDLERS[packet](call).items():
+                self._counts[kind] = self._counts.get(kind, 0) + value
+        elif packet not in IGNORED and name not in IGNORED_NAMES:
+            self.unsupported[str(func)] += 1
+        self._record_memory(inputs, outputs)
+        return out
+
+    def _record_memory(self, inputs, outputs) -> None:
+        uses = [_storage_key(t) for t in inputs]
+        allocations = []
+        seen = set(self._liveness.size) | self._param_keys
+        for t in outputs:
+            key = _storage_key(t)
+            if key not in seen:
+                seen.add(key)
+                allocations.append((key, self.numel(t)))
+                self._keep.append(t)
+        self._liveness.record(uses, allocations)
+
+    # -- results -----------------------------------------------------------------------------------
+    def result(self, output, allow_unsupported: bool = False) -> Cost:
+        if self.unsupported and not allow_unsupported:
+            raise UnsupportedOpsError(
+                "no formula for aten ops: " + ", ".join(f"{op} (x{n})" for op, n in sorted(self.unsupported.items())))
+        outputs = [t for t in tree_flatten(output)[0] if isinstance(t, torch.Tensor)]
+        return Cost(
+            counts=self._counts,
+            params=self.params,
+            activation_elements=self._liveness.activation_elements(),
+            peak_live_elements=self._liveness.peak([_storage_key(t) for t in outputs]),
+            attention_map_elements=exact_max(self._attention),
+        )
+
+
+def trace_module(module: torch.nn.Module, x: torch.Tensor, size_to_expr=None,
+                 allow_unsupported: bool = False) -> tuple[Cost, tuple, Counter]:
+    """Run ``module(x)`` under no_grad, counting: (cost, output shape, unsupported ops)."""
+    tracer = CostTracer(module, size_to_expr)
+    tracer.add_input(x)
+    with torch.no_grad(), tracer:
+        out = module(x)
+    cost = tracer.result(out, allow_unsupported)
+    return cost, tracer.shape(out), tracer.unsupported
