@@ -146,6 +146,10 @@ class Entry:
     # -- costs -------------------------------------------------------------------------------------
     def run(self, shape, hp: dict | None = None) -> tuple[Cost, tuple]:
         """Cost and output shape for input ``shape`` (N, C, H, W; ints or symbols)."""
+        return self.program_result(shape, hp)[:2]
+
+    def program_result(self, shape, hp: dict | None = None) -> tuple[Cost, tuple, bool]:
+        """Cost, output shape, and whether a size of 1 spared a copy (see Program.contiguous)."""
         return _run(self, tuple(sympy.sympify(s) for s in shape), tuple(sorted(self.resolve(shape, hp).items())))
 
     def cost(self, shape=SHAPE_SYMBOLS, hp: dict | None = None) -> Cost:
@@ -160,11 +164,11 @@ class Entry:
 
 
 @functools.lru_cache(maxsize=4096)
-def _run(entry: Entry, shape: tuple, hp_items: tuple) -> tuple[Cost, tuple]:
+def _run(entry: Entry, shape: tuple, hp_items: tuple) -> tuple[Cost, tuple, bool]:
     g = Program()
     x = g.input(shape)
     out = entry.program(g, x, **dict(hp_items))
-    return g.finish(out), tuple(out.shape)
+    return g.finish(out), tuple(out.shape), g.degenerate
 
 
 REGISTRY: dict[str, Entry] = {}

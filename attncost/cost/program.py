@@ -25,12 +25,44 @@ def _pair(value, n=2) -> tuple:
     return tuple(value) if isinstance(value, (tuple, list)) else (value,) * n
 
 
+def contiguous_strides(shape) -> tuple:
+    strides, z = [], sympy.Integer(1)
+    for size in reversed(shape):
+        strides.append(z)
+        z = z * size
+    return tuple(reversed(strides))
+
+
+def _is_one(size) -> bool:
+    return sympy.sympify(size) == 1
+
+
+def is_contiguous(shape, strides, strict: bool = False) -> bool:
+    """PyTorch's rule: strides match a row-major layout, ignoring dims of size 1 (unless
+    ``strict``). A symbolic size is taken to be larger than 1."""
+    if any(sympy.sympify(s) == 0 for s in shape):
+        return True
+    z = sympy.Integer(1)
+    for size, stride in zip(reversed(shape), reversed(strides)):
+        if _is_one(size) and not strict:
+            continue
+        if stride is None or sympy.expand(sympy.sympify(stride) - z) != 0:
+            return False
+        z = z * size
+    return True
+
+
 @dataclass(frozen=True)
 class Tensor:
-    """A symbolic tensor: its shape and the storage it lives in."""
+    """A symbolic tensor: its shape, strides and the storage it lives in."""
 
     shape: tuple
     storage: object
+    strides: tuple = None
+
+    def __post_init__(self):
+        if self.strides is None:
+            object.__setattr__(self, "strides", contiguous_strides(self.shape))
 
     @property
     def numel(self):
@@ -49,6 +81,7 @@ class Program:
         self._params: dict = {}
         self._attention: list = []
         self._anonymous = itertools.count()
+        self.degenerate = False
 
     # -- bookkeeping -------------------------------------------------------------------------------
     def input(self, shape) -> Tensor:
@@ -65,14 +98,36 @@ class Program:
         self._liveness.record([u.storage for u in uses], [(o.storage, o.numel) for o in outs])
         return outs
 
-    def _view(self, x: Tensor, shape) -> Tensor:
+    def _view(self, x: Tensor, shape, strides=None) -> Tensor:
         self._liveness.record([x.storage], [])
-        return Tensor(tuple(shape), x.storage)
+        shape = tuple(shape)
+        if strides is None:
+            strides = self._reshape_strides(x, shape)
+        return Tensor(shape, x.storage, tuple(strides))
+
+    @staticmethod
+    def _reshape_strides(x: Tensor, shape) -> tuple:
+        """Strides of a zero-copy reshape, squeeze/unsqueeze or expand of ``x``.
+
+        Anything else on a non-contiguous tensor gets an unknown layout, which later counts as
+        non-contiguous (verification against the tracer catches a wrong guess)."""
+        if tuple(shape) == x.shape:
+            return x.strides
+        same_numel = sympy.expand(numel(shape) - numel(x.shape)) == 0
+        if same_numel and is_contiguous(x.shape, x.strides):
+            return contiguous_strides(shape)
+        kept = [(s, st) for s, st in zip(x.shape, x.strides) if not _is_one(s)]
+        if [s for s in shape if not _is_one(s)] == [s for s, _ in kept]:
+            it = iter(st for _, st in kept)
+            return tuple(sympy.Integer(1) if _is_one(s) else next(it) for s in shape)
+        if len(shape) == x.ndim and all(a == b or _is_one(a) for a, b in zip(x.shape, shape)):
+            return tuple(0 if _is_one(a) and not _is_one(b) else st for a, b, st in zip(x.shape, shape, x.strides))
+        return (None,) * len(shape)
 
     def param(self, name: str | None, elements) -> None:
         """Register a learnable parameter; the same name is counted once (weight sharing)."""
         name = name if name is not None else f"_param{next(self._anonymous)}"
-        if name in self._params and sympy.simplify(self._params[name] - elements) != 0:
+        if name in self._params and sympy.expand(self._params[name] - elements) != 0:
             raise ValueError(f"parameter {name!r} reused with another size")
         self._params[name] = elements
 
@@ -140,6 +195,27 @@ class Program:
         self._count(ops.formula("norm")("layer", x.shape, affine))
         stats = (*x.shape[: x.ndim - normalized_ndim], *(1,) * normalized_ndim)
         return self._alloc([x], x.shape, stats, stats)[0]
+
+    def group_norm(self, x: Tensor, groups, affine=True, name=None) -> Tensor:
+        """nn.GroupNorm(groups, C); aten.native_group_norm also writes mean and rstd, (N, groups) each."""
+        if affine:
+            self.param(name, 2 * x.shape[1])
+        self._count(ops.formula("norm")("group", x.shape, affine))
+        stats = (x.shape[0], groups)
+        return self._alloc([x], x.shape, stats, stats)[0]
+
+    def conv_with_weight(self, x: Tensor, weight: Tensor, bias: Tensor | None = None, stride=1, padding=0,
+                         dilation=1, groups=1) -> Tensor:
+        """F.conv2d with a computed weight (and bias) tensor, e.g. CondConv's per-sample kernels
+        run as one grouped conv over the batch: no parameters of its own; reads x, weight, bias."""
+        spatial = x.ndim - 2
+        kernel = weight.shape[2:]
+        stride, padding, dilation = (_pair(v, spatial) for v in (stride, padding, dilation))
+        out_spatial = tuple(conv_output_size(s, k, st, p, d)
+                            for s, k, st, p, d in zip(x.shape[2:], kernel, stride, padding, dilation))
+        out_shape = (x.shape[0], weight.shape[0], *out_spatial)
+        self._count(ops.formula("conv")(x.shape, weight.shape, out_shape, bias is not None))
+        return self._alloc([x, weight] + ([bias] if bias is not None else []), out_shape)[0]
 
     # -- matrix products ---------------------------------------------------------------------------
     def bmm(self, a: Tensor, b: Tensor) -> Tensor:
@@ -261,16 +337,30 @@ class Program:
         return self._alloc([x], out_shape)[0]
 
     def contiguous(self, x: Tensor) -> Tensor:
-        """A copy into a fresh contiguous storage (clone / contiguous of a non-contiguous view)."""
+        """``x.contiguous()``: a copy into a fresh storage unless ``x`` is already contiguous.
+
+        PyTorch ignores dims of size 1 when deciding; where that alone spares the copy the program
+        is marked ``degenerate`` (its symbolic formula, which takes sizes > 1, then counts a copy
+        that this concrete case does not make)."""
+        if is_contiguous(x.shape, x.strides):
+            if not is_contiguous(x.shape, x.strides, strict=True):
+                self.degenerate = True
+            return x
         self._count(ops.formula("copy")(x.shape))
         return self._alloc([x], x.shape)[0]
+
+    def slice(self, x: Tensor, dim: int, start, stop) -> Tensor:
+        """``x[..., start:stop, ...]`` along ``dim``: a view with the same strides."""
+        dim = normalize_dim(dim, x.ndim)
+        shape = tuple(stop - start if i == dim else s for i, s in enumerate(x.shape))
+        return self._view(x, shape, x.strides)
 
     def view(self, x: Tensor, shape) -> Tensor:
         """Any zero-copy reshape: view, permute, transpose, unsqueeze, squeeze, expand, slice."""
         return self._view(x, shape)
 
     def permute(self, x: Tensor, dims) -> Tensor:
-        return self._view(x, tuple(x.shape[d] for d in dims))
+        return self._view(x, tuple(x.shape[d] for d in dims), tuple(x.strides[d] for d in dims))
 
     def transpose(self, x: Tensor, d0: int, d1: int) -> Tensor:
         dims = list(range(x.ndim))

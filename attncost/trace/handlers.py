@@ -116,6 +116,17 @@ def _elementwise(c: Call):
     return ops.formula("elementwise")(name, c.out_shape)
 
 
+@handles(aten.leaky_relu, aten.leaky_relu_)
+def _leaky_relu(c: Call):
+    return ops.formula("elementwise")("leaky_relu", c.out_shape)
+
+
+@handles(aten.hardtanh, aten.hardtanh_)
+def _hardtanh(c: Call):
+    """hardtanh, which is what F.relu6 / nn.ReLU6 run."""
+    return ops.formula("elementwise")("hardtanh", c.out_shape)
+
+
 @handles(aten.mean)
 def _mean(c: Call):
     x = c.args[0]
