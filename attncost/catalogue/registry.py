@@ -205,8 +205,9 @@ def get(name: str) -> Entry:
     key = _key(name)
     if key in _ALIASES:
         return REGISTRY[_ALIASES[key]]
-    close = difflib.get_close_matches(key, list(_ALIASES), n=3, cutoff=0.5)
-    hint = f"; did you mean {' or '.join(repr(_ALIASES[c]) for c in dict.fromkeys(close))}?" if close else ""
+    close = difflib.get_close_matches(key, list(_ALIASES), n=8, cutoff=0.5)
+    suggestions = list(dict.fromkeys(_ALIASES[c] for c in close))[:3]
+    hint = f"; did you mean {' or '.join(map(repr, suggestions))}?" if suggestions else ""
     raise UnknownModuleError(f"unknown module {name!r}{hint} (see 'attncost list')")
 
 

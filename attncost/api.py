@@ -1,0 +1,96 @@
+"""The Python API the CLI calls: compare modules, show formulas, leading terms. No torch here."""
+
+from __future__ import annotations
+
+import sympy
+
+from . import catalogue
+from .cost import Convention, Cost, flops
+from .errors import HyperparameterError
+from .symbols import C, H, N, W
+
+DTYPE_BYTES = {"float32": 4, "float16": 2, "bfloat16": 2, "float64": 8, "int8": 1}
+
+
+def parse_hp_assignments(items, scoped: bool) -> dict:
+    """``["se.r=8", "eca.k=5"]`` -> {"se": {"r": "8"}, ...} (scoped) or ``["r=8"]`` -> {"r": "8"}."""
+    out: dict = {}
+    for item in items:
+        if "=" not in item:
+            raise HyperparameterError(f"--hp {item!r} must look like {'NAME.key=value' if scoped else 'key=value'}")
+        key, value = item.split("=", 1)
+        if scoped:
+            if "." not in key:
+                raise HyperparameterError(f"--hp {item!r} must name its module: NAME.key=value (e.g. se.r=8)")
+            name, key = key.rsplit(".", 1)
+            out.setdefault(catalogue.get(name).name, {})[key] = value
+        else:
+            out[key] = value
+    return out
+
+
+def typed_hp(entry, raw: dict) -> dict:
+    """CLI strings -> typed values, with the entry's own parsing."""
+    return {key: entry.hp(key).parse(value) if isinstance(value, str) else value for key, value in raw.items()}
+
+
+def compare(names, shape, hp_by_module: dict | None = None, convention=Convention.FULL, dtype="float32") -> list[dict]:
+    """One row per module at ``shape``: params, MACs, FLOPs, memory, ratio of FLOPs to the first."""
+    hp_by_module = hp_by_module or {}
+    nbytes = DTYPE_BYTES[dtype]
+    rows = []
+    for name in names:
+        entry = catalogue.get(name)
+        hp = typed_hp(entry, hp_by_module.get(entry.name, {}))
+        cost = entry.cost(shape, hp)
+        rows.append({
+            "module": entry.name,
+            "params": int(cost.params),
+            "macs": int(cost.macs),
+            "flops": int(flops(cost, convention)),
+            "activation_bytes": int(cost.activation_elements) * nbytes,
+            "peak_bytes": int(cost.peak_live_elements) * nbytes,
+            "attention_map_bytes": int(cost.attention_map_elements) * nbytes,
+        })
+    first = rows[0]["flops"] if rows else 0
+    for row in rows:
+        row["flops_vs_first"] = round(row["flops"] / first, 3) if first else (1.0 if row["flops"] == 0 else float("inf"))
+    return rows
+
+
+def drop_floors(expr):
+    """Asymptotic form: floor(x) and ceiling(x) -> x."""
+    return sympy.sympify(expr).replace(sympy.floor, lambda a: a).replace(sympy.ceiling, lambda a: a)
+
+
+def leading_term(expr, variables=(H, W)):
+    """The dominant part of ``expr`` as ``variables`` grow: the terms of highest total degree in
+    them (floors dropped), factored. For a constant in ``variables``, the highest degree in C."""
+    if isinstance(expr, sympy.Max):
+        return sympy.Max(*[leading_term(arg, variables) for arg in expr.args])
+    expr = sympy.expand(drop_floors(expr))
+    if expr == 0:
+        return expr
+    for group in (variables, (C,), (N,)):
+        poly = sympy.Poly(expr, *group)
+        degree = poly.total_degree()
+        if degree > 0 or group == (N,):
+            terms = [coeff * sympy.prod(g ** e for g, e in zip(group, monom))
+                     for monom, coeff in poly.terms() if sum(monom) == degree]
+            return sympy.factor(sympy.Add(*terms))
+    return expr
+
+
+def formula_rows(cost: Cost, convention=Convention.FULL, leading: bool = False) -> list[dict]:
+    """Each quantity of a symbolic cost, optionally reduced to its leading term."""
+    show = leading_term if leading else (lambda e: sympy.factor(sympy.simplify(e)) if not isinstance(e, sympy.Max) else e)
+    rows = [
+        ("params", cost.params),
+        ("macs", cost.macs),
+        (f"flops ({Convention(convention).value})", flops(cost, convention)),
+        *((f"count:{k}", v) for k, v in cost.counts.items()),
+        ("activation_elements", cost.activation_elements),
+        ("peak_live_elements", cost.peak_live_elements),
+        ("attention_map_elements", cost.attention_map_elements),
+    ]
+    return [{"quantity": name, "expression": show(value)} for name, value in rows]

@@ -1,0 +1,1 @@
+"""The click command-line interface: parse, call the API, format. No logic the API lacks."""

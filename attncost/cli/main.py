@@ -1,0 +1,149 @@
+"""``attncost``: what an attention module costs before you train it.
+
+Each command is a small function whose docstring is its help. Errors users can cause
+(:class:`attncost.errors.AttncostError`) become one line on stderr and exit code 2.
+torch is imported only by the commands that run real PyTorch (``verify``).
+"""
+
+from __future__ import annotations
+
+import sys
+
+import click
+import sympy
+
+from .. import api, catalogue
+from ..cost import Convention
+from ..errors import AttncostError
+from ..format import FORMATS, render
+from ..shapes import format_shape, parse_shape
+
+
+class ShapeType(click.ParamType):
+    """CxHxW or NxCxHxW, positive integers."""
+
+    name = "SHAPE"
+
+    def __init__(self, allow_symbols: bool = False):
+        self.allow_symbols = allow_symbols
+
+    def convert(self, value, param, ctx):
+        if isinstance(value, tuple):
+            return value
+        try:
+            return parse_shape(value, self.allow_symbols)
+        except AttncostError as error:
+            self.fail(str(error), param, ctx)
+
+
+class Group(click.Group):
+    """Turns user errors (ours and click's usage errors) into one line and exit code 2."""
+
+    def main(self, *args, **kwargs):
+        try:
+            return super().main(*args, standalone_mode=False, **kwargs)
+        except (AttncostError, click.UsageError) as error:
+            message = error.format_message() if isinstance(error, click.ClickException) else str(error)
+            click.echo(f"Error: {message}", err=True)
+            sys.exit(2)
+        except click.exceptions.Abort:
+            click.echo("Aborted.", err=True)
+            sys.exit(1)
+
+
+CONVENTION = click.option("--convention", type=click.Choice([c.value for c in Convention]), default="full",
+                          show_default=True, help="how op counts are weighed into FLOPs (docs/CONVENTIONS.md)")
+FORMAT = click.option("--format", "fmt", type=click.Choice(FORMATS), default="table", show_default=True,
+                      help="output format")
+
+
+@click.group(cls=Group, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="attncost")
+def cli():
+    """Exact parameters, MACs, FLOPs and memory of CV attention modules, proven against PyTorch."""
+
+
+@cli.command("list")
+@click.argument("pattern", required=False)
+@click.option("--family", type=click.Choice(list(catalogue.FAMILIES)), help="only this family")
+@FORMAT
+def list_command(pattern, family, fmt):
+    """List catalogue entries (optionally matching a wildcard PATTERN such as 'se*'), by family."""
+    rows = [{"family": e.family, "name": e.name, "aliases": ", ".join(e.aliases), "summary": e.summary,
+             "paper": f"{e.paper.title} ({e.paper.venue})"} for e in catalogue.entries(pattern, family)]
+    if not rows:
+        raise AttncostError(f"no catalogue entry matches {pattern!r}")
+    click.echo(render(rows, fmt))
+
+
+@cli.command()
+@click.argument("name")
+@click.option("--hp", "hps", multiple=True, metavar="KEY=VALUE", help="fix a hyperparameter (repeatable)")
+@click.option("--leading", is_flag=True, help="show only the dominant term as H, W grow")
+@click.option("--latex", is_flag=True, help="print LaTeX instead of plain expressions")
+@CONVENTION
+@FORMAT
+def formula(name, hps, leading, latex, convention, fmt):
+    """Symbolic formulas of NAME in N, C, H, W and its symbolic hyperparameters."""
+    entry = catalogue.get(name)
+    hp = api.typed_hp(entry, api.parse_hp_assignments(hps, scoped=False))
+    cost = entry.formula(hp)
+    rows = api.formula_rows(cost, convention, leading)
+    printer = sympy.latex if latex else sympy.sstr
+    for row in rows:
+        row["expression"] = printer(row["expression"])
+    free = sorted(str(s) for s in cost.free_symbols)
+    meta = {"module": entry.name, "symbols": ", ".join(free), "paper": f"{entry.paper.title}, {entry.paper.equation}"}
+    if leading:
+        meta["leading"] = "highest total degree in H, W (floors dropped)"
+    click.echo(render(rows, fmt, meta))
+
+
+@cli.command()
+@click.argument("names", nargs=-1, required=True)
+@click.option("--shape", type=ShapeType(), required=True, help="CxHxW or NxCxHxW, e.g. 256x14x14")
+@click.option("--hp", "hps", multiple=True, metavar="NAME.KEY=VALUE", help="set a module's hyperparameter")
+@click.option("--dtype", type=click.Choice(list(api.DTYPE_BYTES)), default="float32", show_default=True,
+              help="element type for memory in bytes")
+@CONVENTION
+@FORMAT
+def compare(names, shape, hps, dtype, convention, fmt):
+    """Compare the costs of NAMES at one input shape; ratios are to the first module."""
+    rows = api.compare(names, shape, api.parse_hp_assignments(hps, scoped=True), convention, dtype)
+    meta = {"shape": format_shape(shape), "convention": convention, "dtype": dtype}
+    click.echo(render(rows, fmt, meta))
+
+
+@cli.command()
+@click.argument("names", nargs=-1)
+@click.option("--samples", default=50, show_default=True, help="random configurations per entry")
+@click.option("--seed", default=0, show_default=True)
+@click.option("--symbolic/--no-symbolic", default=True, show_default=True,
+              help="also prove the formula against a FakeTensor trace with symbolic N, H, W")
+@FORMAT
+def verify(names, samples, seed, symbolic, fmt):
+    """Prove catalogue formulas equal to what the reference PyTorch code executes (imports torch).
+
+    Exits 1 if any entry mismatches."""
+    from ..verify import verify_entry
+
+    entries = [catalogue.get(n) for n in names] if names else catalogue.entries()
+    rows, failed = [], []
+    for i, entry in enumerate(entries, 1):
+        click.echo(f"[{i}/{len(entries)}] verifying {entry.name} ...", err=True)
+        report = verify_entry(entry, samples=samples, seed=seed, symbolic=symbolic)
+        rows.append({"module": entry.name, "configs": report.configs, "mismatches": len(report.mismatches),
+                     "unsupported_ops": ", ".join(sorted(report.unsupported)) or "-",
+                     "symbolic": report.symbolic, "result": "pass" if report.passed else "FAIL"})
+        if not report.passed:
+            failed.append(report)
+    click.echo(render(rows, fmt))
+    for report in failed:
+        for line in report.mismatches[:5]:
+            click.echo(f"  {line}", err=True)
+    if failed:
+        sys.exit(1)
+
+
+def main():
+    cli(prog_name="attncost")
