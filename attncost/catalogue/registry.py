@@ -27,6 +27,7 @@ FAMILIES = {
     "branch": "branch / dynamic-kernel attention",
     "other": "other attention mechanisms",
     "nas": "neural architecture search building blocks",
+    "baseline": "plain layers to weigh attention against",
 }
 
 

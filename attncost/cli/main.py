@@ -40,8 +40,9 @@ class Group(click.Group):
     """Turns user errors (ours and click's usage errors) into one line and exit code 2."""
 
     def main(self, *args, **kwargs):
+        kwargs["standalone_mode"] = False
         try:
-            return super().main(*args, standalone_mode=False, **kwargs)
+            return super().main(*args, **kwargs)
         except (AttncostError, click.UsageError) as error:
             message = error.format_message() if isinstance(error, click.ClickException) else str(error)
             click.echo(f"Error: {message}", err=True)
@@ -112,6 +113,36 @@ def compare(names, shape, hps, dtype, convention, fmt):
     rows = api.compare(names, shape, api.parse_hp_assignments(hps, scoped=True), convention, dtype)
     meta = {"shape": format_shape(shape), "convention": convention, "dtype": dtype}
     click.echo(render(rows, fmt, meta))
+
+
+@cli.command()
+@click.argument("module_a")
+@click.argument("module_b")
+@click.option("--shape", type=ShapeType(allow_symbols=True), required=True,
+              help="fixed sizes, the varied ones as letters, e.g. 1024xHxW")
+@click.option("--vary", type=click.Choice(["H=W", "H", "W", "C", "N"]), default="H=W", show_default=True)
+@click.option("--metric", type=click.Choice(["macs", "flops", "params", "peak", "attention-map", "activation"]),
+              default="macs", show_default=True)
+@click.option("--range", "value_range", nargs=2, type=int, default=(1, 1024), show_default=True,
+              help="integer range of the varied size")
+@click.option("--hp", "hps", multiple=True, metavar="NAME.KEY=VALUE", help="set a module's hyperparameter")
+@CONVENTION
+@FORMAT
+def crossover(module_a, module_b, shape, vary, metric, value_range, hps, convention, fmt):
+    """Where MODULE_A and MODULE_B cost the same as one size grows, and which is cheaper on each side."""
+    from ..crossover import crossover as solve
+
+    raw = api.parse_hp_assignments(hps, scoped=True)
+    hp = {name: api.typed_hp(catalogue.get(name), values) for name, values in raw.items()}
+    result = solve(module_a, module_b, shape, vary, metric, convention, hp, *value_range)
+    rows = [{"from": lo, "to": hi, "cheaper": who} for lo, hi, who in result.segments]
+    click.echo(render(rows, fmt, {
+        "metric": metric if metric != "flops" else f"flops ({convention})", "vary": vary,
+        "crossing": ", ".join(f"{vary.split('=')[0]} = {p}" for p in result.points) or "none in range",
+        "real roots (floors dropped)": ", ".join(f"{r:.4g}" for r in result.symbolic_roots) or "none",
+        **({f"{module_a} - {module_b} (t = {vary})": sympy.sstr(result.difference),
+            "inequality": f"{module_a} costs more than {module_b} when {sympy.sstr(result.difference)} > 0"}
+           if result.difference is not None else {})}))
 
 
 @cli.command()

@@ -62,6 +62,8 @@ WEIGHTS: dict[Convention, Mapping[str, int]] = {
         "norm.affine": 2,
         "interpolate.nearest": 0,
         "interpolate.bilinear": 7,
+        "interpolate.grid_bilinear": 7,
+        "interpolate.grid_nearest": 0,
         "copy": 0,
     },
 }

@@ -87,6 +87,8 @@ for _name, _description in [
     ("norm.affine", "elements scaled and shifted by a norm's affine weight and bias"),
     ("interpolate.nearest", "nearest-neighbour upsampling output elements"),
     ("interpolate.bilinear", "bilinear interpolation output elements"),
+    ("interpolate.grid_bilinear", "bilinear grid sampling output elements (4 reads, 4 products, 3 sums each)"),
+    ("interpolate.grid_nearest", "nearest grid sampling output elements (1 read each)"),
     ("copy", "elements written by data movement or constant fills (clone, cat, contiguous, repeat, full)"),
 ]:
     register_kind(_name, _description)

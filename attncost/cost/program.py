@@ -52,6 +52,45 @@ def is_contiguous(shape, strides, strict: bool = False) -> bool:
     return True
 
 
+def _same(a, b) -> bool:
+    return sympy.expand(sympy.sympify(a) - sympy.sympify(b)) == 0
+
+
+def _properly_divides(small, large) -> bool:
+    """``small < large`` for two products of sizes, where ``large`` is a multiple of ``small``."""
+    ratio = sympy.simplify(sympy.sympify(large) / sympy.sympify(small))
+    return ratio != 1 and ratio.is_integer is True
+
+
+def view_strides(shape, strides, new_shape, strict: bool = False):
+    """Strides of ``x.view(new_shape)`` for ``x`` of ``shape`` and ``strides``, or None where PyTorch
+    cannot make a view (and ``reshape`` copies). ATen's ``computeStride`` rule: each run of dims that
+    is contiguous in memory may be split or merged freely. Dims of size 1 never break a run, unless
+    ``strict``. A symbolic size is taken to be larger than 1."""
+    if any(s is None for s in strides):
+        return None
+    if not shape:
+        return contiguous_strides(new_shape)
+    new_strides = [None] * len(new_shape)
+    view_d = len(new_shape) - 1
+    chunk_base = strides[-1]
+    tensor_numel, view_numel = sympy.Integer(1), sympy.Integer(1)
+    for d in range(len(shape) - 1, -1, -1):
+        tensor_numel = tensor_numel * shape[d]
+        if d == 0 or ((strict or not _is_one(shape[d - 1]))
+                      and not _same(strides[d - 1], tensor_numel * chunk_base)):
+            while view_d >= 0 and (_properly_divides(view_numel, tensor_numel) or _is_one(new_shape[view_d])):
+                new_strides[view_d] = view_numel * chunk_base
+                view_numel = view_numel * new_shape[view_d]
+                view_d -= 1
+            if not _same(view_numel, tensor_numel):
+                return None
+            if d > 0:
+                chunk_base = strides[d - 1]
+                tensor_numel, view_numel = sympy.Integer(1), sympy.Integer(1)
+    return tuple(new_strides) if view_d == -1 else None
+
+
 @dataclass(frozen=True)
 class Tensor:
     """A symbolic tensor: its shape, strides and the storage it lives in."""
@@ -312,6 +351,18 @@ class Program:
         self._count(ops.formula("interpolate")(mode, out_shape))
         return self._alloc([x], out_shape)[0]
 
+    def affine_grid(self, theta: Tensor, size) -> Tensor:
+        """F.affine_grid(theta (N, 2, 3), size (N, C, H, W)) -> sampling grid (N, H, W, 2)."""
+        out_shape = (size[0], size[2], size[3], 2)
+        self._count(ops.formula("affine_grid")(theta.shape, out_shape))
+        return self._alloc([theta], out_shape)[0]
+
+    def grid_sample(self, x: Tensor, grid: Tensor, mode="bilinear") -> Tensor:
+        """F.grid_sample(x (N, C, H, W), grid (N, Ho, Wo, 2)) -> (N, C, Ho, Wo)."""
+        out_shape = (*x.shape[:2], *grid.shape[1:3])
+        self._count(ops.formula("grid_sample")(mode, out_shape))
+        return self._alloc([x, grid], out_shape)[0]
+
     # -- data movement -----------------------------------------------------------------------------
     def cat(self, tensors, dim: int) -> Tensor:
         dim = normalize_dim(dim, tensors[0].ndim)
@@ -366,3 +417,41 @@ class Program:
         dims = list(range(x.ndim))
         dims[d0], dims[d1] = dims[d1], dims[d0]
         return self.permute(x, dims)
+
+    def reshape(self, x: Tensor, shape) -> Tensor:
+        """``x.reshape(shape)``: a view where PyTorch's stride rule allows one (see ``view_strides``),
+        else a contiguous copy viewed to ``shape`` (aten.clone + aten._unsafe_view). Where only dims
+        of size 1 allow the view, the program is marked ``degenerate`` (as in ``contiguous``)."""
+        shape = tuple(shape)
+        strides = view_strides(x.shape, x.strides, shape)
+        if strides is not None:
+            if view_strides(x.shape, x.strides, shape, strict=True) is None:
+                self.degenerate = True
+            return self._view(x, shape, strides)
+        self._count(ops.formula("copy")(x.shape))
+        copy = self._alloc([x], x.shape)[0]
+        return self._view(copy, shape, contiguous_strides(shape))
+
+    def unfold(self, x: Tensor, dim: int, size, step) -> Tensor:
+        """``x.unfold(dim, size, step)``: windows of ``size`` every ``step`` along ``dim`` (a new last
+        dim); a view."""
+        dim = normalize_dim(dim, x.ndim)
+        count = sympy.floor(sympy.sympify(x.shape[dim] - size) / step) + 1
+        shape = (*x.shape[:dim], count, *x.shape[dim + 1:], size)
+        strides = (*x.strides[:dim], None if x.strides[dim] is None else x.strides[dim] * step,
+                   *x.strides[dim + 1:], x.strides[dim])
+        return self._view(x, shape, strides)
+
+    def pad(self, x: Tensor, pads) -> Tensor:
+        """F.pad with a constant (aten.constant_pad_nd): ``pads`` are (before, after) pairs starting
+        from the last dim; every output element is written."""
+        shape = list(x.shape)
+        for i in range(len(pads) // 2):
+            shape[x.ndim - 1 - i] = shape[x.ndim - 1 - i] + pads[2 * i] + pads[2 * i + 1]
+        self._count(ops.formula("copy")(shape))
+        return self._alloc([x], tuple(shape))[0]
+
+    def buffer(self, name: str, shape) -> Tensor:
+        """A registered buffer used as an operand (e.g. an attention mask): a constant of the module,
+        neither a parameter nor activation memory."""
+        return Tensor(tuple(shape), ("buffer", name))

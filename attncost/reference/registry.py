@@ -41,3 +41,5 @@ def build(name: str, shape, hp: dict | None = None):
 
 def _load():
     from . import channel, selfattention, spatial  # noqa: F401
+    from . import baseline  # noqa: F401
+    from . import context  # noqa: F401

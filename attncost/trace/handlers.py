@@ -206,3 +206,34 @@ def _bilinear(c: Call):
          aten.diag, aten.zeros_like, aten.ones_like, aten.full_like)
 def _copy(c: Call):
     return ops.formula("copy")(c.out_shape)
+
+
+@handles(aten.maximum, aten.minimum)
+def _maximum(c: Call):
+    """torch.max(a, b) / torch.min(a, b) of two tensors: an elementwise select, as aten.max(a, b)."""
+    return ops.formula("elementwise")("where", c.out_shape)
+
+
+@handles(aten.affine_grid_generator)
+def _affine_grid(c: Call):
+    return ops.formula("affine_grid")(c.shape(c.args[0]), c.out_shape)
+
+
+GRID_SAMPLER_MODES = {0: "bilinear", 1: "nearest", 2: "bicubic"}   # aten's interpolation_mode enum
+
+
+@handles(aten.grid_sampler_2d)
+def _grid_sampler_2d(c: Call):
+    return ops.formula("grid_sample")(GRID_SAMPLER_MODES[int(c.args[2])], c.out_shape)
+
+
+@handles(aten.constant_pad_nd)
+def _constant_pad(c: Call):
+    """F.pad with a constant: every output element is written (data movement, no arithmetic)."""
+    return ops.formula("copy")(c.out_shape)
+
+
+@handles(aten.masked_fill, aten.masked_fill_)
+def _masked_fill(c: Call):
+    """x.masked_fill(mask, value): one select per output element, as aten.where."""
+    return ops.formula("elementwise")("where", c.out_shape)

@@ -12,7 +12,8 @@ exactly H + W - 1).
 from __future__ import annotations
 
 from ...cost import Program, Tensor
-from ..common import fdiv, require_hidden
+from ...errors import HyperparameterError
+from ..common import fdiv, is_concrete, require_hidden
 from ..registry import Hyperparameter as HP
 from ..registry import Paper, register
 
@@ -37,6 +38,9 @@ PAIRWISE = ("embedded", "gaussian", "dot", "concatenation")
 def _nonlocal_check(shape, hp):
     if hp["inter_channels"] is None:
         require_hidden("nonlocal", shape[1], 2)
+    if hp["sub_sample"] and is_concrete(*shape[2:]) and min(int(shape[2]), int(shape[3])) < 2:
+        raise HyperparameterError(
+            f"nonlocal: sub_sample=True max-pools by 2, so H and W must be at least 2 (got {shape[2]}x{shape[3]})")
 
 
 def _maybe_pool(g: Program, t: Tensor, sub_sample: bool) -> Tensor:

@@ -1,0 +1,147 @@
+"""Where two modules' costs cross as one dimension grows (``attncost crossover``). No torch.
+
+The two costs are taken symbolically in the varied dimension (the others fixed), their difference is
+compiled once and evaluated vectorised over every integer of the range, exactly (integer arithmetic,
+floors included), and the crossing points are where its sign changes. The floor-free difference is
+also solved with sympy, to show the crossing as a closed form and the inequality in words.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import sympy
+
+from . import catalogue
+from .api import drop_floors
+from .cost import Convention, flops
+from .errors import AttncostError, HyperparameterError
+from .symbols import C, H, N, W
+
+METRICS = ("macs", "flops", "params", "peak", "attention-map", "activation")
+VARY = {"H=W": (H, W), "H": (H,), "W": (W,), "C": (C,), "N": (N,)}
+
+
+def metric_expr(cost, metric: str, convention=Convention.FULL):
+    return {
+        "macs": lambda: cost.macs,
+        "flops": lambda: flops(cost, convention),
+        "params": lambda: cost.params,
+        "peak": lambda: cost.peak_live_elements,
+        "attention-map": lambda: cost.attention_map_elements,
+        "activation": lambda: cost.activation_elements,
+    }[metric]()
+
+
+@dataclass
+class Crossover:
+    variable: str
+    lo: int
+    hi: int
+    points: list            # integers t where the cheaper module changes: cheaper side flips at t
+    cheaper_below: list     # which module is cheaper just below each point (and at lo)
+    symbolic_roots: list    # real positive roots of the floor-free equality
+    difference: object      # floor-free cost(A) - cost(B) in the variable (None if not symbolic)
+    cheaper_at_lo: str
+    cheaper_at_hi: str
+    segments: list          # (from, to, cheaper module or "equal") over the valid range
+
+
+def crossover(name_a: str, name_b: str, shape, vary: str = "H=W", metric: str = "macs",
+              convention=Convention.FULL, hp_by_module: dict | None = None, lo: int = 1, hi: int = 1024) -> Crossover:
+    """Crossing points of ``metric`` between modules A and B as ``vary`` runs over [lo, hi]."""
+    if vary not in VARY:
+        raise AttncostError(f"--vary {vary!r} must be one of: {', '.join(VARY)}")
+    if metric not in METRICS:
+        raise AttncostError(f"--metric {metric!r} must be one of: {', '.join(METRICS)}")
+    if lo < 1 or hi <= lo:
+        raise AttncostError(f"range {lo}..{hi} must satisfy 1 <= lo < hi")
+    hp_by_module = hp_by_module or {}
+    varied = VARY[vary]
+    t = sympy.Symbol("t", positive=True, integer=True)
+    entries = [catalogue.get(name_a), catalogue.get(name_b)]
+    shape = list(shape)
+    for i, sym in enumerate((N, C, H, W)):
+        if sym in varied:
+            shape[i] = sym
+        elif isinstance(shape[i], sympy.Symbol):
+            raise AttncostError(f"--shape leaves {sym} symbolic but --vary {vary} does not vary it")
+    values = np.arange(lo, hi + 1)
+    valid = np.ones(len(values), dtype=bool)
+    exprs, series = [], []
+    for entry in entries:
+        hp = hp_by_module.get(entry.name, {})
+        valid &= _valid(entry, shape, varied, hp, values)
+        try:
+            expr = metric_expr(entry.cost(tuple(shape), hp), metric, convention).subs({v: t for v in varied})
+        except TypeError:   # a default derived from the varied size (ECA's k from C): evaluate per size
+            expr = None
+        exprs.append(expr)
+        series.append(_evaluate(expr, t, values) if expr is not None else
+                      _evaluate_each(entry, shape, varied, hp, values, valid, metric, convention))
+    if not valid.any():
+        raise HyperparameterError(f"{entries[0].name} and {entries[1].name} are not both valid for {vary} in {lo}..{hi}")
+    diff = exprs[0] - exprs[1] if None not in exprs else None
+    signs = np.sign(np.rint(series[0] - series[1]))
+    signs[~valid] = np.nan
+    names = [e.name for e in entries]
+
+    def cheaper(sign) -> str:
+        return "equal" if sign == 0 else (names[1] if sign > 0 else names[0])
+
+    points, cheaper_below, segments = [], [], []
+    previous = None
+    for value, sign in zip(values, signs):
+        if np.isnan(sign):
+            continue
+        label = cheaper(sign)
+        if segments and segments[-1][2] == label and segments[-1][1] == value - 1:
+            segments[-1][1] = int(value)
+        else:
+            segments.append([int(value), int(value), label])
+        if sign == 0:
+            continue
+        if previous is not None and sign != previous:
+            points.append(int(value))
+            cheaper_below.append(cheaper(previous))
+        previous = sign
+    roots, free = [], None
+    if diff is not None:
+        free = sympy.expand(drop_floors(diff))
+        try:
+            for root in sympy.Poly(sympy.together(free).as_numer_denom()[0], t).nroots():
+                if abs(sympy.im(root)) < 1e-9 and sympy.re(root) > 0:
+                    roots.append(float(sympy.re(root)))
+        except (sympy.PolynomialError, TypeError):
+            pass
+        free = sympy.factor(free)
+    finite = signs[~np.isnan(signs)]
+    return Crossover(vary, lo, hi, points, cheaper_below, sorted(roots), free,
+                     cheaper(finite[0]), cheaper(finite[-1]), [tuple(seg) for seg in segments])
+
+
+def _evaluate(expr, t, values) -> np.ndarray:
+    """The expression compiled once (numpy) and evaluated on all values at once."""
+    compiled = sympy.lambdify(t, expr, modules="numpy")
+    return np.broadcast_to(np.asarray(compiled(values.astype(np.float64)), dtype=np.float64), values.shape)
+
+
+def _evaluate_each(entry, shape, varied, hp, values, valid, metric, convention) -> np.ndarray:
+    out = np.zeros(len(values), dtype=np.float64)
+    for i, value in enumerate(values):
+        if valid[i]:
+            concrete = tuple(int(value) if s in varied else s for s in shape)
+            out[i] = float(metric_expr(entry.cost(concrete, hp), metric, convention))
+    return out
+
+
+def _valid(entry, shape, varied, hp, values) -> np.ndarray:
+    ok = np.ones(len(values), dtype=bool)
+    for i, value in enumerate(values):
+        concrete = tuple(int(value) if s in varied else s for s in shape)
+        try:
+            entry.resolve(concrete, hp)
+        except HyperparameterError:
+            ok[i] = False
+    return ok

@@ -1,0 +1,118 @@
+"""Every command through click's CliRunner, bad input included, and no torch for formula commands."""
+
+import json
+import subprocess
+import sys
+
+import pytest
+from click.testing import CliRunner
+
+from attncost.cli.main import cli
+
+
+def run(*args):
+    return CliRunner().invoke(cli, list(args), catch_exceptions=False)
+
+
+def test_compare_table_and_ratio():
+    result = run("compare", "se", "eca", "cbam", "--shape", "256x14x14")
+    assert result.exit_code == 0
+    assert "flops_vs_first" in result.output and "convention: full" in result.output
+
+
+def test_compare_json_numbers_match_hand_derivation():
+    result = run("compare", "se", "eca", "--shape", "2x256x14x14", "--format", "json", "--convention", "macs")
+    data = json.loads(result.output)
+    se, eca = data["rows"]
+    assert se["params"] == 8464                   # 2*256*16 + 16 + 256
+    assert se["macs"] == se["flops"] == 2 * 8192   # batch 2, macs convention
+    assert eca["params"] == 5                     # k = 5 at C = 256
+    assert data["convention"] == "macs"
+
+
+def test_compare_csv_and_markdown():
+    assert run("compare", "se", "--shape", "64x8x8", "--format", "csv").output.startswith("module,params,macs")
+    assert run("compare", "se", "--shape", "64x8x8", "--format", "markdown").output.startswith("| module")
+
+
+def test_compare_hyperparameter_and_dtype():
+    data = json.loads(run("compare", "se", "--shape", "256x7x7", "--hp", "se.r=8", "--dtype", "float16",
+                          "--format", "json").output)
+    assert data["rows"][0]["params"] == 2 * 256 * 32 + 32 + 256
+    assert data["rows"][0]["attention_map_bytes"] == 256 * 2
+
+
+@pytest.mark.parametrize("args", [
+    ["compare", "se", "--shape", "256x14"],
+    ["compare", "se", "--shape", "abc"],
+    ["compare", "se", "--shape", "0x14x14"],
+    ["compare", "se", "--shape", "-3x14x14"],
+    ["compare", "sqeeze", "--shape", "256x14x14"],
+    ["compare", "se", "--shape", "256x14x14", "--hp", "se.r=0"],
+    ["compare", "eca", "--shape", "256x14x14", "--hp", "eca.k=4"],
+    ["compare", "se", "--shape", "8x14x14"],
+    ["compare", "se", "--shape", "64x14x14", "--hp", "r=4"],
+    ["compare", "se", "--shape", "64x14x14", "--hp", "se.r=abc"],
+    ["formula", "nonlocal", "--hp", "mode=cosine"],
+    ["list", "zzz*"],
+])
+def test_bad_input_is_one_line_and_exit_2(args):
+    proc = subprocess.run([sys.executable, "-m", "attncost.cli", *args], capture_output=True, text=True)
+    assert proc.returncode == 2, proc.stderr
+    assert "Traceback" not in proc.stderr
+    assert len(proc.stderr.strip().splitlines()) == 1, proc.stderr
+
+
+def test_unknown_module_suggests():
+    proc = subprocess.run([sys.executable, "-m", "attncost.cli", "compare", "cbma", "--shape", "64x8x8"],
+                          capture_output=True, text=True)
+    assert "did you mean 'cbam'" in proc.stderr
+
+
+def test_formula_leading_terms():
+    assert "C*H**2*N*W**2/4" in run("formula", "nonlocal", "--leading").output
+    assert "98*H*N*W" in run("formula", "cbam-spatial", "--leading").output
+    assert "C*N*k" in run("formula", "eca", "--leading").output
+    latex = run("formula", "se", "--latex").output
+    assert "\\left\\lfloor" in latex
+
+
+def test_list_shows_families_and_papers():
+    output = run("list").output
+    assert "Squeeze-and-Excitation Networks" in output and "self-attention" in output
+    assert run("list", "cbam*").output.count("cbam") >= 3
+
+
+@pytest.mark.parametrize("command", [
+    "from attncost.cli.main import cli; cli(['compare','se','eca','cbam','--shape','256x14x14'])",
+    "from attncost.cli.main import cli; cli(['formula','nonlocal','--leading'])",
+    "from attncost.cli.main import cli; cli(['list'])",
+])
+def test_formula_commands_do_not_import_torch(command):
+    code = (f"import sys\ntry:\n    {command}\nexcept SystemExit as e:\n    assert not e.code, e.code\n"
+            "assert 'torch' not in sys.modules, 'torch was imported'")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+
+
+def test_verify_command_passes_and_fails_loudly(monkeypatch):
+    result = run("verify", "se", "eca", "--samples", "3")
+    assert result.exit_code == 0 and result.output.count("pass") == 2
+
+    from attncost.cost import Cost
+    from attncost.catalogue import registry
+
+    entry = registry.REGISTRY["se"]
+    broken = entry.program
+
+    def wrong(g, x, **hp):          # drops the sigmoid gate's multiply from the formula
+        out = broken(g, x, **hp)
+        g._counts["elementwise.mul"] = 0
+        return out
+
+    monkeypatch.setitem(registry.REGISTRY, "se", registry.Entry(**{**entry.__dict__, "program": wrong}))
+    registry._run.cache_clear()
+    result = CliRunner().invoke(cli, ["verify", "se", "--samples", "2", "--no-symbolic"])
+    registry._run.cache_clear()
+    assert result.exit_code == 1 and "FAIL" in result.output
+    assert Cost  # imported for the type only
