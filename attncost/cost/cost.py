@@ -80,7 +80,12 @@ class Cost:
         )
 
     def subs(self, mapping) -> Cost:
-        return self.map(lambda e: e.subs(mapping))
+        """Substitute symbols. All at once (``xreplace``) when the values are numbers: one at a time,
+        sympy would rebuild every partly-substituted ``Max`` and compare its arguments symbolically."""
+        mapping = {sympy.sympify(k): sympy.sympify(v) for k, v in dict(mapping).items()}
+        if all(k.is_Symbol and v.is_Number for k, v in mapping.items()):
+            return self.map(lambda e: e.xreplace(mapping))
+        return self.map(lambda e: e.subs(mapping, simultaneous=True))
 
     def simplify(self) -> Cost:
         return self.map(sympy.simplify)
