@@ -117,6 +117,7 @@ class Entry:
     check: Callable | None = None
     notes: str = ""
     doc: str = field(default="", compare=False)
+    symbolic_channels: bool = True
 
     # -- hyperparameters ---------------------------------------------------------------------------
     def hp(self, name: str) -> Hyperparameter:
@@ -181,15 +182,18 @@ def _key(name: str) -> str:
 
 
 def register(name: str, *, family: str, summary: str, paper: Paper, hyperparameters=(), aliases=(),
-             check=None, notes: str = ""):
-    """Register the decorated program as catalogue entry ``name``. Names and aliases are unique."""
+             check=None, notes: str = "", symbolic_channels: bool = True):
+    """Register the decorated program as catalogue entry ``name``. Names and aliases are unique.
+
+    ``symbolic_channels=False`` says the module's structure depends on the value of C (e.g. a
+    residual only when C equals the output channels), so its formulas are checked with C fixed."""
     if family not in FAMILIES:
         raise ValueError(f"unknown family {family!r}")
 
     def decorate(program):
         entry = Entry(name=name, family=family, summary=summary, paper=paper, program=program,
                       hyperparameters=tuple(hyperparameters), aliases=tuple(aliases), check=check,
-                      notes=notes, doc=program.__doc__ or "")
+                      notes=notes, doc=program.__doc__ or "", symbolic_channels=symbolic_channels)
         for key in (name, *aliases):
             if _key(key) in _ALIASES:
                 raise ValueError(f"catalogue name {key!r} registered twice")

@@ -43,3 +43,4 @@ def _load():
     from . import channel, selfattention, spatial  # noqa: F401
     from . import baseline  # noqa: F401
     from . import context  # noqa: F401
+    from . import branch, nas  # noqa: F401

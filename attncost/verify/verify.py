@@ -41,12 +41,14 @@ class EntryReport:
         return not self.mismatches and not self.unsupported and not self.symbolic.startswith("FAILED")
 
 
-def symbolic_formula(entry: Entry, hp: dict):
-    """The entry's formula with its symbolic hyperparameters as symbols (others as given)."""
+def symbolic_formula(entry: Entry, hp: dict, channels: int):
+    """The entry's formula with its symbolic hyperparameters as symbols (others as given), in
+    N, C, H, W (C fixed to ``channels`` for entries whose structure depends on C)."""
     fixed = {h.name: hp[h.name] for h in entry.hyperparameters if not h.symbolic or hp.get(h.name) is None}
     if any(h.symbolic and hp.get(h.name) is None for h in entry.hyperparameters):
         return None          # a derived default (e.g. ECA's k from C) needs a concrete C
-    return entry.cost(SHAPE_SYMBOLS, entry.symbolic_hp(fixed))
+    shape = SHAPE_SYMBOLS if entry.symbolic_channels else (N, channels, H, W)
+    return entry.cost(shape, entry.symbolic_hp(fixed))
 
 
 def check_config(entry: Entry, shape: tuple, hp: dict) -> tuple[list[str], set]:
@@ -65,7 +67,7 @@ def check_config(entry: Entry, shape: tuple, hp: dict) -> tuple[list[str], set]:
     param_sum = sum(p.numel() for p in module.parameters())
     if formula.params != param_sum:
         problems.append(f"{where}: params formula={formula.params} sum(p.numel())={param_sum}")
-    general = None if degenerate else symbolic_formula(entry, hp)
+    general = None if degenerate else symbolic_formula(entry, hp, shape[1])
     if general is not None:
         values = dict(zip((N, C, H, W), shape))
         values.update({sympy.Symbol(h.name, positive=True, integer=True): hp[h.name]

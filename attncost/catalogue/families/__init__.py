@@ -2,4 +2,5 @@
 
 from . import channel, selfattention, spatial  # noqa: F401
 from . import context  # noqa: F401
+from . import branch, nas  # noqa: F401
 from . import baseline  # noqa: F401
