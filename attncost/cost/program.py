@@ -9,6 +9,7 @@ and rstd); the tracer proves every such claim against real execution.
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 from dataclasses import dataclass
 
@@ -56,10 +57,14 @@ def _same(a, b) -> bool:
     return sympy.expand(sympy.sympify(a) - sympy.sympify(b)) == 0
 
 
-def _properly_divides(small, large) -> bool:
-    """``small < large`` for two products of sizes, where ``large`` is a multiple of ``small``."""
+def _smaller(small, large) -> bool:
+    """``small < large`` for two products of sizes; symbolic sizes are taken to be large."""
     ratio = sympy.simplify(sympy.sympify(large) / sympy.sympify(small))
-    return ratio != 1 and ratio.is_integer is True
+    if ratio == 1:
+        return False
+    if not ratio.is_number:
+        ratio = ratio.subs({s: 10 ** 6 for s in ratio.free_symbols})
+    return bool(ratio > 1)
 
 
 def view_strides(shape, strides, new_shape, strict: bool = False):
@@ -79,7 +84,7 @@ def view_strides(shape, strides, new_shape, strict: bool = False):
         tensor_numel = tensor_numel * shape[d]
         if d == 0 or ((strict or not _is_one(shape[d - 1]))
                       and not _same(strides[d - 1], tensor_numel * chunk_base)):
-            while view_d >= 0 and (_properly_divides(view_numel, tensor_numel) or _is_one(new_shape[view_d])):
+            while view_d >= 0 and (_smaller(view_numel, tensor_numel) or _is_one(new_shape[view_d])):
                 new_strides[view_d] = view_numel * chunk_base
                 view_numel = view_numel * new_shape[view_d]
                 view_d -= 1
@@ -89,6 +94,19 @@ def view_strides(shape, strides, new_shape, strict: bool = False):
                 chunk_base = strides[d - 1]
                 tensor_numel, view_numel = sympy.Integer(1), sympy.Integer(1)
     return tuple(new_strides) if view_d == -1 else None
+
+
+@dataclass(frozen=True)
+class OpRecord:
+    """One op as the program ran it: where (scope), what it counted, the parameters it introduced,
+    the storages it read and the (storage, elements) it allocated."""
+
+    index: int
+    scope: tuple
+    counts: dict
+    params: object
+    uses: tuple
+    allocations: tuple
 
 
 @dataclass(frozen=True)
@@ -121,6 +139,28 @@ class Program:
         self._attention: list = []
         self._anonymous = itertools.count()
         self.degenerate = False
+        self._scope: list[str] = []
+        self._pending_counts: dict = {}
+        self._pending_params = sympy.Integer(0)
+        self.records: list[OpRecord] = []
+
+    @contextlib.contextmanager
+    def scope(self, *names: str):
+        """Label the ops run inside, e.g. ``with g.scope("stage2", "block1"):`` (for breakdowns);
+        parameter names are local to their scope."""
+        self._scope.extend(names)
+        try:
+            yield
+        finally:
+            del self._scope[len(self._scope) - len(names):]
+
+    def _record(self, uses, allocations) -> None:
+        """One executed op: liveness, plus a record carrying the counts and parameters since the last."""
+        self._liveness.record(uses, allocations)
+        self.records.append(OpRecord(len(self.records), tuple(self._scope), self._pending_counts,
+                                     self._pending_params, tuple(uses), tuple(allocations)))
+        self._pending_counts = {}
+        self._pending_params = sympy.Integer(0)
 
     # -- bookkeeping -------------------------------------------------------------------------------
     def input(self, shape) -> Tensor:
@@ -131,14 +171,15 @@ class Program:
     def _count(self, counts: dict) -> None:
         for name, value in counts.items():
             self._counts[name] = self._counts.get(name, 0) + value
+            self._pending_counts[name] = self._pending_counts.get(name, 0) + value
 
     def _alloc(self, uses, *shapes) -> list[Tensor]:
         outs = [Tensor(tuple(s), next(self._ids)) for s in shapes]
-        self._liveness.record([u.storage for u in uses], [(o.storage, o.numel) for o in outs])
+        self._record([u.storage for u in uses], [(o.storage, o.numel) for o in outs])
         return outs
 
     def _view(self, x: Tensor, shape, strides=None) -> Tensor:
-        self._liveness.record([x.storage], [])
+        self._record([x.storage], [])
         shape = tuple(shape)
         if strides is None:
             strides = self._reshape_strides(x, shape)
@@ -165,10 +206,13 @@ class Program:
 
     def param(self, name: str | None, elements) -> None:
         """Register a learnable parameter; the same name is counted once (weight sharing)."""
-        name = name if name is not None else f"_param{next(self._anonymous)}"
-        if name in self._params and sympy.expand(self._params[name] - elements) != 0:
-            raise ValueError(f"parameter {name!r} reused with another size")
+        name = (*self._scope, name if name is not None else f"_param{next(self._anonymous)}")
+        if name in self._params:
+            if sympy.expand(self._params[name] - elements) != 0:
+                raise ValueError(f"parameter {name!r} reused with another size")
+            return
         self._params[name] = elements
+        self._pending_params += elements
 
     def parameter(self, name: str, shape) -> Tensor:
         """A parameter used directly as an operand (e.g. CCNet's gamma); never counts as memory."""
@@ -275,7 +319,7 @@ class Program:
     def unary(self, name: str, x: Tensor, inplace=False) -> Tensor:
         self._count(ops.formula("elementwise")(name, x.shape))
         if inplace:
-            self._liveness.record([x.storage], [])
+            self._record([x.storage], [])
             return x
         return self._alloc([x], x.shape)[0]
 
@@ -292,7 +336,7 @@ class Program:
         self._count(ops.formula("elementwise")(name, out_shape))
         uses = [a] + ([b] if isinstance(b, Tensor) else [])
         if inplace:
-            self._liveness.record([u.storage for u in uses], [])
+            self._record([u.storage for u in uses], [])
             return a
         return self._alloc(uses, out_shape)[0]
 
@@ -436,7 +480,7 @@ class Program:
         """``x.unfold(dim, size, step)``: windows of ``size`` every ``step`` along ``dim`` (a new last
         dim); a view."""
         dim = normalize_dim(dim, x.ndim)
-        count = sympy.floor(sympy.sympify(x.shape[dim] - size) / step) + 1
+        count = sympy.floor(sympy.cancel(sympy.sympify(x.shape[dim] - size) / step)) + 1
         shape = (*x.shape[:dim], count, *x.shape[dim + 1:], size)
         strides = (*x.strides[:dim], None if x.strides[dim] is None else x.strides[dim] * step,
                    *x.strides[dim + 1:], x.strides[dim])
