@@ -146,6 +146,78 @@ def crossover(module_a, module_b, shape, vary, metric, value_range, hps, convent
 
 
 @cli.command()
+@click.argument("network")
+@click.option("--attn", "attn", default="", metavar="NAME[,NAME]", help="attention module(s) to insert")
+@click.option("--where", type=click.Choice(["every_block", "after_stage", "after_blocks"]), default="every_block",
+              show_default=True, help="insertion policy for --attn")
+@click.option("--stages", default="1,2,3,4", show_default=True, help="stages (1..4) that get attention")
+@click.option("--blocks", default="", help="block indices for --where after_blocks, e.g. 1,3,5")
+@click.option("--shape", type=ShapeType(), default="3x224x224", show_default=True, help="input CxHxW or NxCxHxW")
+@click.option("--group-by", type=click.Choice(["stage", "block", "kind", "op"]), default="stage", show_default=True)
+@click.option("--graphml", type=click.Path(dir_okay=False), help="also write the op graph as GraphML")
+@CONVENTION
+@FORMAT
+def network(network, attn, where, stages, blocks, shape, group_by, graphml, convention, fmt):
+    """Cost of a reference NETWORK (e.g. resnet50, resnet50-v1, mobilenet-v2) or a spec file, with
+    attention inserted by policy; breakdown by stage, block, module kind or op kind."""
+    from .. import networks
+    from ..cost import Program
+    from ..graph import walk
+
+    if network.endswith((".yaml", ".yml")):
+        spec = networks.load_spec(network)
+    else:
+        spec = networks.get_network(network)
+    if attn:
+        try:
+            stage_list = tuple(int(s) for s in stages.split(",") if s)
+            block_list = tuple(int(b) for b in blocks.split(",") if b)
+        except ValueError:
+            raise AttncostError("--stages and --blocks take comma-separated integers") from None
+        placements = [networks.placement_from_dict({"module": name, "where": where, "stages": list(stage_list),
+                                                     **({"blocks": list(block_list)} if block_list else {})},
+                                                    "--attn") for name in attn.split(",")]
+        spec = networks.with_attention(spec, list(spec.attention) + placements)
+    if shape[1] != 3:
+        raise AttncostError(f"--shape {format_shape(shape)}: the reference networks take 3 input channels")
+    g = Program()
+    result = walk(g, networks.run_network(g, g.input(shape), spec))
+    rows = [{k: (int(v) if k != group_by else v) for k, v in row.items()} for row in result.breakdown(group_by, convention)]
+    total = result.total
+    share = result.attention_share(convention)
+    meta = {"network": spec.name, "shape": format_shape(shape), "convention": convention,
+            "params": f"{int(total.params):,}", "macs": f"{int(total.macs):,}",
+            "peak_live_elements": f"{int(total.peak_live_elements):,}",
+            "attention share (flops)": f"{float(share['flops_share']):.2%}"}
+    if graphml:
+        import networkx as nx
+
+        graph = result.graph.copy()
+        for _, data in graph.nodes(data=True):
+            data["counts"] = ";".join(f"{k}={v}" for k, v in data["counts"].items())
+            for key in ("params", "macs", "elements"):
+                data[key] = int(data[key])
+        atomic_write(graphml, "\n".join(nx.generate_graphml(graph)))
+    click.echo(render(rows, fmt, meta))
+
+
+def atomic_write(path: str, text: str) -> None:
+    """Write ``text`` to ``path`` via a temporary file and a rename: never a half-written file."""
+    import os
+    import tempfile
+
+    directory = os.path.dirname(os.path.abspath(path))
+    fd, tmp = tempfile.mkstemp(dir=directory, prefix=".attncost-", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w") as handle:
+            handle.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        os.unlink(tmp)
+        raise
+
+
+@cli.command()
 @click.argument("names", nargs=-1)
 @click.option("--samples", default=50, show_default=True, help="random configurations per entry")
 @click.option("--seed", default=0, show_default=True)

@@ -12,6 +12,9 @@ project's exact definitions, with the reasons, are in docs/CONVENTIONS.md.
 - ``full``: every arithmetic op: 2 x MACs + bias adds + 1 per elementwise/reduction/pooling element,
   softmax 5 per element (max, subtract, exp, sum, divide), batch norm 2 + affine 2, layer/group
   norm 5 + affine 2, bilinear interpolation 7 per output element (4 products, 3 sums), nearest 0.
+
+Neither peer sees the bmm inside aten.affine_grid_generator (``mac.affine_grid``: 0 in fvcore and
+flopcounter); fvcore counts aten::grid_sampler as 4 per output element whatever its mode.
 """
 
 from __future__ import annotations
@@ -47,8 +50,11 @@ WEIGHTS: dict[Convention, Mapping[str, int]] = {
         "pool.adaptive_avg": 1,
         "interpolate.nearest": 1,
         "interpolate.bilinear": 4,
+        "interpolate.grid_bilinear": 4,
+        "interpolate.grid_nearest": 4,
+        "mac.affine_grid": 0,
     },
-    Convention.FLOPCOUNTER: {"mac": 2},
+    Convention.FLOPCOUNTER: {"mac": 2, "mac.affine_grid": 0},
     Convention.FULL: {
         "mac": 2,
         "bias": 1,

@@ -48,7 +48,10 @@ class Liveness:
             self.allocated.append(key)
 
     def activation_elements(self):
-        return sympy.Add(*[sympy.sympify(self.size[k]) for k in self.allocated])
+        sizes = [self.size[k] for k in self.allocated]
+        if all(isinstance(v, int) for v in sizes):
+            return sympy.Integer(sum(sizes))
+        return sympy.Add(*[sympy.sympify(v) for v in sizes])
 
     def peak(self, outputs=()):
         """Largest sum of live storages over the steps, with ``outputs`` kept live to the end."""
@@ -62,7 +65,7 @@ class Liveness:
             births.setdefault(step, []).append(key)
             deaths.setdefault(last[key] + 1, []).append(key)
         check_steps = sorted(set([0] + self.alloc_steps))
-        running = sympy.Integer(0)
+        running = 0
         candidates = []
         for step in range(0, self.step + 1):
             for key in deaths.get(step, ()):

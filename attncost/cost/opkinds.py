@@ -55,6 +55,7 @@ for _name, _description in [
     ("mac.conv", "convolution multiply-accumulates"),
     ("mac.linear", "fully-connected multiply-accumulates"),
     ("mac.matmul", "matrix-product multiply-accumulates (mm, bmm, einsum contractions)"),
+    ("mac.affine_grid", "multiply-accumulates of the base grid x theta^T bmm inside aten.affine_grid_generator"),
     ("bias.add", "bias additions of conv and linear layers"),
     ("elementwise.add", "additions"),
     ("elementwise.sub", "subtractions"),

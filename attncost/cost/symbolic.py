@@ -34,6 +34,8 @@ def _generators(expr) -> set:
 
 def exact_max(values):
     """The maximum of ``values``: a number for numbers, else ``Max`` of the non-dominated ones."""
+    if values and all(isinstance(v, int) for v in values):
+        return sympy.Integer(max(values))
     values = [sympy.sympify(v) for v in values]
     if not values:
         return sympy.Integer(0)

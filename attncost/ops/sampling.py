@@ -18,12 +18,14 @@ def affine_grid(theta_shape, out_shape) -> dict:
     """F.affine_grid(theta, (N, C, H, W)) -> grid (N, H, W, 2), as ATen's affine_grid_generator runs it.
 
     ATen fills a base grid (N, H, W, 3) with (x, y, 1) per output position (``copy``, N*H*W*3
-    elements), then multiplies its (N, H*W, 3) view by theta^T (N, 3, 2) in one bmm (``mac.matmul``,
-    N*H*W*2 outputs x 3). The two linspaces it writes before (W + H elements) are left out.
+    elements), then multiplies its (N, H*W, 3) view by theta^T (N, 3, 2) in one bmm: N*H*W*2
+    outputs x 3 MACs, counted as ``mac.affine_grid`` rather than ``mac.matmul`` because
+    FlopCounterMode and fvcore see only the one aten op and count none of them. The two linspaces it
+    writes before (W + H elements) are left out.
     """
     n, h, w = out_shape[:3]
     positions = n * h * w
-    return {"copy": positions * theta_shape[-1], "mac.matmul": positions * theta_shape[-2] * theta_shape[-1]}
+    return {"copy": positions * theta_shape[-1], "mac.affine_grid": positions * theta_shape[-2] * theta_shape[-1]}
 
 
 @op_formula("grid_sample")

@@ -28,7 +28,10 @@ def broadcast(*shapes: Shape) -> Shape:
 
 def conv_output_size(size, kernel, stride=1, padding=0, dilation=1):
     """floor((size + 2*padding - dilation*(kernel-1) - 1) / stride) + 1 (PyTorch Conv2d docs)."""
-    return sympy.floor(sympy.sympify(size + 2 * padding - dilation * (kernel - 1) - 1) / stride) + 1
+    numerator = size + 2 * padding - dilation * (kernel - 1) - 1
+    if all(isinstance(v, int) for v in (numerator, stride)):
+        return numerator // stride + 1
+    return sympy.floor(sympy.sympify(numerator) / stride) + 1
 
 
 def pool_output_size(size, kernel, stride, padding=0, dilation=1, ceil_mode=False):

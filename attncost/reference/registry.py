@@ -44,3 +44,5 @@ def _load():
     from . import baseline  # noqa: F401
     from . import context  # noqa: F401
     from . import branch, nas  # noqa: F401
+    from . import other  # noqa: F401
+    from . import transformer  # noqa: F401

@@ -64,7 +64,7 @@ class CostTracer(TorchDispatchMode):
         return tuple(self._size_to_expr(s) for s in t.shape)
 
     def numel(self, t: torch.Tensor):
-        n = sympy.Integer(1)
+        n = 1
         for s in self.shape(t):
             n = n * s
         return n

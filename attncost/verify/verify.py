@@ -25,7 +25,7 @@ from .sampling import RandomPick, sample_config
 
 
 # Hint sizes for the FakeTensor trace: distinct, not 0/1 (torch specialises those), H != W.
-SYMBOLIC_HINT_SHAPES = ((2, 16, 9, 11), (2, 64, 10, 12), (2, 256, 16, 18))
+SYMBOLIC_HINT_SHAPES = ((2, 16, 9, 11), (2, 48, 9, 11), (2, 64, 10, 12), (2, 256, 16, 18))
 
 
 @dataclass

@@ -1,0 +1,109 @@
+"""The graph of a network's ops and the one walker over it (networkx; no torch).
+
+Nodes are the ops a Program ran (views folded away), each carrying its scope (stage, block,
+attention module), counts and parameters; edges are tensors, from the op that allocated a storage to
+each op that reads it. The walker gives totals, breakdowns by stage / block / module kind / op kind,
+the share spent in attention, peak live memory (from the Program's liveness) and the critical path
+for any per-node weight. Run on a Program with symbolic N, H, W, every number is an expression, so a
+resolution sweep is one compiled function rather than a loop of walks.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import networkx as nx
+import sympy
+
+from ..cost import Convention, Cost, Program, flops
+from ..cost.program import OpRecord
+
+
+@dataclass
+class NetworkCost:
+    """A walked network: its total cost, its op graph and the records behind them."""
+
+    total: Cost
+    graph: nx.DiGraph
+    records: list
+
+    # -- breakdowns --------------------------------------------------------------------------------
+    def breakdown(self, group_by: str = "stage", convention=Convention.FULL) -> list[dict]:
+        """Rows of params, MACs and FLOPs per group: ``stage``, ``block``, ``kind`` (attention module
+        or "conv body"), or ``op`` (op kind)."""
+        groups: dict = {}
+        for rec in self.records:
+            if group_by == "op":
+                for kind, value in rec.counts.items():
+                    row = groups.setdefault(kind, {"params": 0, "counts": {}})
+                    row["counts"][kind] = row["counts"].get(kind, 0) + value
+                continue
+            key = _group_key(rec.scope, group_by)
+            row = groups.setdefault(key, {"params": 0, "counts": {}})
+            row["params"] += rec.params
+            for kind, value in rec.counts.items():
+                row["counts"][kind] = row["counts"].get(kind, 0) + value
+        rows = []
+        for key, row in groups.items():
+            cost = Cost(counts=row["counts"], params=row["params"])
+            rows.append({group_by: key, "params": cost.params, "macs": cost.macs, "flops": flops(cost, convention)})
+        return rows
+
+    def attention_share(self, convention=Convention.FULL) -> dict:
+        """Params, MACs and FLOPs inside attention modules, and their share of the total."""
+        counts: dict = {}
+        params = sympy.Integer(0)
+        for rec in self.records:
+            if any(s.startswith("attention:") for s in rec.scope):
+                params += rec.params
+                for kind, value in rec.counts.items():
+                    counts[kind] = counts.get(kind, 0) + value
+        inside = Cost(counts=counts, params=params)
+        out = {"params": inside.params, "macs": inside.macs, "flops": flops(inside, convention)}
+        totals = {"params": self.total.params, "macs": self.total.macs, "flops": flops(self.total, convention)}
+        for key in list(out):
+            out[f"{key}_share"] = out[key] / totals[key] if totals[key] != 0 else 0
+        return out
+
+    def critical_path(self, weight: str = "macs") -> tuple[list[int], object]:
+        """The heaviest chain of dependent ops for a per-node weight (``macs`` or ``elements``)."""
+        for u, v in self.graph.edges:
+            self.graph.edges[u, v]["w"] = self.graph.nodes[v][weight]
+        path = nx.dag_longest_path(self.graph, weight="w")
+        return path, sum(self.graph.nodes[n][weight] for n in path)
+
+
+def _group_key(scope: tuple, group_by: str) -> str:
+    stage = next((s for s in scope if s.startswith(("stage", "stem", "head"))), "other")
+    if group_by == "stage":
+        return stage
+    if group_by == "block":
+        return "/".join(s for s in scope if not s.startswith("attention:")) or "other"
+    if group_by == "kind":
+        return next((s.split(":", 1)[1] for s in scope if s.startswith("attention:")), "conv body")
+    raise ValueError(f"unknown grouping {group_by!r}")
+
+
+def build_graph(records: list[OpRecord]) -> nx.DiGraph:
+    """Op records -> DiGraph: one node per op that computes or allocates, edges along storages."""
+    graph = nx.DiGraph()
+    producer: dict = {}
+    for rec in records:
+        if not rec.counts and not rec.allocations:
+            continue                                  # a view: no node
+        macs = sum((v for k, v in rec.counts.items() if k.startswith("mac.")), sympy.Integer(0))
+        graph.add_node(rec.index, scope="/".join(rec.scope), counts=rec.counts, params=rec.params,
+                       macs=macs, elements=sum((e for _, e in rec.allocations), sympy.Integer(0)))
+        for storage in rec.uses:
+            if storage in producer and producer[storage] != rec.index:
+                graph.add_edge(producer[storage], rec.index)
+        for storage, _ in rec.allocations:
+            producer[storage] = rec.index
+    return graph
+
+
+def walk(program: Program, outputs) -> NetworkCost:
+    """Finish ``program`` and build its graph."""
+    outputs = outputs if isinstance(outputs, (list, tuple)) else [outputs]
+    total = program.finish(*outputs)
+    return NetworkCost(total, build_graph(program.records), list(program.records))

@@ -1,0 +1,100 @@
+"""Reference networks: the walker against the tracer (exactly, with and without attention), and
+against published figures (torchvision's parameter counts, the attention papers' tables)."""
+
+import pytest
+import torch
+
+from attncost.cost import Program
+from attncost.cost.compare import differences
+from attncost.graph import walk
+from attncost.networks import NETWORKS, AttentionPlacement, get_network, run_network, with_attention
+from attncost.reference.networks import build_network
+from attncost.trace import trace_module
+
+
+def walked(spec, shape):
+    g = Program()
+    return walk(g, run_network(g, g.input(shape), spec))
+
+
+# torchvision's model cards (sum of p.numel() of the pretrained models)
+PUBLISHED_PARAMS = {
+    "resnet18": 11_689_512, "resnet34": 21_797_672, "resnet50": 25_557_032, "resnet101": 44_549_160,
+    "resnet152": 60_192_808, "resnext50-32x4d": 25_028_904, "mobilenet-v2": 3_504_872,
+}
+
+
+@pytest.mark.parametrize("name, params", PUBLISHED_PARAMS.items())
+def test_published_parameter_counts(name, params):
+    spec = get_network(name)
+    assert walked(spec, (1, 3, 224, 224)).total.params == params
+    assert sum(p.numel() for p in build_network(spec).parameters()) == params
+
+
+@pytest.mark.parametrize("name, gmacs", [
+    ("resnet50", 4.09),        # torchvision v1.5: 4.09 GFLOPS (their "FLOPs" are MACs)
+    ("resnet50-v1", 3.86),     # He et al. 2016 / SE, CBAM papers: 3.86 (stride on the first 1x1)
+    ("resnet101-v1", 7.57),    # CBAM Table 4: ResNet101 7.570 GFLOPs
+    ("resnet18", 1.81),        # torchvision: 1.81
+    ("mobilenet-v2", 0.30),    # torchvision: 0.30; the paper: 300 M
+])
+def test_published_macs(name, gmacs):
+    assert round(float(walked(get_network(name), (1, 3, 224, 224)).total.macs) / 1e9, 2) == gmacs
+
+
+@pytest.mark.parametrize("name, module, params_m, gflops", [
+    ("resnet50-v1", "cbam", 28.09, 3.864),    # CBAM paper Table 4: ResNet50 + CBAM 28.09M, 3.864 GFLOPs
+    ("resnet101-v1", "cbam", 49.33, 7.581),   # CBAM paper Table 4: ResNet101 + CBAM 49.33M, 7.581 GFLOPs
+    ("resnet50-v1", "se", 28.09, 3.860),      # CBAM Table 4's SE-ResNet50: 28.09M, 3.860 GFLOPs
+])
+def test_attention_papers_tables(name, module, params_m, gflops):
+    result = walked(with_attention(get_network(name), [AttentionPlacement(module)]), (1, 3, 224, 224))
+    assert round(float(result.total.params) / 1e6, 2) == params_m
+    assert round(float(result.total.macs) / 1e9, 3) == gflops
+
+
+PLACEMENTS = {
+    "none": [],
+    "se": [AttentionPlacement("se")],
+    "eca": [AttentionPlacement("eca")],
+    "cbam": [AttentionPlacement("cbam")],
+    "bam": [AttentionPlacement("bam", "after_stage", (1, 2, 3))],
+    "gc": [AttentionPlacement("gc", "every_block", (2, 3, 4))],
+    "nonlocal": [AttentionPlacement("nonlocal", "after_blocks", (3,), (0, 2))],
+}
+
+
+# every network plain and with each attention; the -v1 twins differ only in where the stride sits,
+# so they are checked plain and with CBAM
+MATRIX = [(n, a) for n in sorted(NETWORKS) for a in sorted(PLACEMENTS)
+          if not n.endswith("-v1") or a in ("none", "cbam")]
+
+
+@pytest.mark.parametrize("network, attention", MATRIX)
+def test_walker_equals_tracer(network, attention):
+    spec = with_attention(get_network(network), PLACEMENTS[attention])
+    shape = (1, 3, 32, 32)       # small input: the same ops, the same exactness, a faster trace
+    result = walked(spec, shape)
+    torch.manual_seed(0)
+    traced, out_shape, unsupported = trace_module(build_network(spec, shape[2:]), torch.randn(*shape))
+    assert not unsupported
+    assert differences(result.total, traced) == []
+    assert out_shape == (1, 1000)
+
+
+def test_breakdowns_sum_to_totals():
+    result = walked(with_attention(get_network("resnet50"), [AttentionPlacement("se")]), (2, 3, 96, 96))
+    for group_by in ("stage", "block", "kind", "op"):
+        rows = result.breakdown(group_by, "macs")
+        assert sum(r["macs"] for r in rows) == result.total.macs
+        if group_by != "op":
+            assert sum(r["params"] for r in rows) == result.total.params
+    share = result.attention_share("macs")
+    assert share["params"] == [r for r in result.breakdown("kind") if r["kind"] == "se"][0]["params"]
+
+
+def test_critical_path_of_a_chain_is_everything():
+    result = walked(get_network("mobilenet-v2"), (1, 3, 32, 32))
+    path, weight = result.critical_path("macs")
+    # residual adds branch and rejoin, but every conv lies on the longest chain of MobileNetV2
+    assert weight == result.total.macs
