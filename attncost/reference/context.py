@@ -16,18 +16,15 @@ from torch.nn import functional as F
 
 from .marks import attention_map
 from .registry import reference
+from .selfattention import QueryKeyValue
 
 
 @reference("danet-pam")
-class PositionAttention(nn.Module):
+class PositionAttention(QueryKeyValue):
     """DANet PAM_Module: S = softmax(B^T C) over positions, E = gamma * D S^T + A (Eq. 1-2)."""
 
     def __init__(self, channels: int, *, r: int):
-        super().__init__()
-        self.query_conv = nn.Conv2d(channels, channels // r, 1)
-        self.key_conv = nn.Conv2d(channels, channels // r, 1)
-        self.value_conv = nn.Conv2d(channels, channels, 1)
-        self.gamma = nn.Parameter(torch.zeros(1))
+        super().__init__(channels, r)
 
     def forward(self, x):
         n, c, h, w = x.shape

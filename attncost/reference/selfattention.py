@@ -57,8 +57,9 @@ class NonLocal2d(nn.Module):
         return self.W(y) + x
 
 
-class CrissCrossAttention(nn.Module):
-    """One criss-cross pass: row and column affinities, softmax over H + W, gamma-scaled residual."""
+class QueryKeyValue(nn.Module):
+    """The projections CCNet and DANet's PAM share: 1x1 convs (bias) C -> C//r for query and key,
+    C -> C for value, and a zero-initialised residual scale gamma."""
 
     def __init__(self, channels: int, r: int):
         super().__init__()
@@ -66,6 +67,10 @@ class CrissCrossAttention(nn.Module):
         self.key_conv = nn.Conv2d(channels, channels // r, 1)
         self.value_conv = nn.Conv2d(channels, channels, 1)
         self.gamma = nn.Parameter(torch.zeros(1))
+
+
+class CrissCrossAttention(QueryKeyValue):
+    """One criss-cross pass: row and column affinities, softmax over H + W, gamma-scaled residual."""
 
     def forward(self, x):
         n, _, h, w = x.shape

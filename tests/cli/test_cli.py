@@ -87,6 +87,8 @@ def test_list_shows_families_and_papers():
     "from attncost.cli.main import cli; cli(['compare','se','eca','cbam','--shape','256x14x14'])",
     "from attncost.cli.main import cli; cli(['formula','nonlocal','--leading'])",
     "from attncost.cli.main import cli; cli(['list'])",
+    "from attncost.cli.main import cli; cli(['crossover','nonlocal','ccnet','--shape','512xHxW','--range','2','64'])",
+    "from attncost.cli.main import cli; cli(['network','resnet50','--attn','cbam','--group-by','kind'])",
 ])
 def test_formula_commands_do_not_import_torch(command):
     code = (f"import sys\ntry:\n    {command}\nexcept SystemExit as e:\n    assert not e.code, e.code\n"
@@ -116,3 +118,22 @@ def test_verify_command_passes_and_fails_loudly(monkeypatch):
     registry._run.cache_clear()
     assert result.exit_code == 1 and "FAIL" in result.output
     assert Cost  # imported for the type only
+
+
+def test_network_command_reports_paper_figures(tmp_path):
+    out = tmp_path / "graph.graphml"
+    result = run("network", "resnet50-v1", "--attn", "cbam", "--convention", "macs", "--format", "json",
+                 "--graphml", str(out))
+    data = json.loads(result.output)
+    assert data["params"] == "28,089,624" and data["macs"] == "3,864,362,102"
+    assert {row["stage"] for row in data["rows"]} == {"stem", "stage1", "stage2", "stage3", "stage4", "head"}
+    import networkx as nx
+
+    graph = nx.read_graphml(out)
+    assert sum(int(d["macs"]) for _, d in graph.nodes(data=True)) == 3_864_362_102
+
+
+def test_crossover_command():
+    result = run("crossover", "nonlocal", "ccnet", "--shape", "512xHxW", "--range", "2", "100")
+    assert "crossing: H = 44" in result.output
+    assert "128*t**2*(t**2 - 18*t - 1024)" in result.output
