@@ -39,8 +39,15 @@ def pool_output_size(size, kernel, stride, padding=0, dilation=1, ceil_mode=Fals
     numerator = size + 2 * padding - dilation * (kernel - 1) - 1
     if not ceil_mode:
         return conv_output_size(size, kernel, stride, padding, dilation)
+    if all(isinstance(v, int) for v in (numerator, stride, size, padding)):
+        out = -(-numerator // stride) + 1
+        return out - 1 if (out - 1) * stride >= size + padding else out
     out = sympy.ceiling(sympy.sympify(numerator) / stride) + 1
-    # the last window must start inside the input or left padding (PyTorch's rule)
+    # The last window must start inside the input or left padding (PyTorch's rule). Since
+    # (out - 1) * stride < numerator + stride, that can only bite when padding + stride exceeds the
+    # dilated kernel; otherwise no Piecewise is needed.
+    if padding + stride <= dilation * (kernel - 1) + 1:
+        return out
     return sympy.Piecewise((out - 1, (out - 1) * stride >= size + padding), (out, True))
 
 

@@ -35,3 +35,17 @@ def test_pool_output_size_floor_and_ceil():
     assert pool_output_size(7, 2, 2) == 3                     # floor((7-2)/2)+1
     assert pool_output_size(7, 2, 2, ceil_mode=True) == 4     # ceil((7-2)/2)+1
     assert pool_output_size(H, 2, 2) == sympy.floor((H - 2) / 2) + 1
+
+
+def test_ceil_mode_pool_sizes_match_pytorch_exhaustively():
+    import itertools
+
+    import torch
+    import torch.nn.functional as F
+
+    for size, k, s, p, d in itertools.product(range(1, 12), range(1, 5), range(1, 4), range(0, 3), range(1, 3)):
+        if p > k // 2 or size + 2 * p < d * (k - 1) + 1:
+            continue
+        out = F.max_pool2d(torch.zeros(1, 1, size, size), k, s, p, d, ceil_mode=True).shape[-1]
+        assert pool_output_size(size, k, s, p, d, ceil_mode=True) == out
+        assert pool_output_size(H, k, s, p, d, ceil_mode=True).subs(H, size) == out
