@@ -5,6 +5,7 @@ channels rounded with make_divisible(c * width, 8); dropout is the identity at i
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import ClassVar
 
 from ..cost import Program, Tensor
 from .resnet import _attend
@@ -22,6 +23,8 @@ def make_divisible(value: float, divisor: int = 8) -> int:
 
 @dataclass(frozen=True)
 class MobileNetV2Spec:
+    # inverted residuals have one branch and no stage boundaries worth a BAM: every_block only
+    supported_placements: ClassVar[tuple] = ("every_block",)
     name: str
     width: float = 1.0
     num_classes: int = 1000

@@ -10,8 +10,10 @@ import yaml
 
 from ..errors import SpecError, UnknownModuleError
 from .attention import placement_from_dict
+from .mnasnet import MnasNetSpec
 from .mobilenet import MobileNetV2Spec
 from .resnet import ResNetSpec
+from .vit import ViTSpec
 
 NETWORKS: dict = {}
 
@@ -29,6 +31,8 @@ for _depth, _block, _layers in [(18, "basic", (2, 2, 2, 2)), (34, "basic", (3, 4
 _add(ResNetSpec("resnext50-32x4d", "bottleneck", (3, 4, 6, 3), "3x3", groups=32, width_per_group=4))
 _add(ResNetSpec("resnext50-32x4d-v1", "bottleneck", (3, 4, 6, 3), "1x1", groups=32, width_per_group=4))
 _add(MobileNetV2Spec("mobilenet-v2"))
+_add(MnasNetSpec("mnasnet-a1"))
+_add(ViTSpec("vit-b16"))
 
 SPEC_KEYS = {"network", "attention", "width", "num_classes", "stride_on"}
 
@@ -43,6 +47,12 @@ def get_network(name: str):
 
 
 def with_attention(spec, placements):
+    """``spec`` with attention placements; a policy the network has no place for is an error."""
+    supported = getattr(type(spec), "supported_placements", None)
+    for placement in placements:
+        if supported is not None and placement.where not in supported:
+            raise SpecError(f"{spec.name}: where={placement.where} is not supported "
+                            f"(supported: {', '.join(supported) or 'none'})")
     return type(spec)(**{**spec.__dict__, "attention": tuple(placements)})
 
 

@@ -1,11 +1,14 @@
 """Reference networks: the walker against the tracer (exactly, with and without attention), and
 against published figures (torchvision's parameter counts, the attention papers' tables)."""
 
+import dataclasses
+
 import pytest
 import torch
 
 from attncost.cost import Program
 from attncost.cost.compare import differences
+from attncost.errors import SpecError
 from attncost.graph import walk
 from attncost.networks import NETWORKS, AttentionPlacement, get_network, run_network, with_attention
 from attncost.reference.networks import build_network
@@ -65,9 +68,17 @@ PLACEMENTS = {
 
 
 # every network plain and with each attention; the -v1 twins differ only in where the stride sits,
-# so they are checked plain and with CBAM
+# so they are checked plain and with CBAM; ViT takes no CNN attention placements (checked plain)
 MATRIX = [(n, a) for n in sorted(NETWORKS) for a in sorted(PLACEMENTS)
-          if not n.endswith("-v1") or a in ("none", "cbam")]
+          if (not n.endswith("-v1") or a in ("none", "cbam")) and (not n.startswith("vit") or a == "none")
+          and (not n.startswith(("mobilenet", "mnasnet")) or a not in ("bam", "nonlocal"))]
+
+
+@pytest.mark.parametrize("network", ["mobilenet-v2", "mnasnet-a1"])
+@pytest.mark.parametrize("attention", ["bam", "nonlocal"])
+def test_unsupported_placements_are_errors_not_silently_dropped(network, attention):
+    with pytest.raises(SpecError, match="not supported"):
+        with_attention(get_network(network), PLACEMENTS[attention])
 
 
 @pytest.mark.parametrize("network, attention", MATRIX)
@@ -80,6 +91,35 @@ def test_walker_equals_tracer(network, attention):
     assert not unsupported
     assert differences(result.total, traced) == []
     assert out_shape == (1, 1000)
+
+
+def test_vit_b16_published_figures():
+    # torchvision's vit_b_16 model card: 86,567,656 parameters (timm's vit_base_patch16_224: the same),
+    # 17.56 GFLOPS (their "FLOPs" are MACs)
+    spec = get_network("vit-b16")
+    result = walked(spec, (1, 3, 224, 224))
+    assert result.total.params == 86_567_656
+    assert round(float(result.total.macs) / 1e9, 2) == 17.56
+    assert sum(p.numel() for p in build_network(spec).parameters()) == 86_567_656
+
+
+def test_mnasnet_a1_published_figures():
+    # Tan et al., MnasNet (CVPR 2019) Table 1: MnasNet-A1 3.9M parameters, 312M multiply-adds
+    spec = get_network("mnasnet-a1")
+    result = walked(spec, (1, 3, 224, 224))
+    assert round(float(result.total.params) / 1e6, 1) == 3.9
+    assert abs(float(result.total.macs) - 312e6) <= 0.01 * 312e6
+    assert sum(p.numel() for p in build_network(spec).parameters()) == result.total.params
+
+
+def test_vit_image_size_and_placements():
+    spec = dataclasses.replace(get_network("vit-b16"), image_size=32)
+    # position embedding for 2 x 2 patches + the class token: 768 * (4 + 1) instead of 768 * 197
+    assert walked(spec, (1, 3, 32, 32)).total.params == 86_567_656 - 768 * (197 - 5)
+    with pytest.raises(SpecError, match="image_size=32"):
+        walked(spec, (1, 3, 48, 48))
+    with pytest.raises(SpecError, match="attention placements"):
+        walked(with_attention(spec, [AttentionPlacement("se")]), (1, 3, 32, 32))
 
 
 def test_breakdowns_sum_to_totals():

@@ -1,0 +1,107 @@
+"""MnasNet-A1 (Tan, Chen, Pang, Vasudevan, Sandler, Howard, Le: "MnasNet: Platform-Aware Neural
+Architecture Search for Mobile", CVPR 2019, Figure 7(a)) as a Program, following the official
+TensorFlow code (github.com/tensorflow/tpu models/official/mnasnet: mnasnet_models.py ``mnasnet_a1``
+block strings, mnasnet_model.py ``MnasBlock`` / ``MnasNetModel``):
+
+- stem: conv 3x3/2 to 32 (no bias), BN, ReLU;
+- MBConv blocks: [expand conv 1x1 (no bias), BN, ReLU] when the expansion is not 1; depthwise k x k
+  conv (no bias, "same" padding), BN, ReLU; squeeze-excitation where the block string says ``se``:
+  spatial mean, 1x1 conv (bias) to max(1, int(block input filters * se_ratio)), ReLU, 1x1 conv (bias)
+  back to the expanded width, sigmoid, multiply; project conv 1x1 (no bias), BN; identity added where
+  the stride is 1 and input and output filters agree;
+- head: conv 1x1 to 1280 (no bias; the official code does not scale it with the width), BN, ReLU,
+  global average pool, dropout (the identity at inference), fully connected to the classes (bias).
+
+In PyTorch terms (the reference in attncost/reference/networks.py): ReLUs in place, as torchvision's
+MNASNet, the SE gate's sigmoid and multiply and the residual add not in place. TF's "same" padding
+gives ceil(H / s), as PyTorch's symmetric padding (k - 1) / 2 does for odd k. The built-in SE runs in
+scope ``attention:se`` and its gate is marked as an attention map. Inserted attention goes at the end
+of each block's residual branch (before the add), for blocks of stages min(stage, 4) in the
+placement's stages, as in MobileNetV2; ``after_stage`` and ``after_blocks`` placements do not apply.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import ClassVar
+
+from ..cost import Program, Tensor
+from .mobilenet import make_divisible
+from .resnet import _attend
+
+# the official mnasnet_a1 block strings: repeats r, kernel k, stride s, expansion e, input filters i,
+# output filters o, squeeze-excitation ratio se (0: none)
+MNASNET_A1_BLOCKS = ((1, 3, 1, 1, 32, 16, 0.0), (2, 3, 2, 6, 16, 24, 0.0), (3, 5, 2, 3, 24, 40, 0.25),
+                     (4, 3, 2, 6, 40, 80, 0.0), (2, 3, 1, 6, 80, 112, 0.25), (3, 5, 2, 6, 112, 160, 0.25),
+                     (1, 3, 1, 6, 160, 320, 0.0))
+STEM_FILTERS = 32
+HEAD_FILTERS = 1280
+
+
+@dataclass(frozen=True)
+class MnasNetSpec:
+    # inverted residuals have one branch and no stage boundaries worth a BAM: every_block only
+    supported_placements: ClassVar[tuple] = ("every_block",)
+    name: str
+    width: float = 1.0              # the official depth_multiplier (round_filters, divisor 8)
+    num_classes: int = 1000
+    attention: tuple = field(default=(), compare=False)
+
+
+def round_filters(filters: int, width: float) -> int:
+    """The official round_filters: unchanged at width 1, else torchvision-style rounding to 8."""
+    return filters if width == 1.0 else make_divisible(filters * width)
+
+
+def se_reduced_filters(input_filters: int, se_ratio: float) -> int:
+    """The official num_reduced_filters: from the block's INPUT filters, not its expanded width."""
+    return max(1, int(input_filters * se_ratio))
+
+
+def block_settings(spec: MnasNetSpec):
+    """(stage, block, input filters, output filters, kernel, stride, expansion, se_ratio) of every block."""
+    for stage, (repeats, kernel, stride, expansion, inp, out, se_ratio) in enumerate(MNASNET_A1_BLOCKS, start=1):
+        inp, out = round_filters(inp, spec.width), round_filters(out, spec.width)
+        for b in range(repeats):
+            yield stage, b, inp if b == 0 else out, out, kernel, stride if b == 0 else 1, expansion, se_ratio
+
+
+def _conv_bn_relu(g: Program, x: Tensor, out, kernel, stride=1, groups=1, name="conv", relu=True) -> Tensor:
+    y = g.conv(x, out, kernel, stride=stride, padding=(kernel - 1) // 2, groups=groups, bias=False, name=name)
+    y = g.batch_norm(y, name=name + "_bn")
+    return g.relu(y, inplace=True) if relu else y
+
+
+def _squeeze_excite(g: Program, x: Tensor, reduced) -> Tensor:
+    """sigmoid(expand(relu(reduce(mean_HW(x))))) * x, 1x1 convs with bias."""
+    s = g.global_avg_pool(x)
+    s = g.relu(g.conv(s, reduced, 1, name="se_reduce"), inplace=True)
+    s = g.mark_attention_map(g.sigmoid(g.conv(s, x.shape[1], 1, name="se_expand")))
+    return g.mul(s, x)
+
+
+def mnasnet(g: Program, x: Tensor, spec: MnasNetSpec) -> Tensor:
+    """The whole network: stem, 7 stages of MBConv blocks, head conv, global pool, fc."""
+    with g.scope("stem"):
+        x = _conv_bn_relu(g, x, round_filters(STEM_FILTERS, spec.width), 3, 2, name="conv_stem")
+    for stage, b, inp, out, kernel, stride, expansion, se_ratio in block_settings(spec):
+        with g.scope(f"stage{stage}", f"block{b}"):
+            identity = x
+            hidden = inp * expansion
+            y = x
+            if expansion != 1:
+                y = _conv_bn_relu(g, y, hidden, 1, name="expand")
+            y = _conv_bn_relu(g, y, hidden, kernel, stride, groups=hidden, name="depthwise")
+            if se_ratio:
+                with g.scope("attention:se"):
+                    y = _squeeze_excite(g, y, se_reduced_filters(inp, se_ratio))
+            y = _conv_bn_relu(g, y, out, 1, name="project", relu=False)
+            for placement in spec.attention:
+                if placement.in_block(min(stage, 4)):
+                    y = _attend(g, y, placement)
+            x = g.add(y, identity) if stride == 1 and inp == out else y
+    with g.scope("head"):
+        x = _conv_bn_relu(g, x, HEAD_FILTERS, 1, name="conv_head")
+        x = g.global_avg_pool(x)
+        x = g.view(x, x.shape[:2])
+        return g.linear(x, spec.num_classes, name="fc")
