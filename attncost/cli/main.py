@@ -158,12 +158,15 @@ def crossover(module_a, module_b, shape, vary, metric, value_range, hps, convent
 @CONVENTION
 @FORMAT
 def network(network, attn, where, stages, blocks, shape, group_by, graphml, convention, fmt):
-    """Cost of a reference NETWORK (e.g. resnet50, resnet50-v1, mobilenet-v2) or a spec file, with
+    """Cost of a reference NETWORK (e.g. resnet50, resnet50-v1, mobilenet-v2, vit-b16), a spec file, or
+    your own model as FILE.py:FUNCTION (which returns an nn.Module; traced, imports torch), with
     attention inserted by policy; breakdown by stage, block, module kind or op kind."""
     from .. import networks
     from ..cost import Program
     from ..graph import walk
 
+    if ".py:" in network:
+        return _user_network(network, attn, shape, group_by, graphml, convention, fmt)
     if network.endswith((".yaml", ".yml")):
         spec = networks.load_spec(network)
     else:
@@ -182,13 +185,31 @@ def network(network, attn, where, stages, blocks, shape, group_by, graphml, conv
         raise AttncostError(f"--shape {format_shape(shape)}: the reference networks take 3 input channels")
     g = Program()
     result = walk(g, networks.run_network(g, g.input(shape), spec))
+    _print_network(result, spec.name, shape, group_by, graphml, convention, fmt)
+
+
+def _user_network(reference, attn, shape, group_by, graphml, convention, fmt):
+    """``attncost network FILE.py:FN``: a user's own model, counted by the tracer (imports torch)."""
+    from ..usermodels import analyze, load_model
+
+    if attn:
+        raise AttncostError("--attn applies to reference networks; put attention in your own model")
+    analysis = analyze(load_model(reference), shape)
+    for op, (calls, scope) in sorted(analysis.unsupported.items()):
+        click.echo(f"Warning: no formula for {op} (x{calls}, first in {scope}): not counted", err=True)
+    _print_network(analysis.network, reference, shape, group_by, graphml, convention, fmt,
+                   {"traced with": analysis.method,
+                    "unsupported ops": ", ".join(sorted(analysis.unsupported)) or "none"})
+
+
+def _print_network(result, name, shape, group_by, graphml, convention, fmt, extra=None):
     rows = [{k: (int(v) if k != group_by else v) for k, v in row.items()} for row in result.breakdown(group_by, convention)]
     total = result.total
     share = result.attention_share(convention)
-    meta = {"network": spec.name, "shape": format_shape(shape), "convention": convention,
+    meta = {"network": name, "shape": format_shape(shape), "convention": convention,
             "params": f"{int(total.params):,}", "macs": f"{int(total.macs):,}",
             "peak_live_elements": f"{int(total.peak_live_elements):,}",
-            "attention share (flops)": f"{float(share['flops_share']):.2%}"}
+            "attention share (flops)": f"{float(share['flops_share']):.2%}", **(extra or {})}
     if graphml:
         import networkx as nx
 

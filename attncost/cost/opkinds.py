@@ -73,6 +73,7 @@ for _name, _description in [
     ("elementwise.sqrt", "square root"),
     ("elementwise.pow", "power"),
     ("elementwise.where", "masked select / fill"),
+    ("elementwise.compare", "comparisons (gt, lt, ge, le, eq, ne)"),
     ("elementwise.leaky_relu", "leaky ReLU"),
     ("reduce.mean", "mean reduction (input elements read)"),
     ("reduce.sum", "sum reduction (input elements read)"),

@@ -74,7 +74,8 @@ class NetworkCost:
 
 
 def _group_key(scope: tuple, group_by: str) -> str:
-    stage = next((s for s in scope if s.startswith(("stage", "stem", "head"))), "other")
+    stage = next((s for s in scope if s.startswith(("stage", "stem", "head"))), None)
+    stage = stage or (scope[0] if scope and not scope[0].startswith("attention:") else "other")
     if group_by == "stage":
         return stage
     if group_by == "block":

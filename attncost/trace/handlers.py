@@ -107,6 +107,8 @@ UNARY = {
     aten.neg: "neg", aten.sqrt: "sqrt", aten.rsqrt: "sqrt", aten.pow: "pow",
     aten.add: "add", aten.add_: "add", aten.sub: "sub", aten.sub_: "sub", aten.rsub: "sub",
     aten.mul: "mul", aten.mul_: "mul", aten.div: "div", aten.div_: "div", aten.where: "where",
+    aten.gt: "compare", aten.lt: "compare", aten.ge: "compare", aten.le: "compare", aten.eq: "compare",
+    aten.ne: "compare",
 }
 
 

@@ -22,6 +22,7 @@ from torch.utils._pytree import tree_flatten
 
 from ..cost import Cost
 from ..cost.liveness import Liveness
+from ..cost.program import OpRecord
 from ..cost.symbolic import exact_max
 from ..reference import marks
 from .handlers import HANDLERS, IGNORED, IGNORED_NAMES, Call
@@ -48,16 +49,21 @@ class CostTracer(TorchDispatchMode):
         self._param_keys: set = set()
         self._attention: list = []
         self.unsupported: Counter = Counter()
+        self.unsupported_scopes: dict = {}
+        self.records: list = []          # one OpRecord per aten op, for the graph walker
+        self.scope: tuple = ()           # set by whoever knows which module runs (attncost.analyze)
         self.params = sympy.Integer(0)
         if module is not None:
             self.params = sum(p.numel() for p in module.parameters())
             for t in list(module.parameters()) + list(module.buffers()):
                 self._param_keys.add(_storage_key(t))
                 self._keep.append(t)
+        self._known: set = set(self._param_keys)
 
     # -- set-up ------------------------------------------------------------------------------------
     def add_input(self, x: torch.Tensor) -> None:
         self._keep.append(x)
+        self._known.add(_storage_key(x))
         self._liveness.add_input(_storage_key(x), self.numel(x))
 
     def shape(self, t: torch.Tensor) -> tuple:
@@ -91,26 +97,28 @@ class CostTracer(TorchDispatchMode):
         name = str(packet) if not hasattr(func, "name") else func.name().split(".")[0].replace("::", ".")
         inputs = [t for t in tree_flatten((args, kwargs))[0] if isinstance(t, torch.Tensor)]
         outputs = [t for t in tree_flatten(out)[0] if isinstance(t, torch.Tensor)]
+        op_counts = {}
         if packet in HANDLERS:
-            call = Call(packet, args, kwargs, out, self.shape, self._is_parameter)
-            for kind, value in HANDLERS[packet](call).items():
+            op_counts = HANDLERS[packet](Call(packet, args, kwargs, out, self.shape, self._is_parameter))
+            for kind, value in op_counts.items():
                 self._counts[kind] = self._counts.get(kind, 0) + value
         elif packet not in IGNORED and name not in IGNORED_NAMES:
             self.unsupported[str(func)] += 1
-        self._record_memory(inputs, outputs)
+            self.unsupported_scopes.setdefault(str(func), "/".join(self.scope) or "<top>")
+        self._record_memory(inputs, outputs, op_counts)
         return out
 
-    def _record_memory(self, inputs, outputs) -> None:
+    def _record_memory(self, inputs, outputs, op_counts) -> None:
         uses = [_storage_key(t) for t in inputs]
         allocations = []
-        seen = set(self._liveness.size) | self._param_keys
         for t in outputs:
             key = _storage_key(t)
-            if key not in seen:
-                seen.add(key)
+            if key not in self._known:
+                self._known.add(key)
                 allocations.append((key, self.numel(t)))
                 self._keep.append(t)
         self._liveness.record(uses, allocations)
+        self.records.append(OpRecord(len(self.records), self.scope, op_counts, 0, tuple(uses), tuple(allocations)))
 
     # -- results -----------------------------------------------------------------------------------
     def result(self, output, allow_unsupported: bool = False) -> Cost:
