@@ -1,0 +1,21 @@
+"""A compiled resolution sweep equals walking the network at each resolution."""
+
+import numpy as np
+
+from attncost.cost import Program
+from attncost.networks import AttentionPlacement, get_network, run_network, with_attention
+from attncost.networks.sweep import compile_totals, macs
+
+
+def test_sweep_equals_one_walk_per_resolution():
+    spec = with_attention(get_network("resnet50"), [AttentionPlacement("cbam")])
+    sizes = np.array([32, 57, 96, 129, 224])
+    totals = compile_totals(spec)(1, sizes, sizes + 3)
+    for i, s in enumerate(sizes):
+        g = Program()
+        cost = g.finish(run_network(g, g.input((1, 3, int(s), int(s) + 3)), spec))
+        assert macs(totals)[i] == cost.macs
+        assert totals["params"][i] == cost.params
+        assert totals["activation_elements"][i] == cost.activation_elements
+        for kind, value in cost.counts.items():
+            assert totals[f"count:{kind}"][i] == value
