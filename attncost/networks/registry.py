@@ -4,6 +4,7 @@ attention: ``{network: resnet50, attention: {module: cbam, where: every_block}}`
 from __future__ import annotations
 
 import difflib
+import dataclasses
 from pathlib import Path
 
 import yaml
@@ -15,24 +16,54 @@ from .mobilenet import MobileNetV2Spec
 from .resnet import ResNetSpec
 from .vit import ViTSpec
 
+FAMILIES = {"resnet": ResNetSpec, "mobilenet-v2": MobileNetV2Spec, "mnasnet": MnasNetSpec, "vit": ViTSpec}
+DEFINITIONS = Path(__file__).parent / "definitions"      # also reachable as specs/networks/
+
+
+def _read_yaml(path: Path):
+    """(data, node) of a YAML file, loaded safely; errors name the file and line."""
+    try:
+        text = path.read_text()
+    except OSError as error:
+        raise SpecError(f"{path}: cannot read ({error.strerror})") from None
+    try:
+        return yaml.safe_load(text), yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.YAMLError as error:
+        mark = getattr(error, "problem_mark", None)
+        line = f":{mark.line + 1}" if mark else ""
+        raise SpecError(f"{path}{line}: malformed YAML ({getattr(error, 'problem', error)})") from None
+
+
+def load_definition(path) -> object:
+    """A network definition file (``name``, ``family`` and that family's fields) -> its spec."""
+    path = Path(path)
+    data, node = _read_yaml(path)
+    if not isinstance(data, dict) or "name" not in data or "family" not in data:
+        raise SpecError(f"{path}:1: a network definition needs 'name' and 'family'")
+    cls = FAMILIES.get(data["family"])
+    if cls is None:
+        raise SpecError(f"{path}:{_line_of(node, 'family')}: family {data['family']!r} is not one of "
+                        f"{', '.join(FAMILIES)}")
+    fields = {f.name: f for f in dataclasses.fields(cls)}
+    values = {}
+    for key, value in data.items():
+        if key == "family":
+            continue
+        if key not in fields or key == "attention":
+            known = ", ".join(sorted(set(fields) - {"attention"}))
+            raise SpecError(f"{path}:{_line_of(node, key)}: unknown key {key!r} for family {data['family']} "
+                            f"(known: {known})")
+        values[key] = tuple(value) if isinstance(value, list) else value
+    try:
+        return cls(**values)
+    except TypeError as error:
+        raise SpecError(f"{path}:1: {error}") from None
+
+
 NETWORKS: dict = {}
-
-
-def _add(spec) -> None:
-    NETWORKS[spec.name] = spec
-
-
-for _depth, _block, _layers in [(18, "basic", (2, 2, 2, 2)), (34, "basic", (3, 4, 6, 3)),
-                                (50, "bottleneck", (3, 4, 6, 3)), (101, "bottleneck", (3, 4, 23, 3)),
-                                (152, "bottleneck", (3, 8, 36, 3))]:
-    _add(ResNetSpec(f"resnet{_depth}", _block, _layers, "3x3"))
-    if _block == "bottleneck":
-        _add(ResNetSpec(f"resnet{_depth}-v1", _block, _layers, "1x1"))
-_add(ResNetSpec("resnext50-32x4d", "bottleneck", (3, 4, 6, 3), "3x3", groups=32, width_per_group=4))
-_add(ResNetSpec("resnext50-32x4d-v1", "bottleneck", (3, 4, 6, 3), "1x1", groups=32, width_per_group=4))
-_add(MobileNetV2Spec("mobilenet-v2"))
-_add(MnasNetSpec("mnasnet-a1"))
-_add(ViTSpec("vit-b16"))
+for _path in sorted(DEFINITIONS.glob("*.yaml")):
+    _spec = load_definition(_path)
+    NETWORKS[_spec.name] = _spec
 
 SPEC_KEYS = {"network", "attention", "width", "num_classes", "stride_on"}
 
@@ -66,17 +97,7 @@ def _line_of(node, key: str) -> int:
 def load_spec(path) -> object:
     """A network spec file -> network spec; every error names the file and line."""
     path = Path(path)
-    try:
-        text = path.read_text()
-    except OSError as error:
-        raise SpecError(f"{path}: cannot read ({error.strerror})") from None
-    try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as error:
-        mark = getattr(error, "problem_mark", None)
-        line = f":{mark.line + 1}" if mark else ""
-        raise SpecError(f"{path}{line}: malformed YAML ({getattr(error, 'problem', error)})") from None
+    data, node = _read_yaml(path)
     if not isinstance(data, dict):
         raise SpecError(f"{path}:1: a network spec is a mapping with at least 'network'")
     for key in data:

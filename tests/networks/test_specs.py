@@ -40,3 +40,31 @@ def test_cbam_spec_reproduces_the_paper_row():
                            "--format", "json"], capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr
     assert '"network": "resnet50-v1"' in proc.stdout
+
+
+DEFINITIONS = sorted((Path(__file__).parents[2] / "specs" / "networks").glob("*.yaml"))
+
+
+def test_reference_networks_are_the_definition_files():
+    from attncost.networks import NETWORKS
+    from attncost.networks.registry import load_definition
+
+    assert len(DEFINITIONS) == len(NETWORKS) >= 13
+    for path in DEFINITIONS:
+        spec = load_definition(path)
+        assert NETWORKS[spec.name] == spec
+
+
+@pytest.mark.parametrize("text, line, message", [
+    ("name: x\nfamily: resnet\nblock: bottleneck\nlayers: [3, 4, 6, 3]\nstride: 2\n", 5, "unknown key 'stride'"),
+    ("name: x\nfamily: densenet\n", 2, "family 'densenet'"),
+    ("name: x\n", 1, "needs 'name' and 'family'"),
+])
+def test_malformed_definitions_name_file_and_line(tmp_path, text, line, message):
+    from attncost.networks.registry import load_definition
+
+    path = tmp_path / "net.yaml"
+    path.write_text(text)
+    with pytest.raises(SpecError, match=message) as info:
+        load_definition(path)
+    assert str(info.value).startswith(f"{path}:{line}:")
