@@ -138,3 +138,12 @@ def test_critical_path_of_a_chain_is_everything():
     path, weight = result.critical_path("macs")
     # residual adds branch and rejoin, but every conv lies on the longest chain of MobileNetV2
     assert weight == result.total.macs
+
+
+def test_eca_net50_modules_have_80_parameters():
+    # ECA-Net paper (abstract and Table): the ECA modules of ECA-Net50 have 80 parameters; the released
+    # model uses k = 3, 5, 5, 7 in the four stages: 3*3 + 4*5 + 6*5 + 3*7 = 80
+    placements = [AttentionPlacement("eca", "every_block", (stage,), hp={"k": k})
+                  for stage, k in zip((1, 2, 3, 4), (3, 5, 5, 7))]
+    result = walked(with_attention(get_network("resnet50-v1"), placements), (1, 3, 224, 224))
+    assert result.attention_share("macs")["params"] == 80
