@@ -72,13 +72,30 @@ def leading_term(expr, variables=(H, W)):
     if expr == 0:
         return expr
     for group in (variables, (C,), (N,)):
-        poly = sympy.Poly(expr, *group)
+        try:
+            poly = sympy.Poly(_dominant_branches(expr, group), *group)
+        except sympy.PolynomialError:        # not polynomial in these sizes: show it whole
+            return sympy.factor(expr)
         degree = poly.total_degree()
         if degree > 0 or group == (N,):
             terms = [coeff * sympy.prod(g ** e for g, e in zip(group, monom))
                      for monom, coeff in poly.terms() if sum(monom) == degree]
             return sympy.factor(sympy.Add(*terms))
     return expr
+
+
+def _degree(expr, group) -> int:
+    try:
+        return sympy.Poly(expr, *group).total_degree()
+    except sympy.PolynomialError:
+        return 0
+
+
+def _dominant_branches(expr, group):
+    """Max(a, b) inside an expression -> the argument growing fastest in ``group`` (e.g. SK's
+    max(C // r, 32) -> C / r as C grows)."""
+    return expr.replace(lambda e: isinstance(e, sympy.Max),
+                        lambda e: max(e.args, key=lambda a: _degree(a, group)))
 
 
 def formula_rows(cost: Cost, convention=Convention.FULL, leading: bool = False) -> list[dict]:

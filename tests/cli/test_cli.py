@@ -137,3 +137,9 @@ def test_crossover_command():
     result = run("crossover", "nonlocal", "ccnet", "--shape", "512xHxW", "--range", "2", "100")
     assert "crossing: H = 44" in result.output
     assert "128*t**2*(t**2 - 18*t - 1024)" in result.output
+
+
+@pytest.mark.parametrize("name", ["sk", "split-attention", "ccnet", "nonlocal", "mbconv", "ge-theta"])
+def test_leading_terms_for_entries_with_maxima_and_floors(name):
+    result = run("formula", name, "--leading")
+    assert result.exit_code == 0 and "macs" in result.output
