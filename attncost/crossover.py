@@ -110,11 +110,13 @@ def crossover(name_a: str, name_b: str, shape, vary: str = "H=W", metric: str = 
     if diff is not None:
         free = sympy.expand(drop_floors(diff))
         try:
-            for root in sympy.Poly(sympy.together(free).as_numer_denom()[0], t).nroots():
-                if abs(sympy.im(root)) < 1e-9 and sympy.re(root) > 0:
-                    roots.append(float(sympy.re(root)))
-        except (sympy.PolynomialError, TypeError):
-            pass
+            coefficients = [float(c) for c in sympy.Poly(sympy.together(free).as_numer_denom()[0], t).all_coeffs()]
+        except (sympy.PolynomialError, TypeError):   # not a polynomial in t (e.g. a Max): no closed form
+            coefficients = []
+        if len(coefficients) > 1:
+            for root in np.roots(coefficients):
+                if abs(root.imag) < 1e-9 * max(1.0, abs(root.real)) and root.real > 0:
+                    roots.append(float(root.real))
         free = sympy.factor(free)
     finite = signs[~np.isnan(signs)]
     return Crossover(vary, lo, hi, points, cheaper_below, sorted(roots), free,

@@ -13,7 +13,8 @@ def brute_force_points(a, b, shape_of, metric, lo, hi):
     """Sizes where the cheaper module changes, evaluating each module's Program at each size."""
     def value(name, t):
         cost = catalogue.get(name).cost(shape_of(t))
-        return {"macs": cost.macs, "flops": flops(cost, "full"), "peak": cost.peak_live_elements}[metric]
+        return {"macs": cost.macs, "flops": flops(cost, "full"), "peak": cost.peak_live_elements,
+                "attention-map": cost.attention_map_elements}[metric]
 
     points, previous = [], None
     for t in range(lo, hi + 1):
@@ -53,3 +54,11 @@ def test_nonlocal_ccnet_crossing_and_sides():
 def test_vary_channels():
     result = crossover("se", "eca", (1, "C", 14, 14), "C", "params", lo=16, hi=512)
     assert result.cheaper_at_hi == "eca"
+
+
+def test_attention_map_crossing_with_exact_floors():
+    # Non-local's map N*HW*floor(H/2)*floor(W/2) vs CCNet's N*HW*(H+W): the floor-free difference
+    # t^3 (t - 8) / 4 has its root at 8, where they are equal; with floors, CCNet's is smaller from 10 on
+    result = crossover("nonlocal", "ccnet", (1, 512, H, W), "H=W", "attention-map", lo=2, hi=64)
+    assert result.points == brute_force_points("nonlocal", "ccnet", lambda t: (1, 512, t, t), "attention-map", 2, 64)
+    assert result.symbolic_roots == [8.0] and result.points == [10]
