@@ -187,20 +187,16 @@ class Program:
 
     @staticmethod
     def _reshape_strides(x: Tensor, shape) -> tuple:
-        """Strides of a zero-copy reshape, squeeze/unsqueeze or expand of ``x``.
-
-        Anything else on a non-contiguous tensor gets an unknown layout, which later counts as
-        non-contiguous (verification against the tracer catches a wrong guess)."""
+        """Strides of a zero-copy view of ``x`` with ``shape``: a reshape (ATen's rule, ``view_strides``)
+        or an expand of size-1 dims (stride 0). Anything else gets an unknown layout, which later
+        counts as non-contiguous (verification against the tracer catches a wrong guess)."""
         if tuple(shape) == x.shape:
             return x.strides
-        same_numel = sympy.expand(numel(shape) - numel(x.shape)) == 0
-        if same_numel and is_contiguous(x.shape, x.strides):
-            return contiguous_strides(shape)
-        kept = [(s, st) for s, st in zip(x.shape, x.strides) if not _is_one(s)]
-        if [s for s in shape if not _is_one(s)] == [s for s, _ in kept]:
-            it = iter(st for _, st in kept)
-            return tuple(sympy.Integer(1) if _is_one(s) else next(it) for s in shape)
-        if len(shape) == x.ndim and all(a == b or _is_one(a) for a, b in zip(x.shape, shape)):
+        if _same(numel(shape), numel(x.shape)):
+            strides = view_strides(x.shape, x.strides, shape)
+            if strides is not None:
+                return strides
+        elif len(shape) == x.ndim and all(a == b or _is_one(a) for a, b in zip(x.shape, shape)):
             return tuple(0 if _is_one(a) and not _is_one(b) else st for a, b, st in zip(x.shape, shape, x.strides))
         return (None,) * len(shape)
 
