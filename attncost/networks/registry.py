@@ -105,25 +105,29 @@ def load_spec(path) -> object:
             raise SpecError(f"{path}:{_line_of(node, key)}: unknown key {key!r} (known: {', '.join(sorted(SPEC_KEYS))})")
     if "network" not in data:
         raise SpecError(f"{path}:1: 'network' is required")
-    try:
-        spec = get_network(str(data["network"]))
-        changes = {}
-        if "width" in data:
-            changes["width"] = float(data["width"])
-        if "num_classes" in data:
-            changes["num_classes"] = int(data["num_classes"])
-        if "stride_on" in data:
-            if data["stride_on"] not in ("1x1", "3x3"):
-                raise SpecError("stride_on must be '1x1' or '3x3'")
-            changes["stride_on"] = data["stride_on"]
-        unknown = set(changes) - set(spec.__dict__)
-        if unknown:
-            raise SpecError(f"{', '.join(unknown)} does not apply to {spec.name}")
-        attention = data.get("attention") or []
-        attention = [attention] if isinstance(attention, dict) else attention
-        placements = [placement_from_dict(a) for a in attention]
-        return with_attention(type(spec)(**{**spec.__dict__, **changes}), placements)
-    except (SpecError, UnknownModuleError, ValueError, TypeError) as error:
-        key = next((k for k in ("attention", "network", "width", "num_classes", "stride_on") if k in data
-                    and k in str(error)), "attention" if "attention" in data else "network")
-        raise SpecError(f"{path}:{_line_of(node, key)}: {error}") from None
+
+    def at(key: str, step):
+        """Run one step of reading ``key``; its errors carry that key's line."""
+        try:
+            return step()
+        except (SpecError, UnknownModuleError, ValueError, TypeError) as error:
+            raise SpecError(f"{path}:{_line_of(node, key)}: {error}") from None
+
+    def stride_on():
+        if data["stride_on"] not in ("1x1", "3x3"):
+            raise SpecError("stride_on must be '1x1' or '3x3'")
+        return data["stride_on"]
+
+    spec = at("network", lambda: get_network(str(data["network"])))
+    readers = {"width": lambda: float(data["width"]), "num_classes": lambda: int(data["num_classes"]),
+               "stride_on": stride_on}
+    changes = {}
+    for key, read in readers.items():
+        if key in data:
+            if key not in spec.__dict__:
+                raise SpecError(f"{path}:{_line_of(node, key)}: {key} does not apply to {spec.name}")
+            changes[key] = at(key, read)
+    attention = data.get("attention") or []
+    attention = [attention] if isinstance(attention, dict) else attention
+    placements = at("attention", lambda: [placement_from_dict(a) for a in attention])
+    return at("attention", lambda: with_attention(type(spec)(**{**spec.__dict__, **changes}), placements))
