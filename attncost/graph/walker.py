@@ -67,9 +67,10 @@ class NetworkCost:
 
     def critical_path(self, weight: str = "macs") -> tuple[list[int], object]:
         """The heaviest chain of dependent ops for a per-node weight (``macs`` or ``elements``)."""
-        for u, v in self.graph.edges:
-            self.graph.edges[u, v]["w"] = self.graph.nodes[v][weight]
-        path = nx.dag_longest_path(self.graph, weight="w")
+        weighted = nx.DiGraph()          # networkx weighs edges: carry each node's weight on its in-edges
+        weighted.add_nodes_from(self.graph.nodes)
+        weighted.add_weighted_edges_from((u, v, self.graph.nodes[v][weight]) for u, v in self.graph.edges)
+        path = nx.dag_longest_path(weighted)
         return path, sum(self.graph.nodes[n][weight] for n in path)
 
 
