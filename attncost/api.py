@@ -37,21 +37,30 @@ def typed_hp(entry, raw: dict) -> dict:
 def compare(names, shape, hp_by_module: dict | None = None, convention=Convention.FULL, dtype="float32") -> list[dict]:
     """One row per module at ``shape``: params, MACs, FLOPs, memory, ratio of FLOPs to the first."""
     hp_by_module = hp_by_module or {}
-    nbytes = DTYPE_BYTES[dtype]
     rows = []
     for name in names:
         entry = catalogue.get(name)
-        hp = typed_hp(entry, hp_by_module.get(entry.name, {}))
-        cost = entry.cost(shape, hp)
-        rows.append({
-            "module": entry.name,
-            "params": int(cost.params),
-            "macs": int(cost.macs),
-            "flops": int(flops(cost, convention)),
-            "activation_bytes": int(cost.activation_elements) * nbytes,
-            "peak_bytes": int(cost.peak_live_elements) * nbytes,
-            "attention_map_bytes": int(cost.attention_map_elements) * nbytes,
-        })
+        rows.append(compare_row(entry, shape, typed_hp(entry, hp_by_module.get(entry.name, {})), convention, dtype))
+    return with_ratios(rows)
+
+
+def compare_row(entry, shape, hp: dict, convention=Convention.FULL, dtype="float32", label: str | None = None) -> dict:
+    """One module's row of ``compare`` at a concrete ``shape``; ``label`` names it (default: the entry)."""
+    nbytes = DTYPE_BYTES[dtype]
+    cost = entry.cost(shape, hp)
+    return {
+        "module": label or entry.name,
+        "params": int(cost.params),
+        "macs": int(cost.macs),
+        "flops": int(flops(cost, convention)),
+        "activation_bytes": int(cost.activation_elements) * nbytes,
+        "peak_bytes": int(cost.peak_live_elements) * nbytes,
+        "attention_map_bytes": int(cost.attention_map_elements) * nbytes,
+    }
+
+
+def with_ratios(rows: list[dict]) -> list[dict]:
+    """Add ``flops_vs_first``: each row's FLOPs over the first row's."""
     first = rows[0]["flops"] if rows else 0
     for row in rows:
         row["flops_vs_first"] = round(row["flops"] / first, 3) if first else (1.0 if row["flops"] == 0 else float("inf"))

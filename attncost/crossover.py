@@ -71,56 +71,89 @@ def crossover(name_a: str, name_b: str, shape, vary: str = "H=W", metric: str = 
     valid = np.ones(len(values), dtype=bool)
     exprs, series = [], []
     for entry in entries:
-        hp = hp_by_module.get(entry.name, {})
-        valid &= _valid(entry, shape, varied, hp, values)
-        try:
-            expr = metric_expr(entry.cost(tuple(shape), hp), metric, convention).subs({v: t for v in varied})
-        except TypeError:   # a default derived from the varied size (ECA's k from C): evaluate per size
-            expr = None
+        expr, values_of, valid_of = metric_series(entry, shape, varied, hp_by_module.get(entry.name, {}), values,
+                                                  metric, convention, t)
         exprs.append(expr)
-        series.append(_evaluate(expr, t, values) if expr is not None else
-                      _evaluate_each(entry, shape, varied, hp, values, valid, metric, convention))
+        series.append(values_of)
+        valid &= valid_of
     if not valid.any():
         raise HyperparameterError(f"{entries[0].name} and {entries[1].name} are not both valid for {vary} in {lo}..{hi}")
-    diff = exprs[0] - exprs[1] if None not in exprs else None
-    signs = np.sign(np.rint(series[0] - series[1]))
-    signs[~valid] = np.nan
     names = [e.name for e in entries]
 
     def cheaper(sign) -> str:
         return "equal" if sign == 0 else (names[1] if sign > 0 else names[0])
 
-    points, cheaper_below, segments = [], [], []
-    previous = None
+    signs = difference_signs(series[0], series[1], valid)
+    changes = sign_changes(values, signs)
+    segments = [(lo_, hi_, cheaper(sign)) for lo_, hi_, sign in sign_segments(values, signs)]
+    diff = exprs[0] - exprs[1] if None not in exprs else None
+    roots, free = real_roots(diff, t) if diff is not None else ([], None)
+    finite = signs[~np.isnan(signs)]
+    return Crossover(vary, lo, hi, [p for p, _ in changes], [cheaper(before) for _, before in changes], roots, free,
+                     cheaper(finite[0]), cheaper(finite[-1]), segments)
+
+
+def metric_series(entry, shape, varied, hp, values, metric, convention, t):
+    """(expression in ``t`` or None, exact values on ``values``, validity mask) of ``metric`` of one
+    module as the ``varied`` sizes of ``shape`` run over ``values``. The expression is compiled once
+    and evaluated vectorised; an entry whose defaults depend on the varied size (ECA's k from C) has
+    no single expression and is evaluated size by size. Invalid sizes are NaN."""
+    valid = _valid(entry, shape, varied, hp, values)
+    try:
+        expr = metric_expr(entry.cost(tuple(shape), hp), metric, convention).subs({v: t for v in varied})
+    except TypeError:   # a default derived from the varied size (ECA's k from C): evaluate per size
+        expr = None
+    series = (_evaluate(expr, t, values) if expr is not None else
+              _evaluate_each(entry, shape, varied, hp, values, valid, metric, convention)).astype(np.float64)
+    series[~valid] = np.nan
+    return expr, series, valid
+
+
+def difference_signs(series_a, series_b, valid) -> np.ndarray:
+    """sign(a - b) at every size (NaN where either is invalid): +1 where A costs more."""
+    signs = np.sign(np.rint(np.nan_to_num(series_a) - np.nan_to_num(series_b)))
+    signs[~valid] = np.nan
+    return signs
+
+
+def sign_changes(values, signs) -> list:
+    """[(t, sign just below t)] at each size where the cheaper module changes (ties skipped)."""
+    changes, previous = [], None
+    for value, sign in zip(values, signs):
+        if np.isnan(sign) or sign == 0:
+            continue
+        if previous is not None and sign != previous:
+            changes.append((int(value), previous))
+        previous = sign
+    return changes
+
+
+def sign_segments(values, signs) -> list:
+    """[(from, to, sign)]: maximal runs of consecutive valid sizes with one sign."""
+    segments: list = []
     for value, sign in zip(values, signs):
         if np.isnan(sign):
             continue
-        label = cheaper(sign)
-        if segments and segments[-1][2] == label and segments[-1][1] == value - 1:
+        if segments and segments[-1][2] == sign and segments[-1][1] == value - 1:
             segments[-1][1] = int(value)
         else:
-            segments.append([int(value), int(value), label])
-        if sign == 0:
-            continue
-        if previous is not None and sign != previous:
-            points.append(int(value))
-            cheaper_below.append(cheaper(previous))
-        previous = sign
-    roots, free = [], None
-    if diff is not None:
-        free = sympy.expand(drop_floors(diff))
-        try:
-            coefficients = [float(c) for c in sympy.Poly(sympy.together(free).as_numer_denom()[0], t).all_coeffs()]
-        except (sympy.PolynomialError, TypeError):   # not a polynomial in t (e.g. a Max): no closed form
-            coefficients = []
-        if len(coefficients) > 1:
-            for root in np.roots(coefficients):
-                if abs(root.imag) < 1e-9 * max(1.0, abs(root.real)) and root.real > 0:
-                    roots.append(float(root.real))
-        free = sympy.factor(free)
-    finite = signs[~np.isnan(signs)]
-    return Crossover(vary, lo, hi, points, cheaper_below, sorted(roots), free,
-                     cheaper(finite[0]), cheaper(finite[-1]), [tuple(seg) for seg in segments])
+            segments.append([int(value), int(value), sign])
+    return [tuple(seg) for seg in segments]
+
+
+def real_roots(diff, t) -> tuple[list, object]:
+    """(sorted real positive roots of the floor-free ``diff`` = 0, ``diff`` floor-free and factored)."""
+    roots = []
+    free = sympy.expand(drop_floors(diff))
+    try:
+        coefficients = [float(c) for c in sympy.Poly(sympy.together(free).as_numer_denom()[0], t).all_coeffs()]
+    except (sympy.PolynomialError, TypeError):   # not a polynomial in t (e.g. a Max): no closed form
+        coefficients = []
+    if len(coefficients) > 1:
+        for root in np.roots(coefficients):
+            if abs(root.imag) < 1e-9 * max(1.0, abs(root.real)) and root.real > 0:
+                roots.append(float(root.real))
+    return sorted(roots), sympy.factor(free)
 
 
 def _evaluate(expr, t, values) -> np.ndarray:

@@ -222,6 +222,50 @@ def _print_network(result, name, shape, group_by, graphml, convention, fmt, extr
     click.echo(render(rows, fmt, meta))
 
 
+@cli.command()
+@click.argument("spec", required=False, type=click.Path(dir_okay=False))
+@click.option("-o", "--output", type=click.Path(dir_okay=False),
+              help="the HTML file to write (default: reports/SPEC_NAME.html)")
+@click.option("--modules", default="", metavar="NAME[,NAME]", help="without a SPEC: modules to compare")
+@click.option("--shape", "shapes", type=ShapeType(), multiple=True, help="without a SPEC: a shape (repeatable)")
+@click.option("--networks", "network_names", default="", metavar="NAME[,NAME]", help="without a SPEC: networks")
+@click.option("--lut", type=click.Path(exists=True, dir_okay=False), help="without a SPEC: a latency LUT to show")
+@click.option("--convention", type=click.Choice([c.value for c in Convention]), default="macs", show_default=True,
+              help="without a SPEC: the FLOP convention of the tables (a SPEC names its own)")
+@click.option("--title", help="without a SPEC: the page title")
+def report(spec, output, modules, shapes, network_names, lut, convention, title):
+    """Render an offline HTML design report from a report SPEC (YAML, e.g. specs/attention-review.yaml)
+    or from --modules/--shape/--networks: summary tables, MathML formulas, cost versus resolution with
+    crossovers, cost by op kind, memory, network sunbursts and attention share, LUT heatmaps."""
+    import os
+
+    from ..report import build_report, load_report_spec, spec_from_options
+
+    if spec and (modules or shapes or network_names or lut or title):
+        raise AttncostError("give either a SPEC file or --modules/--shape/--networks/--lut/--title, not both")
+    if spec:
+        report_spec = load_report_spec(spec)
+    elif modules or network_names:
+        if modules and not shapes:
+            raise AttncostError("--modules needs at least one --shape")
+        report_spec = spec_from_options([m for m in modules.split(",") if m], list(shapes), convention,
+                                        [n for n in network_names.split(",") if n], title, lut)
+    else:
+        raise AttncostError("give a report SPEC file, or --modules with --shape (or --networks)")
+    if output is None:
+        name = os.path.splitext(os.path.basename(spec))[0] if spec else "report"
+        output = os.path.join("reports", f"{name}.html")
+    folder = os.path.dirname(os.path.abspath(output))
+    if not os.path.isdir(folder):
+        raise AttncostError(f"-o {output}: folder {folder} does not exist")
+
+    def progress(step, total, description):
+        click.echo(f"[{step}/{total}] {description}", err=True)
+
+    atomic_write(output, build_report(report_spec, progress))
+    click.echo(f"wrote {output}", err=True)
+
+
 def atomic_write(path: str, text: str) -> None:
     """Write ``text`` to ``path`` via a temporary file and a rename: never a half-written file."""
     import os
@@ -232,6 +276,9 @@ def atomic_write(path: str, text: str) -> None:
     try:
         with os.fdopen(fd, "w") as handle:
             handle.write(text)
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)           # mkstemp's 0600 would make reports private
         os.replace(tmp, path)
     except BaseException:
         os.unlink(tmp)
@@ -267,6 +314,8 @@ def verify(names, samples, seed, symbolic, fmt):
             click.echo(f"  {line}", err=True)
     if failed:
         sys.exit(1)
+
+
 
 
 def main():

@@ -98,13 +98,19 @@ def load_spec(path) -> object:
     """A network spec file -> network spec; every error names the file and line."""
     path = Path(path)
     data, node = _read_yaml(path)
+    return spec_from_mapping(data, node, path)
+
+
+def spec_from_mapping(data, node, path, extra_keys=()) -> object:
+    """A network spec read from YAML ``data`` (and its ``node``, for lines) found in file ``path``;
+    also used for the network entries of report specs (``extra_keys`` are allowed and ignored)."""
     if not isinstance(data, dict):
-        raise SpecError(f"{path}:1: a network spec is a mapping with at least 'network'")
+        raise SpecError(f"{path}:{node.start_mark.line + 1}: a network spec is a mapping with at least 'network'")
     for key in data:
-        if key not in SPEC_KEYS:
+        if key not in SPEC_KEYS and key not in extra_keys:
             raise SpecError(f"{path}:{_line_of(node, key)}: unknown key {key!r} (known: {', '.join(sorted(SPEC_KEYS))})")
     if "network" not in data:
-        raise SpecError(f"{path}:1: 'network' is required")
+        raise SpecError(f"{path}:{node.start_mark.line + 1}: 'network' is required")
 
     def at(key: str, step):
         """Run one step of reading ``key``; its errors carry that key's line."""

@@ -1,0 +1,11 @@
+"""Design reports: one self-contained, offline HTML page per review question (``attncost report``).
+
+``spec`` reads what to show, ``modules``/``networks``/``latency`` compute each section from the
+catalogue, the walker and lookup tables, ``charts`` draws plotly figures, ``page`` assembles the
+escaped HTML with plotly's JavaScript embedded, and ``build`` runs the steps with progress.
+"""
+
+from .build import build_report
+from .spec import ReportSpec, load_report_spec, spec_from_options
+
+__all__ = ["ReportSpec", "build_report", "load_report_spec", "spec_from_options"]

@@ -1,0 +1,66 @@
+"""Report specs: the shipped example loads as written; malformed specs fail with file and line."""
+
+from pathlib import Path
+
+import pytest
+
+from attncost.cost import Convention
+from attncost.errors import AttncostError, SpecError
+from attncost.report import load_report_spec, spec_from_options
+
+EXAMPLE = Path(__file__).parents[2] / "specs" / "attention-review.yaml"
+
+
+def test_example_spec_is_the_seed_comparison():
+    spec = load_report_spec(EXAMPLE)
+    assert [m.name for m in spec.modules] == ["se", "eca", "cbam", "bam", "gc", "nonlocal", "ccnet", "danet", "mhsa"]
+    assert spec.shapes == ((1, 256, 56, 56), (1, 512, 28, 28), (1, 1024, 14, 14), (1, 2048, 7, 7))
+    assert spec.convention is Convention.MACS
+    # ResNet-50 alone, then with each of the nine modules
+    assert len(spec.networks) == 10 and not spec.networks[0].spec.attention
+    assert [n.spec.attention[0].module for n in spec.networks[1:]] == [m.name for m in spec.modules]
+
+
+def test_module_mapping_alias_and_hp(tmp_path):
+    path = tmp_path / "r.yaml"
+    path.write_text("modules: [{module: se, alias: SE-8, hp: {r: 8}}, eca]\nshapes: [64x8x8]\n")
+    spec = load_report_spec(path)
+    assert [(m.label, m.hp) for m in spec.modules] == [("SE-8", {"r": 8}), ("eca", {})]
+    assert spec.sweep.channels == (64,)          # default: the first shape's channels
+    assert spec.title == "r"
+
+
+@pytest.mark.parametrize("text, line, message", [
+    ("modules: [se, cbma]\nshapes: [64x8x8]\n", 1, "did you mean 'cbam'"),
+    ("modules:\n  - se\n  - cbma\nshapes: [64x8x8]\n", 3, "did you mean 'cbam'"),
+    ("modules: [se]\nshapes: [64x8x8]\ncolour: red\n", 3, "unknown key 'colour'"),
+    ("modules: [se]\nshapes:\n  - 64x8\n", 3, "must be CxHxW"),
+    ("modules: [se]\nshapes: [64x8x8]\nconvention: thop\n", 3, "convention 'thop' is not one of"),
+    ("modules:\n  - {module: eca, hp: {k: 4}}\nshapes: [64x8x8]\n", 2, "odd"),
+    ("modules:\n  - {module: se, hp: {rr: 4}}\nshapes: [64x8x8]\n", 2, "no hyperparameter 'rr'"),
+    ("modules:\n  - {module: se, colour: 4}\nshapes: [64x8x8]\n", 2, "unknown key 'colour' in a module"),
+    ("modules: [se]\nshapes: [64x8x8]\nsweep: {range: [9, 3]}\n", 3, "1 <= lo < hi"),
+    ("modules: [se]\nshapes: [64x8x8]\nsweep:\n  metric: speed\n", 4, "sweep metric 'speed'"),
+    ("modules: [se]\nshapes: [64x8x8]\nnetworks:\n  - resnet5\n", 4, "unknown network"),
+    ("networks:\n  - {network: resnet50, attention: {module: se, where: nowhere}}\n", 2, "where='nowhere'"),
+    ("networks:\n  - {network: resnet50, colour: 1}\n", 2, "unknown key 'colour'"),
+    ("modules: [se]\nshapes: [64x8x8]\nlatency: {lut: missing.json}\n", 3, "not found"),
+    ("modules: [se\n", 2, "malformed YAML"),
+    ("title: nothing\n", 1, "needs 'modules' or 'networks'"),
+    ("modules: [se]\n", 1, "need 'shapes'"),
+])
+def test_malformed_specs_name_file_and_line(tmp_path, text, line, message):
+    path = tmp_path / "bad.yaml"
+    path.write_text(text)
+    with pytest.raises(SpecError) as error:
+        load_report_spec(path)
+    assert str(error.value).startswith(f"{path}:{line}:"), str(error.value)
+    assert message in str(error.value)
+
+
+def test_spec_from_options_validates_like_a_file():
+    spec = spec_from_options(["se", "nonlocal"], [(1, 256, 56, 56)], "full", ["resnet50"])
+    assert [m.name for m in spec.modules] == ["se", "nonlocal"] and spec.convention is Convention.FULL
+    assert spec.networks[0].spec.name == "resnet50"
+    with pytest.raises(AttncostError, match="did you mean"):
+        spec_from_options(["sqeeze"], [(1, 64, 8, 8)])
