@@ -7,7 +7,7 @@ from typing import Callable
 from .. import __version__
 from ..shapes import format_shape
 from . import latency, modules, networks
-from .page import Page, table
+from .page import Page, esc, table
 
 
 def report_steps(spec) -> list[tuple[str, Callable]]:
@@ -29,11 +29,12 @@ def report_steps(spec) -> list[tuple[str, Callable]]:
             lambda page, s=shape: modules.op_kinds_and_memory(spec, s, page))
     if spec.networks:
         walked: list = []
-        network_shape = (spec.shapes[0][0] if spec.shapes else 1, 3, 224, 224)
+        network_shape = spec.network_input
         for choice in spec.networks:
             steps.append((f"walking {choice.label}",
                           lambda page, c=choice: walked.append((c, networks.walk_network(c, network_shape)))))
-        steps.append(("attention share", lambda page: parts["networks"].append(_share_table(spec, walked))))
+        steps.append(("attention share",
+                      lambda page: parts["networks"].append(_share_table(spec, walked, network_shape))))
         for i, choice in enumerate(spec.networks):
             add("networks", f"sunburst of {choice.label}",
                 lambda page, i=i: networks.sunburst(walked[i][0], walked[i][1], spec.convention, page))
@@ -46,13 +47,11 @@ def report_steps(spec) -> list[tuple[str, Callable]]:
     return steps
 
 
-def _share_table(spec, walked) -> str:
-    rows, baseline = [], None
+def _share_table(spec, walked, shape) -> str:
+    rows = []
     for choice, result in walked:
-        row = networks.share_row(choice, result, spec.convention, spec.dtype, baseline)
-        baseline = baseline or row
-        rows.append(row)
-    return ("<h3>Totals and attention share at 3x224x224</h3>" + table(rows) +
+        rows.append(networks.share_row(choice, result, spec.convention, spec.dtype, rows[0] if rows else None))
+    return (f"<h3>Totals and attention share at {esc(format_shape(shape))}</h3>" + table(rows) +
             '<p class="note">Δ columns are against the first network listed. The SE/CBAM/BAM/GC/ECA papers '
             "report conv+FC MACs as \"GFLOPs\" and used ResNets with the stride on the first 1x1 (the -v1 "
             "networks); torchvision's v1.5 puts it on the 3x3 (about 0.23 G more MACs at 224).</p>")
@@ -82,7 +81,8 @@ def build_report(spec, progress: Callable[[int, int, str], None] | None = None) 
     meta = {"spec": spec.source, "convention": spec.convention.value, "dtype": spec.dtype,
             "modules": ", ".join(m.label for m in spec.modules) or "-",
             "shapes": ", ".join(format_shape(s) for s in spec.shapes) or "-",
-            "networks": ", ".join(n.label for n in spec.networks) or "-",
+            "networks": (", ".join(n.label for n in spec.networks) + f" at {format_shape(spec.network_input)}"
+                         if spec.networks else "-"),
             "attncost": __version__}
     page = Page(spec.title, meta)
     steps = report_steps(spec)

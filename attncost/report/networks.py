@@ -19,7 +19,7 @@ def walk_network(choice, shape):
 
 def share_row(choice, result, convention, dtype, baseline=None) -> dict:
     """One network's totals and what its attention costs: absolute, as a share, and against the
-    first network of the report (the baseline)."""
+    first network of the report (``baseline``, that network's row; None for the first itself)."""
     total = result.total
     share = result.attention_share(convention)
     row = {
@@ -33,10 +33,10 @@ def share_row(choice, result, convention, dtype, baseline=None) -> dict:
         "attention share of flops": f"{float(share['flops_share']):.2%}",
         "attention share of params": f"{float(share['params_share']):.2%}",
     }
-    if baseline is not None:
-        row["Δ params vs first"] = row["params"] - baseline["params"]
-        key = f"flops ({convention.value})"
-        row["Δ flops vs first"] = row[key] - baseline[key]
+    baseline = baseline or row
+    key = f"flops ({convention.value})"
+    row["Δ params vs first"] = row["params"] - baseline["params"]
+    row["Δ flops vs first"] = row[key] - baseline[key]
     return row
 
 

@@ -7,6 +7,7 @@ A spec is a YAML file (loaded safely) such as ``specs/attention-review.yaml``::
     modules: [se, eca, {module: cbam, alias: "CBAM r=8", hp: {r: 8}}]
     shapes: [256x56x56, 512x28x28]
     sweep: {channels: [512], range: [7, 112], metric: macs}
+    input: 3x224x224           # the networks' input (default)
     networks:
       - {network: resnet50}
       - {network: resnet50-v1, attention: {module: cbam, where: every_block}, alias: CBAM-R50}
@@ -31,7 +32,7 @@ from ..crossover import METRICS
 from ..errors import AttncostError, SpecError
 from ..shapes import format_shape, parse_shape
 
-SPEC_KEYS = ("title", "convention", "dtype", "modules", "shapes", "sweep", "networks", "latency")
+SPEC_KEYS = ("title", "convention", "dtype", "modules", "shapes", "sweep", "networks", "input", "latency")
 MODULE_KEYS = ("module", "alias", "hp")
 SWEEP_KEYS = ("channels", "range", "metric")
 LATENCY_KEYS = ("lut", "measurements")
@@ -80,6 +81,7 @@ class ReportSpec:
     sweep: Sweep | None = None
     networks: tuple = ()
     latency: Latency = Latency()
+    network_input: tuple = (1, 3, 224, 224)
 
 
 class _Located:
@@ -133,9 +135,12 @@ def load_report_spec(path) -> ReportSpec:
         raise root["modules"].error("modules need 'shapes' to be compared at")
     sweep = _sweep(root["sweep"], shapes) if "sweep" in root else (Sweep(_default_channels(shapes)) if modules else None)
     networks = tuple(_network(item) for item in root["networks"].items("networks")) if "networks" in root else ()
+    network_input = _shape(root["input"]) if "input" in root else (1, 3, 224, 224)
+    if network_input[1] != 3:
+        raise root["input"].error(f"input {format_shape(network_input)}: the reference networks take 3 channels")
     latency = _latency(root["latency"], path.parent) if "latency" in root else Latency()
     title = str(root["title"].value) if "title" in root else path.stem
-    return ReportSpec(title, str(path), convention, dtype, modules, shapes, sweep, networks, latency)
+    return ReportSpec(title, str(path), convention, dtype, modules, shapes, sweep, networks, latency, network_input)
 
 
 def spec_from_options(modules: list[str], shapes: list, convention="macs", networks: list[str] = (),

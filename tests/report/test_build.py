@@ -122,3 +122,18 @@ def test_bad_lut_file_is_a_clear_error(tmp_path):
     lut.write_text('{"0": {"0": 0.3, "1": ')
     with pytest.raises(SpecError, match="not a readable JSON file"):
         lut_matrix(lut)
+
+
+def test_attention_share_and_delta_against_the_first_network(tmp_path):
+    spec = _spec(tmp_path, "networks:\n  - resnet50-v1\n  - {network: resnet50-v1, alias: CBAM, attention: {module: cbam}}\n")
+    page = build_report(spec)
+    table = page.split("Totals and attention share")[1].split("</table>")[0]
+    # CBAM in each of the 16 bottlenecks (C = 256 x3, 512 x4, 1024 x6, 2048 x3): shared MLP C -> C/16 -> C
+    # with biases, plus the 7x7 conv over [max; mean] (98 weights) and its BN (2)
+    blocks = [256] * 3 + [512] * 4 + [1024] * 6 + [2048] * 3
+    cbam_params = sum(2 * c * (c // 16) + c // 16 + c + 98 + 2 for c in blocks)
+    assert cbam_params == 2_532_592
+    rows = re.findall(r"<tr>(.*?)</tr>", table)
+    assert f"<td>{cbam_params:,}</td>" in rows[-1]                      # attention params and Δ params
+    assert rows[-1].count(f"<td>{cbam_params:,}</td>") == 2
+    assert "<td>25,557,032</td>" in rows[1]                           # torchvision's ResNet-50 params

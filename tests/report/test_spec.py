@@ -64,3 +64,12 @@ def test_spec_from_options_validates_like_a_file():
     assert spec.networks[0].spec.name == "resnet50"
     with pytest.raises(AttncostError, match="did you mean"):
         spec_from_options(["sqeeze"], [(1, 64, 8, 8)])
+
+
+def test_network_input_shape(tmp_path):
+    path = tmp_path / "r.yaml"
+    path.write_text("networks: [resnet18]\ninput: 2x3x160x160\n")
+    assert load_report_spec(path).network_input == (2, 3, 160, 160)
+    path.write_text("networks: [resnet18]\ninput: 4x160x160\n")
+    with pytest.raises(SpecError, match=f"{path}:2: input 1x4x160x160: the reference networks take 3 channels"):
+        load_report_spec(path)
