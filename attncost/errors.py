@@ -23,3 +23,7 @@ class HyperparameterError(AttncostError):
 
 class SpecError(AttncostError):
     """A malformed spec file; the message names the file and line."""
+
+
+class LutError(AttncostError):
+    """A latency table that cannot be used: corrupt, truncated, for another space, or incomplete."""

@@ -318,5 +318,8 @@ def verify(names, samples, seed, symbolic, fmt):
 
 
 
+from .lut import lut as lut_group; cli.add_command(lut_group)  # noqa: E402,E702 (attncost lut)
+
+
 def main():
     cli(prog_name="attncost")

@@ -1,0 +1,76 @@
+"""The latency table predicted without measuring: op counts and memory traffic through a device profile.
+
+Each op of a segment (from its attncost Program: exact MACs, other arithmetic and bytes read and
+written) takes an additive-roofline time (Williams, Waterman, Patterson, CACM 2009, with a per-op
+dispatch cost added for eager frameworks):
+
+    t_op = max((macs / P_mac + other / P_other), bytes / B) + t_0
+
+with the profile's peak MAC rate P_mac, rate of other arithmetic P_other, memory bandwidth B and per-op
+overhead t_0; a segment's time is the sum over its ops. ``attncost lut calibrate`` fits a profile to a
+measured table. No torch.
+
+A profile is a JSON (or YAML) object::
+
+    {"format": "attncost-device-profile", "version": 1, "name": "...",
+     "macs_per_s": 2.1e10, "other_ops_per_s": 4e9, "bytes_per_s": 1.2e10, "seconds_per_op": 6e-6}
+"""
+
+from __future__ import annotations
+
+import datetime
+import json
+import math
+from pathlib import Path
+
+import yaml
+
+from ..errors import LutError
+from .segments import all_segments, segment_work
+from .space import Space
+from .table import FORMAT, VERSION, Lut
+
+PROFILE_FORMAT = "attncost-device-profile"
+RATES = ("macs_per_s", "other_ops_per_s", "bytes_per_s")
+
+
+def load_profile(path) -> dict:
+    """A device profile file, checked: positive rates, non-negative overhead."""
+    try:
+        text = Path(path).read_text()
+    except OSError as error:
+        raise LutError(f"{path}: cannot read ({error.strerror})") from None
+    try:
+        data = yaml.safe_load(text)                     # JSON is YAML
+    except yaml.YAMLError as error:
+        raise LutError(f"{path}: not a JSON/YAML device profile ({getattr(error, 'problem', error)})") from None
+    if not isinstance(data, dict) or data.get("format") != PROFILE_FORMAT:
+        raise LutError(f"{path}: not a device profile (no \"format\": \"{PROFILE_FORMAT}\")")
+    for key in (*RATES, "seconds_per_op"):
+        value = data.get(key)
+        if not isinstance(value, (int, float)) or isinstance(value, bool) or not math.isfinite(value) or value < 0 \
+                or (key in RATES and value == 0):
+            raise LutError(f"{path}: {key} must be a {'positive' if key in RATES else 'non-negative'} number")
+    return data
+
+
+def segment_seconds(space: Space, key: str, profile: dict, batch: int = 1) -> float:
+    work = segment_work(space, key, batch)
+    return sum(max(op.macs / profile["macs_per_s"] + op.other / profile["other_ops_per_s"],
+                   op.bytes / profile["bytes_per_s"]) + profile["seconds_per_op"] for op in work.ops)
+
+
+def predict_table(space: Space, profile: dict, batch: int = 1) -> Lut:
+    """A table of ``space`` (attncost layout, ``"timing": "predicted"``) from ``profile``."""
+    entries = {key: {"median_ms": 1e3 * segment_seconds(space, key, profile, batch)} for key in all_segments(space)}
+    data = {"format": FORMAT, "version": VERSION, "unit": "ms", "space_name": space.name,
+            "space_digest": space.digest, "timing": "predicted", "batch": batch, "threads": None,
+            "device_profile": profile, "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+            "entries": entries, "calibration": None, "space": space.to_dict()}
+    lut = Lut(data, space)
+    data["constant_ms"] = lut.constant_ms
+    return lut
+
+
+def profile_text(profile: dict) -> str:
+    return json.dumps(profile, indent=1)

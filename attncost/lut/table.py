@@ -1,0 +1,194 @@
+"""The latency lookup table: attncost's self-describing JSON layout, the Single-Path NAS layout, and
+loading with clear errors.
+
+attncost layout (``"format": "attncost-lut"``): the space itself (and its sha256), how it was timed
+(``in-context`` or ``isolated``), device, torch version, threads, batch, warm-up and repeats, date, the
+worker's malloc/thread environment and page faults, per-segment statistics (median, quartiles, min,
+max, n; milliseconds), the constant term (stem, fixed layers and head, Stamoulis et al. 2019 Eq. 7's
+"rest of the network"), and an optional end-to-end calibration (scale and offset; ``calibrate-sum``).
+
+Single-Path layout (``--format singlepath``): the file the official code loads unchanged
+(``nas-search/pixel1_runtime_model.json``, read by ``singlepath_supernet.py``): a JSON object mapping
+the layer index (as a string, "0".."21") to an object mapping the option index (as a string, "0".."3";
+0 = k3e3, 1 = k3e6, 2 = k5e3, 3 = k5e6) to milliseconds. Fixed layers repeat their one value under every
+option index. It has no constant (the official code writes it into the source: ``total_runtime =
+19.5999``) and no attention entries.
+"""
+
+from __future__ import annotations
+
+import datetime
+import json
+import math
+import os
+import platform
+from pathlib import Path
+
+from ..errors import LutError
+from .segments import HEAD, STEM, all_segments, architecture_segments, attention_key, layer_key
+from .space import NO_ATTENTION, Space
+
+FORMAT, VERSION = "attncost-lut", 1
+LAYOUTS = ("attncost", "singlepath")
+
+
+def device_description() -> dict:
+    """What the table was measured on."""
+    model = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return {"cpu": model, "machine": platform.machine(), "logical_cpus": os.cpu_count(), "system": platform.system()}
+
+
+def constant_segments(space: Space) -> list[str]:
+    """The segments every architecture runs: stem, fixed layers (with their fixed attention), head."""
+    keys = [STEM]
+    for layer in space.fixed:
+        option, attention = space.fixed_choice(layer)
+        keys.append(layer_key(layer.index, option))
+        if attention != NO_ATTENTION:
+            keys.append(attention_key(layer.index, attention))
+    return keys + [HEAD]
+
+
+class Lut:
+    """A loaded table: the space, per-segment milliseconds, the constant and the calibration."""
+
+    def __init__(self, data: dict, space: Space):
+        self.data, self.space = data, space
+
+    @property
+    def entries(self) -> dict:
+        return self.data["entries"]
+
+    def ms(self, key: str) -> float:
+        return self.entries[key]["median_ms"]
+
+    @property
+    def constant_ms(self) -> float:
+        return sum(self.ms(key) for key in constant_segments(self.space))
+
+    @property
+    def calibration(self) -> dict | None:
+        return self.data.get("calibration")
+
+    def architecture_ms(self, arch, calibrated: bool = False) -> float:
+        """The Single-Path runtime model: the constant plus every chosen segment (a skip costs 0);
+        ``calibrated``: scale * that + offset from ``calibrate-sum``."""
+        constant = set(constant_segments(self.space))
+        total = self.constant_ms + sum(self.ms(k) for k in architecture_segments(self.space, arch) if k not in constant)
+        if calibrated:
+            if not self.calibration:
+                raise LutError("this table has no calibration: run 'attncost lut calibrate-sum' first")
+            total = self.calibration["scale"] * total + self.calibration["offset_ms"]
+        return total
+
+    def singlepath(self) -> dict:
+        """The Single-Path NAS layout: {"layer": {"option index": ms}}."""
+        table = {}
+        for layer in self.space.layers:
+            row = {}
+            for j, option in enumerate(self.space.options):
+                chosen = option if option in layer.options else (layer.options[0] if len(layer.options) == 1 else None)
+                if chosen is None:
+                    raise LutError(f"layer {layer.index} lacks option {option}: the Single-Path layout needs every "
+                                   f"option index on every searched layer")
+                row[str(j)] = self.ms(layer_key(layer.index, chosen))
+            table[str(layer.index)] = row
+        return table
+
+    def text(self, layout: str = "attncost") -> str:
+        return json.dumps(self.singlepath() if layout == "singlepath" else self.data, indent=1)
+
+
+def new_table(space: Space, measurement: dict, settings: dict) -> Lut:
+    """A table from the harness's measurement of every segment."""
+    data = {
+        "format": FORMAT, "version": VERSION, "unit": "ms",
+        "space_name": space.name, "space_digest": space.digest,
+        **settings,
+        "device": device_description(), "torch": measurement["torch"],
+        "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        "environment": measurement["environment"], "faults_per_call": measurement["faults_per_call"],
+        "measure_seconds": round(measurement["seconds"], 3),
+        "entries": {key: measurement["stats"][key] for key in all_segments(space)},
+        "calibration": None,
+        "space": space.to_dict(),
+    }
+    lut = Lut(data, space)
+    data["constant_ms"] = lut.constant_ms
+    return lut
+
+
+def _fail(path, message):
+    raise LutError(f"{path}: {message}")
+
+
+def load_table(path, space: Space | None = None) -> Lut:
+    """Read a table; a missing, corrupt or truncated file, a table of another space or one that lacks
+    entries raises :class:`LutError` with one line saying which."""
+    try:
+        text = Path(path).read_text()
+    except OSError as error:
+        _fail(path, f"cannot read ({error.strerror})")
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as error:
+        what = "corrupt" if text.rstrip().endswith(("}", "]")) else "truncated"
+        _fail(path, f"not a complete JSON file ({what} at line {error.lineno} column {error.colno}: {error.msg})")
+    if isinstance(data, dict) and data and all(str(k).isdigit() for k in data):
+        _fail(path, "a Single-Path layout table (layer -> option -> ms) has no space nor statistics; "
+                    "give attncost's own layout (lut build without --format singlepath)")
+    if not isinstance(data, dict) or data.get("format") != FORMAT:
+        _fail(path, f"not an attncost latency table (no \"format\": \"{FORMAT}\")")
+    if data.get("version") != VERSION:
+        _fail(path, f"table version {data.get('version')!r} is not {VERSION}")
+    try:
+        stored = Space.from_dict(data["space"])
+    except (KeyError, TypeError, ValueError) as error:
+        _fail(path, f"corrupt space description ({error})")
+    if stored.digest != data.get("space_digest"):
+        _fail(path, "corrupt: the stored space does not match its digest")
+    if space is not None and space.digest != stored.digest:
+        _fail(path, f"built for space {stored.name!r} (digest {stored.digest[:12]}), not for {space.name!r} "
+                    f"(digest {space.digest[:12]})")
+    entries = data.get("entries")
+    if not isinstance(entries, dict):
+        _fail(path, "corrupt: no 'entries' object")
+    missing = [key for key in all_segments(stored) if key not in entries]
+    if missing:
+        shown = ", ".join(missing[:5]) + (f" and {len(missing) - 5} more" if len(missing) > 5 else "")
+        _fail(path, f"lacks {len(missing)} of the {len(all_segments(stored))} entries of space {stored.name!r}: {shown}")
+    for key, stats in entries.items():
+        value = stats.get("median_ms") if isinstance(stats, dict) else None
+        if not isinstance(value, (int, float)) or isinstance(value, bool) or not math.isfinite(value) or value < 0:
+            _fail(path, f"corrupt entry {key!r}: median_ms must be a non-negative number")
+    calibration = data.get("calibration")
+    if calibration is not None and not all(isinstance(calibration.get(k), (int, float)) for k in ("scale", "offset_ms")):
+        _fail(path, "corrupt calibration: needs numbers 'scale' and 'offset_ms'")
+    return Lut(data, stored)
+
+
+def load_singlepath(path, space: Space) -> dict:
+    """A Single-Path layout file -> {(layer, option index): ms}, checked against ``space``'s layers."""
+    try:
+        data = json.loads(Path(path).read_text())
+    except (OSError, json.JSONDecodeError) as error:
+        _fail(path, f"not a readable JSON file ({error})")
+    expected = {str(layer.index) for layer in space.layers}
+    if not isinstance(data, dict) or set(data) != expected:
+        _fail(path, f"layers {sorted(data, key=int) if isinstance(data, dict) else '?'} are not the "
+                    f"{len(expected)} layers of {space.name}")
+    options = {str(j) for j in range(len(space.options))}
+    table = {}
+    for layer, row in data.items():
+        if not isinstance(row, dict) or set(row) != options:
+            _fail(path, f"layer {layer}: option keys must be {sorted(options)}")
+        table.update({(int(layer), int(j)): float(ms) for j, ms in row.items()})
+    return table
+

@@ -1,0 +1,159 @@
+"""The measurement worker: a separate Python process that times segments and whole networks.
+
+Run as ``python -m attncost.lut.worker``, started by :mod:`attncost.lut.harness` with the malloc and
+thread settings in its environment *from process start* (glibc reads ``MALLOC_MMAP_THRESHOLD_`` and
+``MALLOC_TRIM_THRESHOLD_`` once, when malloc initialises, so setting them later in a running process
+does nothing). It reads one JSON request on stdin, writes one JSON result on stdout, and reports
+progress on stderr. Every result carries the worker's own view of its environment and the minor page
+faults it took while timing, so a reader can check that the settings were in effect.
+
+Timing rules (all jobs): ``torch.inference_mode()``, ``torch.set_num_threads(threads)``, warm-up rounds
+before timed ones, and every round visits all configurations in a fresh random order, so drift (other
+load, frequency changes) hits all entries alike.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import resource
+import statistics
+import sys
+import time
+
+MALLOC_ENV = ("MALLOC_MMAP_THRESHOLD_", "MALLOC_TRIM_THRESHOLD_")
+THREAD_ENV = ("OMP_NUM_THREADS", "MKL_NUM_THREADS")
+
+
+def _faults() -> int:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+
+
+def _progress(text: str) -> None:
+    print(text, file=sys.stderr, flush=True)
+
+
+def _forward_with_stamps(chain, x, clock=time.perf_counter_ns):
+    """Run the chain; the time of each segment from consecutive timestamps (in context)."""
+    stamps = [clock()]
+    for _, module in chain:
+        x = module(x)
+        stamps.append(clock())
+    return [b - a for a, b in zip(stamps, stamps[1:])]
+
+
+def _forward(chain, x, clock=time.perf_counter_ns):
+    start = clock()
+    for _, module in chain:
+        x = module(x)
+    return clock() - start
+
+
+def _rounds(request, items, visit) -> float:
+    """Warm-up then timed rounds, each visiting every item once in a fresh random order (so drift hits
+    all alike); ``visit(item, timed)``. Returns the minor page faults per timed visit."""
+    rng = random.Random(request.get("seed", 0))
+    order = list(items)
+    rounds = request["warmup"] + request["repeats"]
+    faults, visits = 0, 0
+    for r in range(rounds):
+        timed = r >= request["warmup"]
+        rng.shuffle(order)
+        before = _faults()
+        for item in order:
+            visit(item, timed)
+        if timed:
+            faults += _faults() - before
+            visits += len(order)
+        _progress(f"  round {r + 1}/{rounds}{'' if timed else ' (warm-up)'}")
+    return faults / max(visits, 1)
+
+
+def segments_in_context(request, cache, torch) -> dict:
+    """Time every segment inside the networks ``request['configs']`` (each a list of segment keys):
+    per round, each network once in random order, per-segment times from timestamps between segments."""
+    configs = [cache.chain(keys) for keys in request["configs"]]
+    x = torch.randn(*request["input_shape"])
+    samples: dict = {}
+
+    def visit(chain, timed):
+        times = _forward_with_stamps(chain, x)
+        if timed:
+            for (key, _), t in zip(chain, times):
+                samples.setdefault(key, []).append(t / 1e6)
+
+    faults = _rounds(request, configs, visit)
+    return {"samples": samples, "faults_per_call": faults}
+
+
+def segments_isolated(request, cache, torch) -> dict:
+    """Time every segment alone on a fixed input: per round, each segment in random order, one
+    untimed call then one timed call (warm caches: what an isolated micro-benchmark sees)."""
+    inputs = {key: torch.randn(*shape) for key, shape in zip(request["segments"], request["input_shapes"])}
+    samples: dict = {}
+
+    def visit(key, timed):
+        module = cache[key]
+        module(inputs[key])
+        start = time.perf_counter_ns()
+        module(inputs[key])
+        if timed:
+            samples.setdefault(key, []).append((time.perf_counter_ns() - start) / 1e6)
+
+    faults = _rounds(request, request["segments"], visit)
+    return {"samples": samples, "faults_per_call": faults}
+
+
+def end_to_end(request, cache, torch) -> dict:
+    """Each architecture end to end, in ``passes`` separate passes over the whole set (random order
+    per pass); per pass and architecture: ``warmup`` untimed forwards, then the median of ``repeats``."""
+    rng = random.Random(request.get("seed", 0))
+    chains = [cache.chain(keys) for keys in request["archs"]]
+    x = torch.randn(*request["input_shape"])
+    passes = [[0.0] * len(chains) for _ in range(request["passes"])]
+    faults, forwards = 0, 0
+    for p in range(request["passes"]):
+        order = list(range(len(chains)))
+        rng.shuffle(order)
+        for done, i in enumerate(order, 1):
+            for _ in range(request["warmup"]):
+                _forward(chains[i], x)
+            before = _faults()
+            times = [_forward(chains[i], x) / 1e6 for _ in range(request["repeats"])]
+            faults += _faults() - before
+            forwards += request["repeats"]
+            passes[p][i] = statistics.median(times)
+            if done % 10 == 0 or done == len(order):
+                _progress(f"  pass {p + 1}/{request['passes']}: {done}/{len(order)} architectures")
+    return {"passes": passes, "faults_per_call": faults / max(forwards, 1)}
+
+
+JOBS = {"in-context": segments_in_context, "isolated": segments_isolated, "end-to-end": end_to_end}
+
+
+def main() -> None:
+    import torch
+
+    from .network import SegmentCache
+    from .space import Space
+
+    request = json.load(sys.stdin)
+    threads = request["threads"]
+    torch.set_num_threads(threads)
+    space = Space.from_dict(request["space"])
+    cache = SegmentCache(space, request["batch"])
+    started = time.perf_counter()
+    with torch.inference_mode():
+        result = JOBS[request["job"]](request, cache, torch)
+    result.update({
+        "environment": {name: os.environ.get(name) for name in MALLOC_ENV + THREAD_ENV},
+        "torch_threads": torch.get_num_threads(),
+        "torch": torch.__version__,
+        "seconds": time.perf_counter() - started,
+    })
+    json.dump(result, sys.stdout)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,45 @@
+"""Tests marked ``slow`` (the full 22-layer table and a 50-architecture validation) run only when asked
+for with ``-m slow``; the default run keeps the small real measurements of the tiny space."""
+
+import pytest
+
+
+def pytest_collection_modifyitems(config, items):
+    if config.option.markexpr:
+        return
+    slow = [item for item in items if item.get_closest_marker("slow")]
+    if slow:
+        config.hook.pytest_deselected(items=slow)
+        items[:] = [item for item in items if not item.get_closest_marker("slow")]
+
+
+@pytest.fixture(scope="session")
+def tiny_space():
+    from pathlib import Path
+
+    from attncost.lut.space import load_space
+
+    return load_space(Path(__file__).parents[2] / "specs" / "singlepath-tiny.yaml")
+
+
+@pytest.fixture(scope="session")
+def full_space():
+    from pathlib import Path
+
+    from attncost.lut.space import load_space
+
+    return load_space(Path(__file__).parents[2] / "specs" / "singlepath-space.yaml")
+
+
+@pytest.fixture(scope="session")
+def tiny_measured_table(tiny_space, tmp_path_factory):
+    """A real (small) measured table of the tiny space, written to disk: (path, Lut)."""
+    from attncost.lut.harness import measure_segments
+    from attncost.lut.table import new_table
+
+    measurement = measure_segments(tiny_space, warmup=1, repeats=5, quiet=True)
+    lut = new_table(tiny_space, measurement, {"timing": "in-context", "threads": 1, "batch": 1, "warmup": 1,
+                                              "repeats": 5, "seed": 0})
+    path = tmp_path_factory.mktemp("lut") / "tiny.json"
+    path.write_text(lut.text())
+    return path, lut
