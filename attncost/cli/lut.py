@@ -87,23 +87,15 @@ def lut():
 @LAYOUT
 def build(space, output, threads, repeats, warmup, batch, timing, calibrate_archs, fit, seed, layout):
     """Measure every (layer, option) and attention entry of SPACE on this machine and write the table."""
-    from ..lut.calibrate import calibrate_sum
-    from ..lut.harness import context_architectures, measure_segments
-    from ..lut.table import new_table
+    from ..lut.build import build_table
+    from ..lut.harness import context_architectures
 
     spec = _space(space)
-    started = time.perf_counter()
     how = (f"in {len(context_architectures(spec))} networks" if timing == "in-context" else "alone")
-    _progress(f"measuring the segments of {spec.name} {how} ({warmup} warm-up + {repeats} rounds, "
-              f"{threads} thread(s), batch {batch}) ...")
-    measurement = measure_segments(spec, threads=threads, batch=batch, warmup=warmup, repeats=repeats,
-                                   timing=timing, seed=seed)
-    table = new_table(spec, measurement, {"timing": timing, "threads": threads, "batch": batch, "warmup": warmup,
-                                          "repeats": repeats, "seed": seed})
-    if calibrate_archs:
-        _progress(f"calibrating the sum on {calibrate_archs} architectures measured end to end ...")
-        table.data["calibration"] = calibrate_sum(table, calibrate_archs, fit=fit)
-    table.data["build_seconds"] = round(time.perf_counter() - started, 3)
+    _progress(f"measuring the segments of {spec.name} {how} and {calibrate_archs} architectures end to end "
+              f"({warmup} warm-up + {repeats} rounds, {threads} thread(s), batch {batch}) ...")
+    table, measurement = build_table(spec, threads=threads, batch=batch, warmup=warmup, repeats=repeats,
+                                     timing=timing, seed=seed, calibrate_archs=calibrate_archs, fit=fit)
     _save(table, output, layout)
     calibration = table.calibration
     click.echo(render(_table_rows(table), "table", {

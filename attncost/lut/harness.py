@@ -33,16 +33,19 @@ MALLOC_SETTINGS = {"MALLOC_MMAP_THRESHOLD_": str(32 << 20), "MALLOC_TRIM_THRESHO
 TIMINGS = ("in-context", "isolated")
 
 
-def worker_environment(threads: int) -> dict:
-    """The worker's environment: ours plus the malloc and thread settings."""
-    return {**os.environ, **MALLOC_SETTINGS, "OMP_NUM_THREADS": str(threads), "MKL_NUM_THREADS": str(threads)}
+def worker_environment(threads: int, malloc: bool = True) -> dict:
+    """The worker's environment: ours plus the thread settings and (unless ``malloc`` is False, for
+    comparisons only) the malloc settings; without them glibc's defaults apply."""
+    env = {key: value for key, value in os.environ.items() if key not in MALLOC_SETTINGS}
+    return {**env, **(MALLOC_SETTINGS if malloc else {}), "OMP_NUM_THREADS": str(threads),
+            "MKL_NUM_THREADS": str(threads)}
 
 
-def run_worker(request: dict, quiet: bool = False) -> dict:
+def run_worker(request: dict, quiet: bool = False, malloc: bool = True) -> dict:
     """Run one job in a fresh worker process; its progress goes to our stderr."""
     process = subprocess.run([sys.executable, "-m", "attncost.lut.worker"], input=json.dumps(request), text=True,
                              stdout=subprocess.PIPE, stderr=subprocess.DEVNULL if quiet else None,
-                             env=worker_environment(request["threads"]))
+                             env=worker_environment(request["threads"], malloc))
     if process.returncode != 0:
         raise RuntimeError(f"measurement worker failed (exit {process.returncode}); see its traceback above")
     return json.loads(process.stdout)
@@ -68,25 +71,29 @@ def summarize(samples: list) -> dict:
 
 
 def measure_segments(space: Space, *, threads: int = 1, batch: int = 1, warmup: int = 3, repeats: int = 15,
-                     timing: str = "in-context", seed: int = 0, quiet: bool = False) -> dict:
-    """Every segment's statistics, plus the worker's report (environment, page faults, seconds)."""
+                     timing: str = "in-context", seed: int = 0, quiet: bool = False, archs=()) -> dict:
+    """Every segment's statistics, plus the worker's report (environment, page faults, seconds).
+    ``archs``: architectures also run end to end in the same rounds (``architectures_ms``: their
+    median times), so a scale fitted on them sees the same machine state as the table."""
     request = {"space": space.to_dict(), "threads": threads, "batch": batch, "warmup": warmup,
-               "repeats": repeats, "seed": seed, "job": timing}
+               "repeats": repeats, "seed": seed, "job": timing, "input_shape": [batch, *space.input],
+               "archs": [architecture_segments(space, arch) for arch in archs]}
     if timing == "in-context":
         request["configs"] = [architecture_segments(space, arch) for arch in context_architectures(space)]
-        request["input_shape"] = [batch, *space.input]
     else:
         request["segments"] = all_segments(space)
         request["input_shapes"] = [list(input_shape(space, key, batch)) for key in request["segments"]]
     result = run_worker(request, quiet)
     result["stats"] = {key: summarize(values) for key, values in result.pop("samples").items()}
+    result["architectures_ms"] = [statistics.median(times) for times in result["architectures_ms"]]
     return result
 
 
 def measure_architectures(space: Space, archs, *, threads: int = 1, batch: int = 1, passes: int = 3,
-                          repeats: int = 3, warmup: int = 1, seed: int = 0, quiet: bool = False) -> dict:
+                          repeats: int = 3, warmup: int = 1, seed: int = 0, quiet: bool = False,
+                          malloc: bool = True) -> dict:
     """End-to-end times of ``archs``: ``passes`` lists of per-architecture medians (ms)."""
     request = {"space": space.to_dict(), "threads": threads, "batch": batch, "warmup": warmup, "repeats": repeats,
                "passes": passes, "seed": seed, "job": "end-to-end", "input_shape": [batch, *space.input],
                "archs": [architecture_segments(space, arch) for arch in archs]}
-    return run_worker(request, quiet)
+    return run_worker(request, quiet, malloc)

@@ -50,41 +50,58 @@ def _forward(chain, x, clock=time.perf_counter_ns):
     return clock() - start
 
 
-def _rounds(request, items, visit) -> float:
-    """Warm-up then timed rounds, each visiting every item once in a fresh random order (so drift hits
-    all alike); ``visit(item, timed)``. Returns the minor page faults per timed visit."""
+def _rounds(request, visits: list) -> float:
+    """Warm-up then timed rounds, each calling every visit once in a fresh random order (so drift hits
+    all alike); a visit is ``visit(timed)``. Returns the minor page faults per timed visit."""
     rng = random.Random(request.get("seed", 0))
-    order = list(items)
+    order = list(visits)
     rounds = request["warmup"] + request["repeats"]
-    faults, visits = 0, 0
+    faults, calls = 0, 0
     for r in range(rounds):
         timed = r >= request["warmup"]
         rng.shuffle(order)
         before = _faults()
-        for item in order:
-            visit(item, timed)
+        for visit in order:
+            visit(timed)
         if timed:
             faults += _faults() - before
-            visits += len(order)
+            calls += len(order)
         _progress(f"  round {r + 1}/{rounds}{'' if timed else ' (warm-up)'}")
-    return faults / max(visits, 1)
+    return faults / max(calls, 1)
+
+
+def _architecture_visits(request, cache, x) -> tuple:
+    """Visits that run ``request['archs']`` end to end (interleaved with the segment timing, for the
+    build-time calibration of the sum), and the list of their timed totals per architecture."""
+    totals = [[] for _ in request.get("archs", [])]
+
+    def visit_for(chain, out):
+        def visit(timed):
+            elapsed = _forward(chain, x)
+            if timed:
+                out.append(elapsed / 1e6)
+        return visit
+
+    return [visit_for(cache.chain(keys), out) for keys, out in zip(request.get("archs", []), totals)], totals
 
 
 def segments_in_context(request, cache, torch) -> dict:
     """Time every segment inside the networks ``request['configs']`` (each a list of segment keys):
     per round, each network once in random order, per-segment times from timestamps between segments."""
-    configs = [cache.chain(keys) for keys in request["configs"]]
     x = torch.randn(*request["input_shape"])
     samples: dict = {}
 
-    def visit(chain, timed):
-        times = _forward_with_stamps(chain, x)
-        if timed:
-            for (key, _), t in zip(chain, times):
-                samples.setdefault(key, []).append(t / 1e6)
+    def visit_for(chain):
+        def visit(timed):
+            times = _forward_with_stamps(chain, x)
+            if timed:
+                for (key, _), t in zip(chain, times):
+                    samples.setdefault(key, []).append(t / 1e6)
+        return visit
 
-    faults = _rounds(request, configs, visit)
-    return {"samples": samples, "faults_per_call": faults}
+    archs, totals = _architecture_visits(request, cache, x)
+    faults = _rounds(request, [visit_for(cache.chain(keys)) for keys in request["configs"]] + archs)
+    return {"samples": samples, "architectures_ms": totals, "faults_per_call": faults}
 
 
 def segments_isolated(request, cache, torch) -> dict:
@@ -93,16 +110,19 @@ def segments_isolated(request, cache, torch) -> dict:
     inputs = {key: torch.randn(*shape) for key, shape in zip(request["segments"], request["input_shapes"])}
     samples: dict = {}
 
-    def visit(key, timed):
-        module = cache[key]
-        module(inputs[key])
-        start = time.perf_counter_ns()
-        module(inputs[key])
-        if timed:
-            samples.setdefault(key, []).append((time.perf_counter_ns() - start) / 1e6)
+    def visit_for(key):
+        def visit(timed):
+            module = cache[key]
+            module(inputs[key])
+            start = time.perf_counter_ns()
+            module(inputs[key])
+            if timed:
+                samples.setdefault(key, []).append((time.perf_counter_ns() - start) / 1e6)
+        return visit
 
-    faults = _rounds(request, request["segments"], visit)
-    return {"samples": samples, "faults_per_call": faults}
+    archs, totals = _architecture_visits(request, cache, torch.randn(*request["input_shape"]))
+    faults = _rounds(request, [visit_for(key) for key in request["segments"]] + archs)
+    return {"samples": samples, "architectures_ms": totals, "faults_per_call": faults}
 
 
 def end_to_end(request, cache, torch) -> dict:

@@ -48,3 +48,23 @@ def test_worker_runs_with_the_malloc_environment(tiny_space):
 def test_a_failing_worker_is_an_error():
     with pytest.raises(RuntimeError, match="measurement worker failed"):
         run_worker({"threads": 1, "job": "nonsense"}, quiet=True)
+
+
+def test_comparison_worker_runs_without_the_malloc_settings(tiny_space, monkeypatch):
+    monkeypatch.setenv("MALLOC_MMAP_THRESHOLD_", "4096")             # ours must not leak into it either
+    result = measure_architectures(tiny_space, [[("k3e1", "none"), ("k3e3", "none"), ("skip", "none"),
+                                                 ("k3e6", "none")]], passes=1, repeats=1, quiet=True, malloc=False)
+    assert result["environment"]["MALLOC_MMAP_THRESHOLD_"] is None
+    assert worker_environment(1)["MALLOC_MMAP_THRESHOLD_"] == "33554432"
+
+
+def test_build_fits_its_scale_on_architectures_run_in_the_same_rounds(tiny_space):
+    from attncost.lut.build import build_table
+
+    lut, measurement = build_table(tiny_space, warmup=1, repeats=3, calibrate_archs=3, quiet=True)
+    calibration = lut.calibration
+    assert len(measurement["architectures_ms"]) == 3 == calibration["archs"]
+    # the scale is the closed-form relative least squares of the stored sums and times
+    ratios = [s / m for s, m in zip(calibration["lut_ms"], calibration["measured_ms"])]
+    assert calibration["scale"] == pytest.approx(sum(ratios) / sum(r * r for r in ratios))
+    assert lut.data["build_seconds"] > 0

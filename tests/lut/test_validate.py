@@ -41,14 +41,10 @@ def test_small_real_validation(tiny_measured_table):
 @pytest.mark.slow
 def test_full_space_build_and_validation_meet_the_targets(full_space):
     """The issue's targets on the 22-layer space (run with -m slow; figures depend on machine load)."""
-    from attncost.lut.calibrate import calibrate_sum
-    from attncost.lut.harness import measure_segments
-    from attncost.lut.table import new_table
+    from attncost.lut.build import build_table
 
     started = time.perf_counter()
-    measurement = measure_segments(full_space, quiet=True)
-    lut = new_table(full_space, measurement, {"timing": "in-context", "threads": 1, "batch": 1})
-    lut.data["calibration"] = calibrate_sum(lut, 8, quiet=True)
+    lut, _ = build_table(full_space, quiet=True)
     assert time.perf_counter() - started < 60
     report = validate(lut, 50, passes=3, quiet=True)
     assert report["accuracy"]["lut"]["kendall_tau"] >= 0.8
