@@ -22,7 +22,7 @@ import torch.fx
 
 from .cost.program import OpRecord
 from .errors import AttncostError
-from .graph.walker import NetworkCost, build_graph
+from .graph.walker import NetworkCost
 from .reference.registry import REFERENCES, _load
 from .trace.tracer import CostTracer
 
@@ -105,7 +105,7 @@ def analyze(model: torch.nn.Module, input_shape, method: str = "eager") -> Analy
     total = tracer.result(out, allow_unsupported=True)
     records = _parameter_records(model, kinds) + list(tracer.records)
     unsupported = {op: (n, tracer.unsupported_scopes.get(op, "")) for op, n in tracer.unsupported.items()}
-    return Analysis(NetworkCost(total, build_graph(records), records), method, unsupported)
+    return Analysis(NetworkCost(total, records), method, unsupported)
 
 
 def _parameter_records(model, kinds) -> list:

@@ -2,7 +2,8 @@
 
 Measured in one process, each tool counting the same network (attncost's PyTorch reference build for
 the peers), median of --repeats runs after one warm-up, reported as ratios to fvcore:
-  - one shape (1x3x224x224): attncost walking its Program (cold: a fresh Program every run);
+  - one shape (1x3x224x224): attncost walking its Program (cold: a fresh Program every run), with and
+    without building the networkx op graph (built lazily, only for GraphML and the critical path);
   - one shape from the compiled sweep function (compiled once, outside the timing);
   - a 100-resolution sweep (H = W = 64, 72, ..., 856): compile + evaluate, and evaluate alone;
   - the peers, one shape each (a sweep would cost 100 of them).
@@ -47,7 +48,10 @@ def main():
 
     def walker():
         g = Program()
-        walk(g, run_network(g, g.input((1, 3, 224, 224)), spec))
+        return walk(g, run_network(g, g.input((1, 3, 224, 224)), spec))
+
+    def walker_with_graph():
+        walker().graph          # the networkx op graph is built on first use
 
     def sweep_compile_and_evaluate():
         compile_totals.cache_clear()
@@ -76,6 +80,7 @@ def main():
 
     timings = {
         "attncost walker, one shape": median_time(walker, args.repeats),
+        "attncost walker + op graph, one shape": median_time(walker_with_graph, args.repeats),
         "attncost compiled, one shape": median_time(lambda: compiled(1, 224, 224), args.repeats),
         "attncost sweep, 100 shapes (compile+eval)": median_time(sweep_compile_and_evaluate, args.repeats),
         "attncost sweep, 100 shapes (eval)": median_time(lambda: compiled(1, sizes, sizes), args.repeats),

@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import itertools
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import sympy
 
@@ -27,44 +28,69 @@ def _pair(value, n=2) -> tuple:
 
 
 def contiguous_strides(shape) -> tuple:
-    strides, z = [], sympy.Integer(1)
+    strides, z = [], 1
     for size in reversed(shape):
         strides.append(z)
         z = z * size
     return tuple(reversed(strides))
 
 
+def _concrete(value):
+    """``value`` as a Python int when it is a concrete integer (int or sympy Integer), else None:
+    the fast path that keeps concrete shapes (every network walk) out of sympy's simplifier."""
+    if isinstance(value, int):
+        return value
+    if isinstance(value, sympy.Integer):
+        return int(value)
+    return None
+
+
+def _divide(size, divisor):
+    """``size / divisor``: an int when both are concrete and it divides, else a sympy quotient."""
+    cs, cd = _concrete(size), _concrete(divisor)
+    if cs is not None and cd is not None and cd and cs % cd == 0:
+        return cs // cd
+    return sympy.sympify(size) / divisor
+
+
 def _is_one(size) -> bool:
-    return sympy.sympify(size) == 1
+    concrete = _concrete(size)
+    return concrete == 1 if concrete is not None else sympy.sympify(size) == 1
 
 
 def is_contiguous(shape, strides, strict: bool = False) -> bool:
     """PyTorch's rule: strides match a row-major layout, ignoring dims of size 1 (unless
     ``strict``). A symbolic size is taken to be larger than 1."""
-    if any(sympy.sympify(s) == 0 for s in shape):
+    if any(_concrete(s) == 0 or (_concrete(s) is None and sympy.sympify(s) == 0) for s in shape):
         return True
-    z = sympy.Integer(1)
+    z = 1
     for size, stride in zip(reversed(shape), reversed(strides)):
         if _is_one(size) and not strict:
             continue
-        if stride is None or sympy.expand(sympy.sympify(stride) - z) != 0:
+        if stride is None or not _same(stride, z):
             return False
         z = z * size
     return True
 
 
 def _same(a, b) -> bool:
+    ca, cb = _concrete(a), _concrete(b)
+    if ca is not None and cb is not None:
+        return ca == cb
     return sympy.expand(sympy.sympify(a) - sympy.sympify(b)) == 0
 
 
 def _smaller(small, large) -> bool:
-    """``small < large`` for two products of sizes; symbolic sizes are taken to be large."""
-    ratio = sympy.simplify(sympy.sympify(large) / sympy.sympify(small))
-    if ratio == 1:
-        return False
-    if not ratio.is_number:
-        ratio = ratio.subs({s: 10 ** 6 for s in ratio.free_symbols})
-    return bool(ratio > 1)
+    """``small < large`` for two products of sizes; symbolic sizes are taken to be large: both are
+    evaluated exactly with every symbol set to a distinct large integer (no simplification, which
+    on products of floors can take seconds)."""
+    cs, cl = _concrete(small), _concrete(large)
+    if cs is not None and cl is not None:
+        return cs < cl
+    small, large = sympy.sympify(small), sympy.sympify(large)
+    symbols = sorted(small.free_symbols | large.free_symbols, key=str)
+    point = {symbol: 10 ** 6 + 7 * i for i, symbol in enumerate(symbols)}
+    return bool(small.xreplace(point) < large.xreplace(point))
 
 
 def view_strides(shape, strides, new_shape, strict: bool = False):
@@ -79,7 +105,7 @@ def view_strides(shape, strides, new_shape, strict: bool = False):
     new_strides = [None] * len(new_shape)
     view_d = len(new_shape) - 1
     chunk_base = strides[-1]
-    tensor_numel, view_numel = sympy.Integer(1), sympy.Integer(1)
+    tensor_numel, view_numel = 1, 1
     for d in range(len(shape) - 1, -1, -1):
         tensor_numel = tensor_numel * shape[d]
         if d == 0 or ((strict or not _is_one(shape[d - 1]))
@@ -92,14 +118,14 @@ def view_strides(shape, strides, new_shape, strict: bool = False):
                 return None
             if d > 0:
                 chunk_base = strides[d - 1]
-                tensor_numel, view_numel = sympy.Integer(1), sympy.Integer(1)
+                tensor_numel, view_numel = 1, 1
     return tuple(new_strides) if view_d == -1 else None
 
 
-@dataclass(frozen=True)
-class OpRecord:
+class OpRecord(NamedTuple):
     """One op as the program ran it: where (scope), what it counted, the parameters it introduced,
-    the storages it read and the (storage, elements) it allocated."""
+    the storages it read and the (storage, elements) it allocated. (A NamedTuple: a network walk
+    makes hundreds, and a frozen dataclass costs several times more to build.)"""
 
     index: int
     scope: tuple
@@ -109,9 +135,9 @@ class OpRecord:
     allocations: tuple
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class Tensor:
-    """A symbolic tensor: its shape, strides and the storage it lives in."""
+    """A symbolic tensor: its shape, strides and the storage it lives in. Treated as immutable."""
 
     shape: tuple
     storage: object
@@ -119,7 +145,7 @@ class Tensor:
 
     def __post_init__(self):
         if self.strides is None:
-            object.__setattr__(self, "strides", contiguous_strides(self.shape))
+            self.strides = contiguous_strides(self.shape)
 
     @property
     def numel(self):
@@ -140,8 +166,9 @@ class Program:
         self._anonymous = itertools.count()
         self.degenerate = False
         self._scope: list[str] = []
+        self._scope_key: tuple = ()
         self._pending_counts: dict = {}
-        self._pending_params = sympy.Integer(0)
+        self._pending_params = 0
         self.records: list[OpRecord] = []
 
     @contextlib.contextmanager
@@ -149,22 +176,27 @@ class Program:
         """Label the ops run inside, e.g. ``with g.scope("stage2", "block1"):`` (for breakdowns);
         parameter names are local to their scope."""
         self._scope.extend(names)
+        self._scope_key = tuple(self._scope)
         try:
             yield
         finally:
             del self._scope[len(self._scope) - len(names):]
+            self._scope_key = tuple(self._scope)
 
     def _record(self, uses, allocations) -> None:
         """One executed op: liveness, plus a record carrying the counts and parameters since the last."""
         self._liveness.record(uses, allocations)
-        self.records.append(OpRecord(len(self.records), tuple(self._scope), self._pending_counts,
+        self.records.append(OpRecord(len(self.records), self._scope_key, self._pending_counts,
                                      self._pending_params, tuple(uses), tuple(allocations)))
         self._pending_counts = {}
-        self._pending_params = sympy.Integer(0)
+        self._pending_params = 0
 
     # -- bookkeeping -------------------------------------------------------------------------------
     def input(self, shape) -> Tensor:
-        t = Tensor(tuple(shape), next(self._ids))
+        """The module's input; concrete sizes become Python ints, so that a concrete walk stays in
+        integer arithmetic (sympy only where a size is a symbol)."""
+        shape = tuple(_concrete(s) if _concrete(s) is not None else s for s in shape)
+        t = Tensor(shape, next(self._ids))
         self._liveness.add_input(t.storage, t.numel)
         return t
 
@@ -237,7 +269,7 @@ class Program:
         kernel, stride, padding, dilation = (_pair(v, spatial) for v in (kernel, stride, padding, dilation))
         out_spatial = tuple(conv_output_size(s, k, st, p, d)
                             for s, k, st, p, d in zip(x.shape[2:], kernel, stride, padding, dilation))
-        w_shape = (out_channels, sympy.sympify(x.shape[1]) / groups, *kernel)
+        w_shape = (out_channels, _divide(x.shape[1], groups), *kernel)
         out_shape = (x.shape[0], out_channels, *out_spatial)
         self.param(name, numel(w_shape) + (out_channels if bias else 0))
         self._count(ops.formula("conv")(x.shape, w_shape, out_shape, bias))
@@ -407,7 +439,7 @@ class Program:
     def cat(self, tensors, dim: int) -> Tensor:
         dim = normalize_dim(dim, tensors[0].ndim)
         out_shape = list(tensors[0].shape)
-        out_shape[dim] = sum((t.shape[dim] for t in tensors), sympy.Integer(0))
+        out_shape[dim] = sum((t.shape[dim] for t in tensors), 0)
         self._count(ops.formula("copy")(out_shape))
         return self._alloc(tensors, tuple(out_shape))[0]
 
