@@ -19,3 +19,16 @@ def test_sweep_equals_one_walk_per_resolution():
         assert totals["activation_elements"][i] == cost.activation_elements
         for kind, value in cost.counts.items():
             assert totals[f"count:{kind}"][i] == value
+
+
+def test_compiling_a_sweep_takes_well_under_a_second():
+    """Regression guard: symbolic view strides once went through sympy.simplify on products of
+    floors, and compiling ResNet-50 + CBAM took 5.5 s instead of 0.1 s. The bound is loose (CI's 2
+    shared cores); the old code exceeded it several times over."""
+    import time
+
+    spec = with_attention(get_network("resnet50"), [AttentionPlacement("cbam", stages=(1, 2, 3))])
+    compile_totals(with_attention(get_network("resnet18"), []))        # imports and lambdify warm-up
+    start = time.perf_counter()
+    compile_totals(spec)
+    assert time.perf_counter() - start < 2.0
