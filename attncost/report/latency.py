@@ -1,8 +1,9 @@
 """The latency section of a report: a heatmap of a lookup table and predicted versus measured latency.
 
-A table is read as a matrix of milliseconds, layers down and options across, from either layout
-``attncost lut build`` writes (the Single-Path NAS one: ``{layer: {option: ms}}``; attncost's own:
-``{"entries": [{"layer", "option", "median_ms", ...}], ...}``). Measurements are a JSON list of
+A table is read as a matrix of milliseconds, layers down and options (and attention modules)
+across, from either layout ``attncost lut build`` writes: the Single-Path NAS one (``{layer: {option:
+ms}}``) or attncost's own (checked by ``attncost.lut.table.load_table``; entries such as
+``layer3:k5e6``, ``layer3+se``, ``stem``, ``head``). Measurements are a JSON list of
 ``{"name", "predicted_ms", "measured_ms"}`` rows, or an object holding one under ``"architectures"``
 (what ``attncost lut validate --output`` writes).
 """
@@ -28,25 +29,36 @@ def lut_matrix(path: Path) -> tuple[list, list, list]:
     """(layer labels, option labels, milliseconds[layer][option] or None)."""
     data = _read_json(path)
     cells: dict = {}
-    if isinstance(data, dict) and isinstance(data.get("entries"), list):
-        for entry in data["entries"]:
-            try:
-                cells[(str(entry["layer"]), str(entry["option"]))] = float(entry["median_ms"])
-            except (KeyError, TypeError, ValueError):
-                raise SpecError(f"{path}: a LUT entry needs layer, option and median_ms (got {entry!r})") from None
-    elif isinstance(data, dict) and all(isinstance(v, dict) for v in data.values()):
+    if isinstance(data, dict) and data.get("format") == "attncost-lut":
+        from ..lut.table import load_table
+
+        lut = load_table(path)                    # validates the file: one clear line if it is not usable
+        for key in lut.entries:
+            row, column = _segment_cell(key)
+            cells[(row, column)] = lut.ms(key)
+    elif isinstance(data, dict) and data and all(isinstance(v, dict) for v in data.values()):
         for layer, options in data.items():
             for option, ms in options.items():
-                if not isinstance(ms, (int, float)):
+                if not isinstance(ms, (int, float)) or isinstance(ms, bool):
                     raise SpecError(f"{path}: layer {layer} option {option}: {ms!r} is not milliseconds")
                 cells[(str(layer), str(option))] = float(ms)
     else:
-        raise SpecError(f"{path}: not a latency lookup table (expected {{layer: {{option: ms}}}} or 'entries')")
-    if not cells:
-        raise SpecError(f"{path}: the lookup table is empty")
+        raise SpecError(f"{path}: not a latency lookup table (attncost's layout, or {{layer: {{option: ms}}}})")
     layers = sorted({k[0] for k in cells}, key=_natural)
     options = sorted({k[1] for k in cells}, key=_natural)
     return layers, options, [[cells.get((layer, option)) for option in options] for layer in layers]
+
+
+def _segment_cell(key: str) -> tuple[str, str]:
+    """A segment key of attncost's layout as (row, column): ``layer3:k5e6`` -> (3, k5e6),
+    ``layer3+se`` -> (3, +se), ``stem``/``head`` -> (stem/head, fixed)."""
+    if key.startswith("layer"):
+        rest = key[len("layer"):]
+        for separator in (":", "+"):
+            if separator in rest:
+                index, name = rest.split(separator, 1)
+                return index, (name if separator == ":" else f"+{name}")
+    return key, "fixed"
 
 
 def measurements(path: Path) -> list[dict]:
@@ -81,4 +93,5 @@ def measurement_section(path: Path, page) -> str:
 
 
 def _natural(text: str):
-    return (0, int(text), "") if text.isdigit() else (1, 0, text)
+    order = {"stem": (0, -1, ""), "head": (2, 0, "")}
+    return order.get(text) or ((1, int(text), "") if text.isdigit() else (1, 10 ** 9, text))

@@ -3,6 +3,7 @@ independent derivations, crossings that agree with brute force, and no external 
 
 import json
 import re
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -137,3 +138,26 @@ def test_attention_share_and_delta_against_the_first_network(tmp_path):
     assert f"<td>{cbam_params:,}</td>" in rows[-1]                      # attention params and Δ params
     assert rows[-1].count(f"<td>{cbam_params:,}</td>") == 2
     assert "<td>25,557,032</td>" in rows[1]                           # torchvision's ResNet-50 params
+
+
+def test_heatmap_of_a_table_measured_by_lut_build(tmp_path):
+    """A real (tiny) table in attncost's layout, measured by ``attncost lut build``: layers down,
+    options and attention modules across, each cell the entry's median."""
+    from click.testing import CliRunner
+
+    from attncost.cli.main import cli
+
+    space = Path(__file__).parents[2] / "specs" / "singlepath-tiny.yaml"
+    lut = tmp_path / "tiny.json"
+    result = CliRunner().invoke(cli, ["lut", "build", str(space), "-o", str(lut), "--repeats", "2", "--warmup", "1",
+                                      "--calibrate-archs", "0"])
+    assert result.exit_code == 0, result.output
+    entries = json.loads(lut.read_text())["entries"]
+    layers, columns, z = lut_matrix(lut)
+    assert layers[0] == "stem" and layers[-1] == "head"
+    assert z[layers.index("1")][columns.index("k5e6")] == entries["layer1:k5e6"]["median_ms"]
+    assert z[layers.index("1")][columns.index("+cbam")] == entries["layer1+cbam"]["median_ms"]
+    assert z[layers.index("stem")][columns.index("fixed")] == entries["stem"]["median_ms"]
+    assert sum(v is not None for row in z for v in row) == len(entries)
+    spec = _spec(tmp_path, "modules: [se]\nshapes: [64x8x8]\nlatency: {lut: tiny.json}\n")
+    assert '"type": "heatmap"' in build_report(spec)
