@@ -93,17 +93,19 @@ def lut_heatmap(rows: list, columns: list, z: list, title: str) -> go.Figure:
     return fig
 
 
-def predicted_vs_measured(names: list, predicted: list, measured: list, title: str) -> go.Figure:
-    """Scatter of predicted against measured latency, with the y = x line."""
-    lo = min(min(predicted), min(measured))
-    hi = max(max(predicted), max(measured))
-    fig = go.Figure([
-        go.Scatter(x=measured, y=predicted, mode="markers", name="architectures",
-                   hovertext=[esc(n) for n in names], hoverinfo="text+x+y"),
-        go.Scatter(x=[lo, hi], y=[lo, hi], mode="lines", name="predicted = measured",
-                   line=dict(dash="dash", color="grey")),
-    ])
-    fig.update_layout(title=esc(title), xaxis=dict(title="measured (ms)"), yaxis=dict(title="predicted (ms)"),
+def predicted_vs_measured(series: dict, title: str) -> go.Figure:
+    """Scatter of each estimate (``series``: label -> rows of name, predicted_ms, measured_ms) against
+    measured latency, with the y = x line."""
+    values = [v for rows in series.values() for r in rows for v in (r["predicted_ms"], r["measured_ms"])]
+    lo, hi = min(values), max(values)
+    fig = go.Figure()
+    for label, rows in series.items():
+        fig.add_trace(go.Scatter(x=[r["measured_ms"] for r in rows], y=[r["predicted_ms"] for r in rows],
+                                 mode="markers", name=esc(label), hovertext=[esc(r["name"]) for r in rows],
+                                 hoverinfo="text+x+y"))
+    fig.add_trace(go.Scatter(x=[lo, hi], y=[lo, hi], mode="lines", name="estimate = measured",
+                             line=dict(dash="dash", color="grey")))
+    fig.update_layout(title=esc(title), xaxis=dict(title="measured (ms)"), yaxis=dict(title="estimated (ms)"),
                       **LAYOUT)
     return fig
 

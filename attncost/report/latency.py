@@ -61,11 +61,18 @@ def _segment_cell(key: str) -> tuple[str, str]:
     return key, "fixed"
 
 
-def measurements(path: Path) -> list[dict]:
+def measurements(path: Path) -> dict:
+    """{estimator: [{"name", "predicted_ms", "measured_ms"}]}: from ``attncost lut validate --report``
+    (rows of ``measured_ms`` with one column per estimator: the table's sum ``lut``, the analytic
+    ``predicted``; their calibrated versions when the report holds calibrations), or a plain list of
+    ``{name, predicted_ms, measured_ms}`` rows."""
     data = _read_json(path)
+    if isinstance(data, dict) and isinstance(data.get("rows"), list):
+        return _validation_series(path, data)
     rows = data.get("architectures") if isinstance(data, dict) else data
     if not isinstance(rows, list) or not rows:
-        raise SpecError(f"{path}: expected a list of {{name, predicted_ms, measured_ms}} rows")
+        raise SpecError(f"{path}: expected a 'lut validate --report' file or a list of "
+                        f"{{name, predicted_ms, measured_ms}} rows")
     out = []
     for i, row in enumerate(rows):
         try:
@@ -73,7 +80,29 @@ def measurements(path: Path) -> list[dict]:
                         "measured_ms": float(row["measured_ms"])})
         except (AttributeError, KeyError, TypeError, ValueError):
             raise SpecError(f"{path}: row {i} needs predicted_ms and measured_ms (got {row!r})") from None
-    return out
+    return {"predicted": out}
+
+
+def _validation_series(path, data) -> dict:
+    calibrations = data.get("calibrations") or {}
+    series: dict = {}
+    for i, row in enumerate(data["rows"]):
+        if not isinstance(row, dict) or not isinstance(row.get("measured_ms"), (int, float)):
+            raise SpecError(f"{path}: validation row {i} has no measured_ms")
+        for name, value in row.items():
+            if name in ("arch", "measured_ms") or not isinstance(value, (int, float)):
+                continue
+            estimates = {name: value}
+            calibration = calibrations.get(name)
+            if calibration:
+                estimates[f"{name} calibrated"] = calibration["scale"] * value + calibration["offset_ms"]
+            for label, estimate in estimates.items():
+                series.setdefault(label, []).append({"name": f"architecture {row.get('arch', i)}",
+                                                     "predicted_ms": float(estimate),
+                                                     "measured_ms": float(row["measured_ms"])})
+    if not series:
+        raise SpecError(f"{path}: the validation report has no estimates")
+    return series
 
 
 def lut_section(path: Path, page) -> str:
@@ -83,12 +112,15 @@ def lut_section(path: Path, page) -> str:
 
 
 def measurement_section(path: Path, page) -> str:
-    rows = measurements(path)
-    fig = charts.predicted_vs_measured([r["name"] for r in rows], [r["predicted_ms"] for r in rows],
-                                       [r["measured_ms"] for r in rows], "Predicted versus measured latency")
-    errors = [abs(r["predicted_ms"] - r["measured_ms"]) / r["measured_ms"] for r in rows if r["measured_ms"] > 0]
-    summary = [{"architectures": len(rows), "MAPE": f"{100 * sum(errors) / len(errors):.2f}%" if errors else "-",
-                "max error": f"{100 * max(errors):.2f}%" if errors else "-"}]
+    series = measurements(path)
+    fig = charts.predicted_vs_measured(series, "Estimated versus measured latency")
+    summary = []
+    for label, rows in series.items():
+        errors = [(r["predicted_ms"] - r["measured_ms"]) / r["measured_ms"] for r in rows if r["measured_ms"] > 0]
+        summary.append({"estimate": label, "architectures": len(rows),
+                        "MAPE": f"{100 * sum(map(abs, errors)) / len(errors):.2f}%" if errors else "-",
+                        "max error": f"{100 * max(map(abs, errors)):.2f}%" if errors else "-",
+                        "within ±10%": f"{100 * sum(abs(e) <= 0.10 for e in errors) / len(errors):.0f}%" if errors else "-"})
     return page.figure(fig) + table(summary)
 
 

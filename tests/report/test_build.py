@@ -159,5 +159,19 @@ def test_heatmap_of_a_table_measured_by_lut_build(tmp_path):
     assert z[layers.index("1")][columns.index("+cbam")] == entries["layer1+cbam"]["median_ms"]
     assert z[layers.index("stem")][columns.index("fixed")] == entries["stem"]["median_ms"]
     assert sum(v is not None for row in z for v in row) == len(entries)
-    spec = _spec(tmp_path, "modules: [se]\nshapes: [64x8x8]\nlatency: {lut: tiny.json}\n")
-    assert '"type": "heatmap"' in build_report(spec)
+    # and the end-to-end validation of that table: estimated versus measured, with the same MAPE as
+    # 'lut validate' computed from the same measurements
+    validation = tmp_path / "validation.json"
+    result = CliRunner().invoke(cli, ["lut", "validate", str(lut), "--samples", "4", "--passes", "1", "--repeats", "1",
+                                      "--calibrate-archs", "2", "--report", str(validation)])
+    assert result.exit_code == 0, result.output
+    spec = _spec(tmp_path, "modules: [se]\nshapes: [64x8x8]\nlatency: {lut: tiny.json, measurements: validation.json}\n")
+    page = build_report(spec)
+    assert '"type": "heatmap"' in page
+    scatter = [f for f in _figures(page) if f["layout"].get("title", {}).get("text", "").startswith("Estimated")][0]
+    assert [t["name"] for t in scatter["data"]] == ["lut", "lut calibrated", "predicted", "predicted calibrated",
+                                                    "estimate = measured"]
+    accuracy = json.loads(validation.read_text())["accuracy"]
+    latency = page.split('id="latency"')[1]
+    for label in ("lut", "predicted calibrated"):
+        assert f'<td class="text">{label}</td><td>4</td><td class="text">{accuracy[label]["mape_pct"]:.2f}%</td>' in latency
