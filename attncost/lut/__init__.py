@@ -1,0 +1,13 @@
+"""Latency lookup tables for Single-Path NAS (Stamoulis et al., ECML-PKDD 2019), measured and predicted.
+
+- ``space``: the search space as a YAML spec (layers, options, skip, attention candidates);
+- ``segments``: an architecture as a chain of segments and each segment's exact op-level work (no torch);
+- ``harness`` / ``worker`` / ``network``: measuring in a worker process with the malloc settings (torch);
+- ``build``: a measured table with its build-time scale;
+- ``table``: the attncost and Single-Path layouts, loading with clear errors;
+- ``runtime``: the Single-Path runtime model (Eq. 7) in sympy and torch;
+- ``predict`` / ``calibrate``: the analytic predictor and the fits (device profile, scale/offset);
+- ``metrics`` / ``validate``: sampled architectures measured end to end, and the table's accuracy.
+
+See docs/LUT.md.
+"""
