@@ -50,7 +50,7 @@ def report_steps(spec) -> list[tuple[str, Callable]]:
 def _share_table(spec, walked, shape) -> str:
     rows = []
     for choice, result in walked:
-        rows.append(networks.share_row(choice, result, spec.convention, spec.dtype, rows[0] if rows else None))
+        rows.append(networks.share_row(choice, result, spec.conventions, spec.dtype, rows[0] if rows else None))
     return (f"<h3>Totals and attention share at {esc(format_shape(shape))}</h3>" + table(rows) +
             '<p class="note">Δ columns are against the first network listed. The SE/CBAM/BAM/GC/ECA papers '
             "report conv+FC MACs as \"GFLOPs\" and used ResNets with the stride on the first 1x1 (the -v1 "
@@ -78,7 +78,7 @@ def _assemble(page: Page, parts: dict, spec) -> None:
 
 def build_report(spec, progress: Callable[[int, int, str], None] | None = None) -> str:
     """The whole page as one string (written by the caller, atomically)."""
-    meta = {"spec": spec.source, "convention": spec.convention.value, "dtype": spec.dtype,
+    meta = {"spec": spec.source, "convention": ", ".join(c.value for c in spec.conventions), "dtype": spec.dtype,
             "modules": ", ".join(m.label for m in spec.modules) or "-",
             "shapes": ", ".join(format_shape(s) for s in spec.shapes) or "-",
             "networks": (", ".join(n.label for n in spec.networks) + f" at {format_shape(spec.network_input)}"

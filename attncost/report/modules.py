@@ -7,7 +7,7 @@ import numpy as np
 import sympy
 
 from .. import api, catalogue
-from ..cost import Convention
+from ..cost import Convention, flops
 from ..cost.conventions import weight
 from ..crossover import difference_signs, metric_series, real_roots, sign_changes
 from ..shapes import format_shape
@@ -16,19 +16,30 @@ from . import charts
 from .mathml import to_mathml
 from .page import esc, table
 
-SUMMARY_COLUMNS = ["module", "params", "macs", "flops", "flops_vs_first", "activation_bytes", "peak_bytes",
-                   "attention_map_bytes"]
 METRIC_TITLES = {"macs": "MACs", "flops": "FLOPs", "params": "parameters", "peak": "peak live elements",
                  "attention-map": "attention-map elements", "activation": "activation elements"}
 
 
 def summary(spec, shape) -> str:
-    """The ``compare`` numbers of every module at one shape, with the convention stated."""
-    rows = api.with_ratios([api.compare_row(catalogue.get(m.name), shape, m.hp, spec.convention, spec.dtype, m.label)
-                            for m in spec.modules])
-    return (f"<h3>{esc(format_shape(shape))}</h3>" + table(rows, SUMMARY_COLUMNS) +
-            f'<p class="note">FLOPs under the <b>{esc(spec.convention.value)}</b> convention; memory in bytes of '
-            f"{esc(spec.dtype)}; flops_vs_first is each module's FLOPs over the first's.</p>")
+    """The ``compare`` numbers of every module at one shape, with FLOPs under each convention."""
+    rows = []
+    for module in spec.modules:
+        entry = catalogue.get(module.name)
+        row = api.compare_row(entry, shape, module.hp, spec.convention, spec.dtype, module.label)
+        row[f"flops ({spec.convention.value})"] = row.pop("flops")
+        for convention in spec.conventions[1:]:
+            row[f"flops ({convention.value})"] = int(flops(entry.cost(shape, module.hp), convention))
+        rows.append(row)
+    lead = f"flops ({spec.convention.value})"
+    first = rows[0][lead] if rows else 0
+    for row in rows:
+        row["flops_vs_first"] = round(row[lead] / first, 3) if first else float("nan")
+    columns = (["module", "params", "macs"] + [f"flops ({c.value})" for c in spec.conventions]
+               + ["flops_vs_first", "activation_bytes", "peak_bytes", "attention_map_bytes"])
+    named = ", ".join(c.value for c in spec.conventions)
+    return (f"<h3>{esc(format_shape(shape))}</h3>" + table(rows, columns) +
+            f'<p class="note">FLOPs under the <b>{esc(named)}</b> convention(s) (docs/CONVENTIONS.md); memory in '
+            f"bytes of {esc(spec.dtype)}; flops_vs_first is each module's {esc(lead)} over the first's.</p>")
 
 
 def formulas(module) -> str:
@@ -109,5 +120,5 @@ def op_kinds_and_memory(spec, shape, page) -> str:
     where = format_shape(shape)
     bars = charts.stacked_by_kind(labels, by_kind, f"FLOPs by op kind at {where} (full convention)", "FLOPs")
     mem = charts.memory_bars(labels, memory, f"Memory at {where} ({spec.dtype})")
-    return f"<h3>{esc(where)}</h3>" + page.figure(bars) + page.figure(mem)
+    return f'<h3>{esc(where)}</h3><div class="pair"><div>{page.figure(bars)}</div><div>{page.figure(mem)}</div></div>'
 

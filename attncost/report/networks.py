@@ -17,16 +17,18 @@ def walk_network(choice, shape):
     return walk(g, run_network(g, g.input(shape), choice.spec))
 
 
-def share_row(choice, result, convention, dtype, baseline=None) -> dict:
+def share_row(choice, result, conventions, dtype, baseline=None) -> dict:
     """One network's totals and what its attention costs: absolute, as a share, and against the
-    first network of the report (``baseline``, that network's row; None for the first itself)."""
+    first network of the report (``baseline``, that network's row; None for the first itself). FLOPs
+    under every convention in ``conventions``; the share and the Δ under the first."""
     total = result.total
+    convention = conventions[0]
     share = result.attention_share(convention)
     row = {
         "network": choice.label,
         "params": int(total.params),
         "macs": int(total.macs),
-        f"flops ({convention.value})": int(flops(total, convention)),
+        **{f"flops ({c.value})": int(flops(total, c)) for c in conventions},
         "peak_bytes": int(total.peak_live_elements) * DTYPE_BYTES[dtype],
         "attention params": int(share["params"]),
         "attention flops": int(share["flops"]),

@@ -21,6 +21,8 @@ th { background: #f4f4f4; } td.text, th.text { text-align: left; }
 nav ul { columns: 2; font-size: 14px; } math[display="block"] { margin: 4px 0; }
 .formula { table-layout: fixed; width: 100%; } .formula td { text-align: left; }
 .formula td > div { overflow-x: auto; max-width: 100%; }
+.pair { display: grid; grid-template-columns: 1fr 1fr; gap: 12px; } .pair > div { min-width: 0; }
+@media (max-width: 900px) { .pair { grid-template-columns: 1fr; } }
 """
 
 

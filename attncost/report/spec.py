@@ -3,7 +3,7 @@
 A spec is a YAML file (loaded safely) such as ``specs/attention-review.yaml``::
 
     title: Attention at each ResNet stage
-    convention: macs
+    convention: [macs, full]    # or one; the first leads (sweeps, sunbursts, ratios)
     modules: [se, eca, {module: cbam, alias: "CBAM r=8", hp: {r: 8}}]
     shapes: [256x56x56, 512x28x28]
     sweep: {channels: [512], range: [7, 112], metric: macs}
@@ -74,7 +74,7 @@ class Latency:
 class ReportSpec:
     title: str
     source: str
-    convention: Convention = Convention.MACS
+    convention: Convention = Convention.MACS            # the first of ``conventions``: sweeps, sunbursts, ratios
     dtype: str = "float32"
     modules: tuple = ()
     shapes: tuple = ()
@@ -82,6 +82,11 @@ class ReportSpec:
     networks: tuple = ()
     latency: Latency = Latency()
     network_input: tuple = (1, 3, 224, 224)
+    conventions: tuple = ()                             # every convention the tables show FLOPs under
+
+    def __post_init__(self):
+        if not self.conventions:
+            object.__setattr__(self, "conventions", (self.convention,))
 
 
 class _Located:
@@ -127,7 +132,7 @@ def load_report_spec(path) -> ReportSpec:
     root = _Located(path, data, node).mapping("the report spec", SPEC_KEYS)
     if "modules" not in root and "networks" not in root:
         raise SpecError(f"{path}:1: a report spec needs 'modules' or 'networks'")
-    convention = _convention(root["convention"]) if "convention" in root else Convention.MACS
+    conventions = _conventions(root["convention"]) if "convention" in root else (Convention.MACS,)
     dtype = _choice(root["dtype"], "dtype", tuple(DTYPE_BYTES)) if "dtype" in root else "float32"
     shapes = tuple(_shape(item) for item in root["shapes"].items("shapes")) if "shapes" in root else ()
     modules = tuple(_module(item, shapes) for item in root["modules"].items("modules")) if "modules" in root else ()
@@ -140,7 +145,8 @@ def load_report_spec(path) -> ReportSpec:
         raise root["input"].error(f"input {format_shape(network_input)}: the reference networks take 3 channels")
     latency = _latency(root["latency"], path.parent) if "latency" in root else Latency()
     title = str(root["title"].value) if "title" in root else path.stem
-    return ReportSpec(title, str(path), convention, dtype, modules, shapes, sweep, networks, latency, network_input)
+    return ReportSpec(title, str(path), conventions[0], dtype, modules, shapes, sweep, networks, latency, network_input,
+                      conventions)
 
 
 def spec_from_options(modules: list[str], shapes: list, convention="macs", networks: list[str] = (),
@@ -165,8 +171,13 @@ def _default_channels(shapes) -> tuple:
     return tuple(sorted({int(s[1]) for s in shapes}))[:1] if shapes else ()
 
 
-def _convention(item: _Located) -> Convention:
-    return Convention(_choice(item, "convention", tuple(c.value for c in Convention)))
+def _conventions(item: _Located) -> tuple:
+    """``convention: macs`` or ``convention: [macs, full]`` (the first one leads)."""
+    allowed = tuple(c.value for c in Convention)
+    items = item.items("convention") if isinstance(item.value, list) else [item]
+    if not items:
+        raise item.error("convention needs at least one of: " + ", ".join(allowed))
+    return tuple(dict.fromkeys(Convention(_choice(i, "convention", allowed)) for i in items))
 
 
 def _choice(item: _Located, what: str, allowed: tuple) -> str:

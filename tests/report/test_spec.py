@@ -73,3 +73,20 @@ def test_network_input_shape(tmp_path):
     path.write_text("networks: [resnet18]\ninput: 4x160x160\n")
     with pytest.raises(SpecError, match=f"{path}:2: input 1x4x160x160: the reference networks take 3 channels"):
         load_report_spec(path)
+
+
+def test_several_conventions_the_first_leads(tmp_path):
+    from attncost.report import build_report
+
+    path = tmp_path / "r.yaml"
+    path.write_text("modules: [se]\nshapes: [256x56x56]\nconvention: [macs, full]\n")
+    spec = load_report_spec(path)
+    assert spec.convention is Convention.MACS and spec.conventions == (Convention.MACS, Convention.FULL)
+    row = build_report(spec).split('id="summary"')[1].split("</tbody>")[0]
+    # SE at C=256, 56x56, r=16, full convention: 2 x 8192 MACs + 272 bias adds + 802,816 for the global
+    # average pool + 16 ReLU + 256 sigmoid + 802,816 for the rescaling multiply
+    full = 2 * 8192 + (16 + 256) + 256 * 56 * 56 + 16 + 256 + 256 * 56 * 56
+    assert f"<td>8,192</td><td>8,192</td><td>{full:,}</td>" in row
+    path.write_text("modules: [se]\nshapes: [256x56x56]\nconvention:\n  - macs\n  - thop\n")
+    with pytest.raises(SpecError, match=f"{path}:5: convention .thop. is not one of"):
+        load_report_spec(path)
