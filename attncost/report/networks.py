@@ -56,7 +56,7 @@ def sunburst(choice, result, convention, page) -> str:
                 totals[key] = totals.get(key, 0) + leaf_value
     ids, labels, parents, values = [], [], [], []
     nodes: dict = {}
-    for (stage, block, part, kind), value in sorted(totals.items()):
+    for (stage, block, part, kind), value in totals.items():          # execution order
         path = [stage, block if block != stage else None, part, kind]
         path = [p for p in path if p is not None]
         for depth in range(1, len(path) + 1):
