@@ -83,9 +83,12 @@ def lut():
 @click.option("--calibrate-archs", default=8, show_default=True, type=click.IntRange(0),
               help="architectures measured end to end to fit the table's scale (0: none)")
 @click.option("--fit", type=click.Choice(["scale", "scale+offset"]), default="scale", show_default=True)
+@click.option("--statistic", type=click.Choice(["median", "min"]), default="median", show_default=True,
+              help="the table's estimate of each entry (and of networks in validation); all statistics are "
+                   "stored; min resists load from other processes")
 @click.option("--seed", default=0, show_default=True)
 @LAYOUT
-def build(space, output, threads, repeats, warmup, batch, timing, calibrate_archs, fit, seed, layout):
+def build(space, output, threads, repeats, warmup, batch, timing, calibrate_archs, fit, statistic, seed, layout):
     """Measure every (layer, option) and attention entry of SPACE on this machine and write the table."""
     from ..lut.build import build_table
     from ..lut.harness import context_architectures
@@ -95,11 +98,12 @@ def build(space, output, threads, repeats, warmup, batch, timing, calibrate_arch
     _progress(f"measuring the segments of {spec.name} {how} and {calibrate_archs} architectures end to end "
               f"({warmup} warm-up + {repeats} rounds, {threads} thread(s), batch {batch}) ...")
     table, measurement = build_table(spec, threads=threads, batch=batch, warmup=warmup, repeats=repeats,
-                                     timing=timing, seed=seed, calibrate_archs=calibrate_archs, fit=fit)
+                                     timing=timing, seed=seed, calibrate_archs=calibrate_archs, fit=fit,
+                                     statistic=statistic)
     _save(table, output, layout)
     calibration = table.calibration
     click.echo(render(_table_rows(table), "table", {
-        "space": spec.name, "timing": timing, "unit": "ms (median)", "constant_ms": f"{table.constant_ms:.4g}",
+        "space": spec.name, "timing": timing, "unit": f"ms ({statistic})", "constant_ms": f"{table.constant_ms:.4g}",
         "scale": f"{calibration['scale']:.4f}" if calibration else "none",
         "page faults per timed call": f"{measurement['faults_per_call']:.2f}",
         "build seconds": f"{table.data['build_seconds']:.1f}", "written": output}))
@@ -206,7 +210,7 @@ def validate(table, samples, passes, repeats, space, profile, calibrate_archs, s
             for name, metrics in report["accuracy"].items()]
     noise = report["noise"]
     click.echo(render(rows, fmt, {
-        "architectures": report["architectures"], "passes": passes,
+        "architectures": report["architectures"], "passes": passes, "statistic": report["statistic"],
         "measured": f"{report['measured_ms']['min']:.3g}..{report['measured_ms']['max']:.3g} ms",
         "noise floor (pass vs pass MAPE)": f"{noise['pass_vs_pass_mape_pct']:.2f}%",
         "noise (pass vs mean MAPE)": f"{noise['pass_vs_mean_mape_pct']:.2f}%",

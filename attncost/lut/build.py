@@ -20,20 +20,21 @@ CALIBRATION_SEED = 2000
 
 def build_table(space, *, threads: int = 1, batch: int = 1, warmup: int = 3, repeats: int = 15,
                 timing: str = "in-context", seed: int = 0, calibrate_archs: int = 8, fit: str = "scale",
-                quiet: bool = False):
+                statistic: str = "median", quiet: bool = False):
     """A measured :class:`~attncost.lut.table.Lut` of ``space``, calibrated on ``calibrate_archs``
-    architectures (0: none)."""
+    architectures (0: none); its estimates use ``statistic`` (median or min) of each entry's samples,
+    and so does the calibration of the architectures' end-to-end times."""
     started = time.perf_counter()
     archs = sample_architectures(space, calibrate_archs, CALIBRATION_SEED, extremes=False) if calibrate_archs else []
     measurement = measure_segments(space, threads=threads, batch=batch, warmup=warmup, repeats=repeats,
                                    timing=timing, seed=seed, quiet=quiet, archs=archs)
     lut = new_table(space, measurement, {"timing": timing, "threads": threads, "batch": batch, "warmup": warmup,
-                                         "repeats": repeats, "seed": seed})
+                                         "repeats": repeats, "seed": seed, "statistic": statistic})
     if archs:
         sums = [lut.architecture_ms(arch) for arch in archs]
-        lut.data["calibration"] = {**fit_sum(sums, measurement["architectures_ms"], fit),
+        measured = [stats[f"{statistic}_ms"] for stats in measurement["architectures_ms"]]
+        lut.data["calibration"] = {**fit_sum(sums, measured, fit),
                                    "source": "architectures run end to end in the build's rounds",
-                                   "seed": CALIBRATION_SEED, "measured_ms": measurement["architectures_ms"],
-                                   "lut_ms": sums}
+                                   "seed": CALIBRATION_SEED, "measured_ms": measured, "lut_ms": sums}
     lut.data["build_seconds"] = round(time.perf_counter() - started, 3)
     return lut, measurement

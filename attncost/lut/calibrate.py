@@ -95,7 +95,7 @@ def calibrate_sum(lut, archs: int = 8, *, passes: int = 3, repeats: int = 3, see
     measurement = measure_architectures(lut.space, sampled, threads=lut.data.get("threads") or 1,
                                         batch=lut.data.get("batch", 1), passes=passes, repeats=repeats, seed=seed,
                                         quiet=quiet)
-    measured = mean_over_passes(measurement["passes"])
+    measured = mean_over_passes(measurement["passes_min" if lut.statistic == "min" else "passes"])
     calibration = fit_sum([lut.architecture_ms(a) for a in sampled], measured, fit)
     calibration.update({"seed": seed, "passes": passes, "repeats": repeats,
                         "measured_ms": measured, "lut_ms": [lut.architecture_ms(a) for a in sampled]})

@@ -31,6 +31,7 @@ from .space import NO_ATTENTION, Space
 
 MALLOC_SETTINGS = {"MALLOC_MMAP_THRESHOLD_": str(32 << 20), "MALLOC_TRIM_THRESHOLD_": str(1 << 30)}
 TIMINGS = ("in-context", "isolated")
+STATISTICS = ("median", "min")       # what a table's estimate of a segment (and of a network) is
 
 
 def worker_environment(threads: int, malloc: bool = True) -> dict:
@@ -73,8 +74,8 @@ def summarize(samples: list) -> dict:
 def measure_segments(space: Space, *, threads: int = 1, batch: int = 1, warmup: int = 3, repeats: int = 15,
                      timing: str = "in-context", seed: int = 0, quiet: bool = False, archs=()) -> dict:
     """Every segment's statistics, plus the worker's report (environment, page faults, seconds).
-    ``archs``: architectures also run end to end in the same rounds (``architectures_ms``: their
-    median times), so a scale fitted on them sees the same machine state as the table."""
+    ``archs``: architectures also run end to end in the same rounds (``architectures_ms``: the
+    statistics of their times), so a scale fitted on them sees the same machine state as the table."""
     request = {"space": space.to_dict(), "threads": threads, "batch": batch, "warmup": warmup,
                "repeats": repeats, "seed": seed, "job": timing, "input_shape": [batch, *space.input],
                "archs": [architecture_segments(space, arch) for arch in archs]}
@@ -85,14 +86,15 @@ def measure_segments(space: Space, *, threads: int = 1, batch: int = 1, warmup: 
         request["input_shapes"] = [list(input_shape(space, key, batch)) for key in request["segments"]]
     result = run_worker(request, quiet)
     result["stats"] = {key: summarize(values) for key, values in result.pop("samples").items()}
-    result["architectures_ms"] = [statistics.median(times) for times in result["architectures_ms"]]
+    result["architectures_ms"] = [summarize(times) for times in result["architectures_ms"]]
     return result
 
 
 def measure_architectures(space: Space, archs, *, threads: int = 1, batch: int = 1, passes: int = 3,
                           repeats: int = 3, warmup: int = 1, seed: int = 0, quiet: bool = False,
                           malloc: bool = True) -> dict:
-    """End-to-end times of ``archs``: ``passes`` lists of per-architecture medians (ms)."""
+    """End-to-end times of ``archs``: ``passes`` (and ``passes_min``) lists of per-architecture medians
+    (and minima) of the pass's repeats (ms)."""
     request = {"space": space.to_dict(), "threads": threads, "batch": batch, "warmup": warmup, "repeats": repeats,
                "passes": passes, "seed": seed, "job": "end-to-end", "input_shape": [batch, *space.input],
                "archs": [architecture_segments(space, arch) for arch in archs]}

@@ -66,8 +66,13 @@ class Lut:
     def entries(self) -> dict:
         return self.data["entries"]
 
+    @property
+    def statistic(self) -> str:
+        """Which statistic of a segment's samples the table's estimates use: median (default) or min."""
+        return self.data.get("statistic", "median")
+
     def ms(self, key: str) -> float:
-        return self.entries[key]["median_ms"]
+        return self.entries[key][f"{self.statistic}_ms"]
 
     @property
     def constant_ms(self) -> float:
@@ -164,10 +169,13 @@ def load_table(path, space: Space | None = None) -> Lut:
     if missing:
         shown = ", ".join(missing[:5]) + (f" and {len(missing) - 5} more" if len(missing) > 5 else "")
         _fail(path, f"lacks {len(missing)} of the {len(all_segments(stored))} entries of space {stored.name!r}: {shown}")
+    statistic = data.get("statistic", "median")
+    if statistic not in ("median", "min"):
+        _fail(path, f"corrupt: statistic {statistic!r} is not median or min")
     for key, stats in entries.items():
-        value = stats.get("median_ms") if isinstance(stats, dict) else None
+        value = stats.get(f"{statistic}_ms") if isinstance(stats, dict) else None
         if not isinstance(value, (int, float)) or isinstance(value, bool) or not math.isfinite(value) or value < 0:
-            _fail(path, f"corrupt entry {key!r}: median_ms must be a non-negative number")
+            _fail(path, f"corrupt entry {key!r}: {statistic}_ms must be a non-negative number")
     calibration = data.get("calibration")
     if calibration is not None and not all(isinstance(calibration.get(k), (int, float)) for k in ("scale", "offset_ms")):
         _fail(path, "corrupt calibration: needs numbers 'scale' and 'offset_ms'")

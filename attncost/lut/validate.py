@@ -115,7 +115,7 @@ def validate(lut, samples: int, *, passes: int = 3, repeats: int = 3, seed: int 
     threads = threads or lut.data.get("threads") or 1
     measurement = measure_architectures(space, archs + held_out, threads=threads, batch=lut.data.get("batch", 1),
                                         passes=passes, repeats=repeats, seed=seed, quiet=quiet)
-    runs = measurement["passes"]
+    runs = measurement["passes_min" if lut.statistic == "min" else "passes"]
     validation_runs = [run[:len(archs)] for run in runs]
     held_out_ms = mean_over_passes([run[len(archs):] for run in runs]) if held_out else []
     profile = profile or fit_profile(lut)
@@ -131,5 +131,6 @@ def validate(lut, samples: int, *, passes: int = 3, repeats: int = 3, seed: int 
     report = evaluate(archs, validation_runs, estimates, calibrations)
     report.update({"profile": profile, "faults_per_call": measurement["faults_per_call"],
                    "environment": measurement["environment"], "measure_seconds": measurement["seconds"],
-                   "held_out": len(held_out), "passes": passes, "repeats": repeats, "seed": seed})
+                   "held_out": len(held_out), "passes": passes, "repeats": repeats, "seed": seed,
+                   "statistic": lut.statistic})
     return report

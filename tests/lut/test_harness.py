@@ -68,3 +68,15 @@ def test_build_fits_its_scale_on_architectures_run_in_the_same_rounds(tiny_space
     ratios = [s / m for s, m in zip(calibration["lut_ms"], calibration["measured_ms"])]
     assert calibration["scale"] == pytest.approx(sum(ratios) / sum(r * r for r in ratios))
     assert lut.data["build_seconds"] > 0
+
+
+def test_min_statistic_tables_use_minima_throughout(tiny_space):
+    from attncost.lut.build import build_table
+    from attncost.lut.validate import validate
+
+    lut, measurement = build_table(tiny_space, warmup=1, repeats=3, calibrate_archs=2, statistic="min", quiet=True)
+    assert lut.ms("layer1:k5e6") == lut.entries["layer1:k5e6"]["min_ms"] <= lut.entries["layer1:k5e6"]["median_ms"]
+    assert lut.calibration["measured_ms"] == [stats["min_ms"] for stats in measurement["architectures_ms"]]
+    report = validate(lut, 3, passes=2, repeats=2, calibrate_archs=0, quiet=True)
+    assert report["statistic"] == "min"
+    assert report["rows"][0]["measured_ms"] > 0

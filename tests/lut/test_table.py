@@ -114,3 +114,11 @@ def test_tampered_space_and_missing_file(tiny_measured_table, tmp_path):
         load_table(_broken(tmp_path, json.dumps(data)))
     with pytest.raises(LutError, match="cannot read"):
         load_table(tmp_path / "nothing.json")
+
+
+def test_unknown_statistic_is_corrupt(tiny_measured_table, tmp_path):
+    path, _ = tiny_measured_table
+    data = json.loads(path.read_text())
+    data["statistic"] = "mean"
+    with pytest.raises(LutError, match="statistic 'mean' is not median or min"):
+        load_table(_broken(tmp_path, json.dumps(data)))
