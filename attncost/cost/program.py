@@ -170,6 +170,7 @@ class Program:
         self._pending_counts: dict = {}
         self._pending_params = 0
         self.records: list[OpRecord] = []
+        self._templates: dict = {}
 
     @contextlib.contextmanager
     def scope(self, *names: str):
@@ -190,6 +191,76 @@ class Program:
                                      self._pending_params, tuple(uses), tuple(allocations)))
         self._pending_counts = {}
         self._pending_params = 0
+
+    def replayable(self, key, fn, *inputs: Tensor):
+        """``fn(*inputs)``, writing its ops into this program; a later call with the same ``key`` (which
+        must determine everything ``fn`` does: the inputs' shapes and strides included) replays the
+        recorded ops instead, under the current scope, with fresh storages. A network's repeated
+        blocks (ResNet-50 has 12 blocks identical to the one before) then cost a copy of their
+        records instead of a second pass through every formula. Counts, parameters, liveness and
+        records come out exactly as running ``fn`` again would make them (tests/cost/test_replayable.py)."""
+        template = self._templates.get(key)
+        if template is not None:
+            replayed = self._replay(template, inputs)
+            if replayed is not None:
+                return replayed
+            return fn(*inputs)
+        clean = not self._pending_counts and self._pending_params == 0
+        start, prefix = len(self.records), self._scope_key
+        params_before, attention_before, degenerate_before = set(self._params), len(self._attention), self.degenerate
+        out = fn(*inputs)
+        if clean and not self._pending_counts and self._pending_params == 0:
+            self._templates[key] = self._template(start, prefix, params_before, attention_before,
+                                                  degenerate_before, inputs, out)
+        return out
+
+    def _template(self, start, prefix, params_before, attention_before, degenerate_before, inputs, out):
+        """What ``replayable`` needs to replay ops ``start:``; None when they cannot be replayed safely
+        (ops outside the caller's scope, or reading a live tensor that is not one of ``inputs``)."""
+        records = self.records[start:]
+        n = len(prefix)
+        if any(rec.scope[:n] != prefix for rec in records):
+            return None
+        inside = {storage for rec in records for storage, _ in rec.allocations}
+        given = [t.storage for t in inputs]
+        outside = {u for rec in records for u in rec.uses} - inside - set(given)
+        if any(u in self._liveness.size for u in outside):
+            return None
+        outputs = out if isinstance(out, tuple) else (out,)
+        if not all(isinstance(t, Tensor) and (t.storage in inside or t.storage in given) for t in outputs):
+            return None
+        params = [(name[n:], self._params[name]) for name in self._params
+                  if name not in params_before and name[:n] == prefix]
+        if len(params) != len(set(self._params) - params_before):
+            return None
+        return {"records": [(rec.scope[n:], rec.counts, rec.params, rec.uses, rec.allocations) for rec in records],
+                "inputs": [(t.storage, t.shape, t.strides) for t in inputs], "params": params,
+                "attention": self._attention[attention_before:], "degenerate": self.degenerate and not degenerate_before,
+                "outputs": [(t.shape, t.storage, t.strides) for t in outputs], "tuple": isinstance(out, tuple)}
+
+    def _replay(self, template, inputs):
+        if (self._pending_counts or self._pending_params != 0
+                or [(t.shape, t.strides) for t in inputs] != [(shape, strides) for _, shape, strides in template["inputs"]]):
+            return None
+        prefix = self._scope_key
+        if any(prefix + name in self._params for name, _ in template["params"]):
+            return None
+        storage = {old: t.storage for (old, _, _), t in zip(template["inputs"], inputs)}
+        for name, elements in template["params"]:
+            self._params[prefix + name] = elements
+        for suffix, counts, params, uses, allocations in template["records"]:
+            for kind, value in counts.items():
+                self._counts[kind] = self._counts.get(kind, 0) + value
+            for old, _ in allocations:
+                storage[old] = next(self._ids)
+            uses = tuple(storage.get(u, u) for u in uses)
+            allocations = tuple((storage[old], elements) for old, elements in allocations)
+            self._liveness.record(uses, allocations)
+            self.records.append(OpRecord(len(self.records), prefix + suffix, counts, params, uses, allocations))
+        self._attention.extend(template["attention"])
+        self.degenerate = self.degenerate or template["degenerate"]
+        outputs = [Tensor(shape, storage[old], strides) for shape, old, strides in template["outputs"]]
+        return tuple(outputs) if template["tuple"] else outputs[0]
 
     # -- bookkeeping -------------------------------------------------------------------------------
     def input(self, shape) -> Tensor:

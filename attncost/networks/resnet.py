@@ -64,6 +64,13 @@ def _block(g: Program, x: Tensor, spec: ResNetSpec, planes: int, stride: int, st
     return g.relu(out, inplace=True)
 
 
+def _block_key(spec: ResNetSpec, planes: int, stride: int, stage: int, x: Tensor) -> tuple:
+    """Everything a block's ops depend on: blocks with equal keys are replayed, not recomputed."""
+    attention = tuple((p.module, repr(sorted(p.hp.items()))) for p in spec.attention if p.in_block(stage))
+    return ("resnet-block", spec.block, spec.groups, spec.width_per_group, spec.stride_on, planes, stride,
+            attention, x.shape, x.strides)
+
+
 def resnet(g: Program, x: Tensor, spec: ResNetSpec) -> Tensor:
     """The whole network: stem, four stages, global pool, fc."""
     with g.scope("stem"):
@@ -72,8 +79,10 @@ def resnet(g: Program, x: Tensor, spec: ResNetSpec) -> Tensor:
     last = len(spec.layers)
     for stage, (planes, blocks) in enumerate(zip((64, 128, 256, 512), spec.layers), start=1):
         for b in range(blocks):
+            stride = (1 if stage == 1 else 2) if b == 0 else 1
             with g.scope(f"stage{stage}", f"block{b}"):
-                x = _block(g, x, spec, planes, (1 if stage == 1 else 2) if b == 0 else 1, stage)
+                x = g.replayable(_block_key(spec, planes, stride, stage, x),
+                             lambda x: _block(g, x, spec, planes, stride, stage), x)
             for placement in spec.attention:
                 if placement.after_block(stage, b):
                     with g.scope(f"stage{stage}", f"block{b}+"):
