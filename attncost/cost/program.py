@@ -243,11 +243,11 @@ class Program:
                 or [(t.shape, t.strides) for t in inputs] != [(shape, strides) for _, shape, strides in template["inputs"]]):
             return None
         prefix = self._scope_key
-        if any(prefix + name in self._params for name, _ in template["params"]):
+        params = {prefix + name: elements for name, elements in template["params"]}
+        if not params.keys().isdisjoint(self._params):
             return None
+        self._params.update(params)
         storage = {old: t.storage for (old, _, _), t in zip(template["inputs"], inputs)}
-        for name, elements in template["params"]:
-            self._params[prefix + name] = elements
         for suffix, counts, params, uses, allocations in template["records"]:
             for kind, value in counts.items():
                 self._counts[kind] = self._counts.get(kind, 0) + value
