@@ -185,7 +185,25 @@ def network(network, attn, where, stages, blocks, shape, group_by, graphml, conv
         raise AttncostError(f"--shape {format_shape(shape)}: the reference networks take 3 input channels")
     g = Program()
     result = walk(g, networks.run_network(g, g.input(shape), spec))
-    _print_network(result, spec.name, shape, group_by, graphml, convention, fmt)
+    _print_network(result, spec.name, shape, group_by, graphml, convention, fmt, _paper_note(spec, shape, result))
+
+
+def _paper_note(spec, shape, result) -> dict:
+    """Why a ResNet's number may differ from a paper's: the stride placement (v1 or torchvision's
+    v1.5) and the convention; the other variant's MACs are walked so the note can say by how much."""
+    from .. import networks
+    from ..cost import Program
+
+    if getattr(spec, "stride_on", None) not in ("1x1", "3x3"):
+        return {}
+    other = type(spec)(**{**spec.__dict__, "stride_on": "1x1" if spec.stride_on == "3x3" else "3x3"})
+    g = Program()
+    other_macs = int(g.finish(networks.run_network(g, g.input(shape), other)).macs)
+    here = "the first 1x1 (the original ResNet, as the SE/CBAM/BAM/GC papers used)" if spec.stride_on == "1x1" \
+        else "the 3x3 (torchvision's v1.5)"
+    return {"note": f"stride on {here}; with it on the {'3x3' if spec.stride_on == '1x1' else 'first 1x1'} "
+                    f"MACs would be {other_macs:,} ({(other_macs - int(result.total.macs)) / 1e9:+.3f} G). Papers of "
+                    f"that era print conv+FC MACs as 'GFLOPs': compare with --convention macs"}
 
 
 def _user_network(reference, attn, shape, group_by, graphml, convention, fmt):
@@ -314,8 +332,6 @@ def verify(names, samples, seed, symbolic, fmt):
             click.echo(f"  {line}", err=True)
     if failed:
         sys.exit(1)
-
-
 
 
 from .lut import lut as lut_group; cli.add_command(lut_group)  # noqa: E402,E702 (attncost lut)

@@ -143,3 +143,13 @@ def test_crossover_command():
 def test_leading_terms_for_entries_with_maxima_and_floors(name):
     result = run("formula", name, "--leading")
     assert result.exit_code == 0 and "macs" in result.output
+
+
+def test_network_says_why_a_resnet_differs_from_papers():
+    """Moving the stride from the 3x3 to the first 1x1 of the first bottleneck of stages 2-4 computes
+    conv1 (C_in x width, 1x1) at a quarter of the positions: 256*128*(56^2-28^2) + 512*256*(28^2-14^2)
+    + 1024*512*(14^2-7^2) = 3 * 77,070,336 MACs fewer."""
+    data = json.loads(run("network", "resnet50", "--convention", "macs", "--format", "json").output)
+    v15 = int(data["macs"].replace(",", ""))
+    v1 = v15 - 3 * 77_070_336
+    assert f"MACs would be {v1:,} (-0.231 G)" in data["note"] and "conv+FC MACs" in data["note"]
