@@ -36,10 +36,11 @@ def _load() -> str:
     return " ".join(f"{x:.2f}" for x in os.getloadavg())
 
 
-def build(space, timing: str) -> tuple:
-    """``attncost lut build SPACE --timing TIMING`` (defaults: 1 thread, 8 calibration architectures)."""
+def build(space, timing: str, statistic: str) -> tuple:
+    """``attncost lut build SPACE --timing TIMING --statistic STATISTIC`` (1 thread, 8 calibration
+    architectures)."""
     load = _load()
-    lut, measurement = build_table(space, timing=timing, quiet=True)
+    lut, measurement = build_table(space, timing=timing, statistic=statistic, quiet=True)
     return lut, {"timing": timing, "seconds": lut.data["build_seconds"], "load_before": load,
                  "scale": lut.calibration["scale"], "faults_per_call": measurement["faults_per_call"]}
 
@@ -52,22 +53,24 @@ def main() -> None:
     parser.add_argument("--passes", type=int, default=3)
     parser.add_argument("--builds", type=int, default=2)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--statistic", choices=["median", "min"], default="median")
     parser.add_argument("--json", help="also write the report here")
     args = parser.parse_args()
     space = load_space(args.space)
-    report = {"space": space.name, "builds": []}
+    report = {"space": space.name, "statistic": args.statistic, "builds": []}
     for _ in range(args.builds):
-        lut, info = build(space, "in-context")
+        lut, info = build(space, "in-context", args.statistic)
         report["builds"].append(info)
-    isolated, info = build(space, "isolated")
+    isolated, info = build(space, "isolated", args.statistic)
     report["isolated_build"] = info
 
     archs = sample_architectures(space, args.samples, args.seed)
     held_out = sample_architectures(space, args.held_out, args.seed + 1000, extremes=False)
     load = _load()
     measurement = measure_architectures(space, archs + held_out, passes=args.passes, seed=args.seed, quiet=True)
-    runs = [run[:len(archs)] for run in measurement["passes"]]
-    held_ms = mean_over_passes([run[len(archs):] for run in measurement["passes"]])
+    all_runs = measurement["passes_min" if args.statistic == "min" else "passes"]
+    runs = [run[:len(archs)] for run in all_runs]
+    held_ms = mean_over_passes([run[len(archs):] for run in all_runs])
     predicted = predict_table(space, fit_profile(lut))
     estimators = {"lut (in-context)": lut, "lut (isolated)": isolated, "predicted": predicted}
     estimates = {name: [table.architecture_ms(a) for a in archs] for name, table in estimators.items()}
@@ -79,7 +82,8 @@ def main() -> None:
                             "faults_per_call": measurement["faults_per_call"]}
 
     again = measure_architectures(space, archs, passes=1, seed=args.seed + 1, quiet=True)
-    report["session_vs_session"] = noise_floor([mean_over_passes(runs), again["passes"][0]])
+    report["session_vs_session"] = noise_floor([mean_over_passes(runs),
+                                                again["passes_min" if args.statistic == "min" else "passes"][0]])
 
     few = archs[:10]
     report["malloc"] = {}
