@@ -87,3 +87,19 @@ def test_default_output_goes_to_reports(tmp_path, monkeypatch):
     assert run("report", str(spec)).exit_code == 0
     assert (tmp_path / "reports" / "review.html").exists()
     assert Path(tmp_path / "reports" / "review.html").stat().st_mode & 0o044   # readable by others, as files are
+
+
+def test_same_inputs_same_bytes_across_processes(tmp_path):
+    """Two processes with different hash seeds write byte-identical pages (no timestamps, no ids
+    from uuid, no set order leaking into the output)."""
+    import os
+
+    pages = []
+    for seed in ("1", "2"):
+        out = tmp_path / f"r{seed}.html"
+        proc = subprocess.run([sys.executable, "-m", "attncost.cli", "report", "--modules", "se,cbam,nonlocal",
+                               "--shape", "64x16x16", "--networks", "resnet18", "-o", str(out)],
+                              capture_output=True, text=True, env={**os.environ, "PYTHONHASHSEED": seed})
+        assert proc.returncode == 0, proc.stderr
+        pages.append(out.read_bytes())
+    assert pages[0] == pages[1]
