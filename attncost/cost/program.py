@@ -45,6 +45,14 @@ def _concrete(value):
     return None
 
 
+def _total(values):
+    """Sum of sizes: an int sum when all are concrete (fast), else a sympy Add."""
+    values = list(values)
+    if all(isinstance(v, int) for v in values):
+        return sympy.Integer(sum(values))
+    return sympy.Add(*[sympy.sympify(v) for v in values])
+
+
 def _divide(size, divisor):
     """``size / divisor``: an int when both are concrete and it divides, else a sympy quotient."""
     cs, cd = _concrete(size), _concrete(divisor)
@@ -207,7 +215,7 @@ class Program:
             return fn(*inputs)
         clean = not self._pending_counts and self._pending_params == 0
         start, prefix = len(self.records), self._scope_key
-        params_before, attention_before, degenerate_before = set(self._params), len(self._attention), self.degenerate
+        params_before, attention_before, degenerate_before = len(self._params), len(self._attention), self.degenerate
         out = fn(*inputs)
         if clean and not self._pending_counts and self._pending_params == 0:
             self._templates[key] = self._template(start, prefix, params_before, attention_before,
@@ -229,11 +237,16 @@ class Program:
         outputs = out if isinstance(out, tuple) else (out,)
         if not all(isinstance(t, Tensor) and (t.storage in inside or t.storage in given) for t in outputs):
             return None
-        params = [(name[n:], self._params[name]) for name in self._params
-                  if name not in params_before and name[:n] == prefix]
-        if len(params) != len(set(self._params) - params_before):
+        added = list(itertools.islice(self._params, params_before, None))     # dicts keep insertion order
+        if any(name[:n] != prefix for name in added):
             return None
+        params = [(name[n:], self._params[name]) for name in added]
+        counts: dict = {}
+        for rec in records:
+            for kind, value in rec.counts.items():
+                counts[kind] = counts.get(kind, 0) + value
         return {"records": [(rec.scope[n:], rec.counts, rec.params, rec.uses, rec.allocations) for rec in records],
+                "counts": counts,
                 "inputs": [(t.storage, t.shape, t.strides) for t in inputs], "params": params,
                 "attention": self._attention[attention_before:], "degenerate": self.degenerate and not degenerate_before,
                 "outputs": [(t.shape, t.storage, t.strides) for t in outputs], "tuple": isinstance(out, tuple)}
@@ -248,15 +261,18 @@ class Program:
             return None
         self._params.update(params)
         storage = {old: t.storage for (old, _, _), t in zip(template["inputs"], inputs)}
+        for kind, value in template["counts"].items():
+            self._counts[kind] = self._counts.get(kind, 0) + value
+        get, ids, records, live, scopes = storage.get, self._ids, self.records, self._liveness.record, {}
         for suffix, counts, params, uses, allocations in template["records"]:
-            for kind, value in counts.items():
-                self._counts[kind] = self._counts.get(kind, 0) + value
-            for old, _ in allocations:
-                storage[old] = next(self._ids)
-            uses = tuple(storage.get(u, u) for u in uses)
-            allocations = tuple((storage[old], elements) for old, elements in allocations)
-            self._liveness.record(uses, allocations)
-            self.records.append(OpRecord(len(self.records), prefix + suffix, counts, params, uses, allocations))
+            if allocations:
+                for old, _ in allocations:
+                    storage[old] = next(ids)
+                allocations = tuple([(storage[old], elements) for old, elements in allocations])
+            uses = tuple([get(u, u) for u in uses])
+            live(uses, allocations)
+            scope = scopes.get(suffix) or scopes.setdefault(suffix, prefix + suffix)
+            records.append(OpRecord(len(records), scope, counts, params, uses, allocations))
         self._attention.extend(template["attention"])
         self.degenerate = self.degenerate or template["degenerate"]
         outputs = [Tensor(shape, storage[old], strides) for shape, old, strides in template["outputs"]]
@@ -326,7 +342,7 @@ class Program:
     def finish(self, *outputs: Tensor) -> Cost:
         return Cost(
             counts=self._counts,
-            params=sympy.Add(*[sympy.sympify(v) for v in self._params.values()]),
+            params=_total(self._params.values()),
             activation_elements=self._liveness.activation_elements(),
             peak_live_elements=self._liveness.peak([o.storage for o in outputs]),
             attention_map_elements=exact_max(self._attention),

@@ -38,9 +38,12 @@ def _conv_bn(g: Program, x: Tensor, out, kernel, stride=1, padding=0, groups=1, 
 
 
 def _attend(g: Program, x: Tensor, placement: AttentionPlacement) -> Tensor:
+    """The placement's module on ``x``; a module already run on an equal input is replayed."""
     entry = catalogue.get(placement.module)
+    hp = entry.resolve(x.shape, placement.hp)
     with g.scope(f"attention:{entry.name}"):
-        return entry.program(g, x, **entry.resolve(x.shape, placement.hp))
+        return g.replayable(("attention", entry.name, repr(sorted(hp.items())), x.shape, x.strides),
+                            lambda x: entry.program(g, x, **hp), x)
 
 
 def _block(g: Program, x: Tensor, spec: ResNetSpec, planes: int, stride: int, stage: int) -> Tensor:
