@@ -353,9 +353,9 @@ class Program:
              bias=True, name=None) -> Tensor:
         """nn.Conv1d/2d (aten.convolution) on (N, Cin, *spatial)."""
         spatial = x.ndim - 2
-        kernel, stride, padding, dilation = (_pair(v, spatial) for v in (kernel, stride, padding, dilation))
-        out_spatial = tuple(conv_output_size(s, k, st, p, d)
-                            for s, k, st, p, d in zip(x.shape[2:], kernel, stride, padding, dilation))
+        kernel, stride, padding, dilation = [_pair(v, spatial) for v in (kernel, stride, padding, dilation)]
+        out_spatial = tuple([conv_output_size(s, k, st, p, d)
+                             for s, k, st, p, d in zip(x.shape[2:], kernel, stride, padding, dilation)])
         w_shape = (out_channels, _divide(x.shape[1], groups), *kernel)
         out_shape = (x.shape[0], out_channels, *out_spatial)
         self.param(name, numel(w_shape) + (out_channels if bias else 0))

@@ -29,7 +29,7 @@ def broadcast(*shapes: Shape) -> Shape:
 def conv_output_size(size, kernel, stride=1, padding=0, dilation=1):
     """floor((size + 2*padding - dilation*(kernel-1) - 1) / stride) + 1 (PyTorch Conv2d docs)."""
     numerator = size + 2 * padding - dilation * (kernel - 1) - 1
-    if all(isinstance(v, int) for v in (numerator, stride)):
+    if isinstance(numerator, int) and isinstance(stride, int):
         return numerator // stride + 1
     return sympy.floor(sympy.sympify(numerator) / stride) + 1
 
