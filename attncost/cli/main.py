@@ -158,9 +158,11 @@ def crossover(module_a, module_b, shape, vary, metric, value_range, hps, convent
 @CONVENTION
 @FORMAT
 def network(network, attn, where, stages, blocks, shape, group_by, graphml, convention, fmt):
-    """Cost of a reference NETWORK (e.g. resnet50, resnet50-v1, mobilenet-v2, vit-b16), a spec file, or
-    your own model as FILE.py:FUNCTION (which returns an nn.Module; traced, imports torch), with
-    attention inserted by policy; breakdown by stage, block, module kind or op kind."""
+    """Cost of a whole network, with attention inserted by policy and a breakdown.
+
+    NETWORK is a reference network (resnet50, resnet50-v1, mobilenet-v2, vit-b16, ...), a spec file, or
+    your own model as FILE.py:FUNCTION (which returns an nn.Module; traced, imports torch). Breakdown
+    by stage, block, module kind or op kind."""
     from .. import networks
     from ..cost import Program
     from ..graph import walk
