@@ -78,6 +78,7 @@ def _broken(tmp_path, text):
 
 @pytest.mark.parametrize("damage, words", [
     (lambda text: text[: len(text) // 2], "truncated"),
+    (lambda text: text[: text.index("}", len(text) // 2) + 1], "truncated"),     # cut right after a '}'
     (lambda text: "{" + text[5:], "corrupt"),
     (lambda text: "[1, 2]", "not an attncost latency table"),
     (lambda text: json.dumps({"0": {"0": 1.0}}), "Single-Path layout"),
