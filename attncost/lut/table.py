@@ -144,7 +144,8 @@ def load_table(path, space: Space | None = None) -> Lut:
     try:
         data = json.loads(text)
     except json.JSONDecodeError as error:
-        what = "truncated" if error.pos >= len(text.rstrip()) else "corrupt"     # the parser ran out of text
+        ran_out = error.pos >= len(text.rstrip()) or error.msg.startswith("Unterminated string")
+        what = "truncated" if ran_out else "corrupt"                             # the parser ran out of text
         _fail(path, f"not a complete JSON file ({what} at line {error.lineno} column {error.colno}: {error.msg})")
     if isinstance(data, dict) and data and all(str(k).isdigit() for k in data):
         _fail(path, "a Single-Path layout table (layer -> option -> ms) has no space nor statistics; "

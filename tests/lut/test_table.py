@@ -79,6 +79,7 @@ def _broken(tmp_path, text):
 @pytest.mark.parametrize("damage, words", [
     (lambda text: text[: len(text) // 2], "truncated"),
     (lambda text: text[: text.index("}", len(text) // 2) + 1], "truncated"),     # cut right after a '}'
+    (lambda text: text[: text.index('"median_ms"', len(text) // 2) + 4], "truncated"),   # inside a string
     (lambda text: "{" + text[5:], "corrupt"),
     (lambda text: "[1, 2]", "not an attncost latency table"),
     (lambda text: json.dumps({"0": {"0": 1.0}}), "Single-Path layout"),
