@@ -250,10 +250,12 @@ def _print_network(result, name, shape, group_by, graphml, convention, fmt, extr
 @click.option("--shape", "shapes", type=ShapeType(), multiple=True, help="without a SPEC: a shape (repeatable)")
 @click.option("--networks", "network_names", default="", metavar="NAME[,NAME]", help="without a SPEC: networks")
 @click.option("--lut", type=click.Path(exists=True, dir_okay=False), help="without a SPEC: a latency LUT to show")
+@click.option("--measurements", type=click.Path(exists=True, dir_okay=False),
+              help="without a SPEC: 'attncost lut validate --report' output to plot against the estimates")
 @click.option("--convention", type=click.Choice([c.value for c in Convention]), default="macs", show_default=True,
               help="without a SPEC: the FLOP convention of the tables (a SPEC names its own)")
 @click.option("--title", help="without a SPEC: the page title")
-def report(spec, output, modules, shapes, network_names, lut, convention, title):
+def report(spec, output, modules, shapes, network_names, lut, measurements, convention, title):
     """Render an offline HTML design report from a report SPEC (YAML, e.g. specs/attention-review.yaml)
     or from --modules/--shape/--networks: summary tables, MathML formulas, cost versus resolution with
     crossovers, cost by op kind, memory, network sunbursts and attention share, LUT heatmaps."""
@@ -261,15 +263,16 @@ def report(spec, output, modules, shapes, network_names, lut, convention, title)
 
     from ..report import build_report, load_report_spec, spec_from_options
 
-    if spec and (modules or shapes or network_names or lut or title):
-        raise AttncostError("give either a SPEC file or --modules/--shape/--networks/--lut/--title, not both")
+    if spec and (modules or shapes or network_names or lut or measurements or title):
+        raise AttncostError("give either a SPEC file or --modules/--shape/--networks/--lut/--measurements/--title, "
+                            "not both")
     if spec:
         report_spec = load_report_spec(spec)
-    elif modules or network_names:
+    elif modules or network_names or lut or measurements:
         if modules and not shapes:
             raise AttncostError("--modules needs at least one --shape")
         report_spec = spec_from_options([m for m in modules.split(",") if m], list(shapes), convention,
-                                        [n for n in network_names.split(",") if n], title, lut)
+                                        [n for n in network_names.split(",") if n], title, lut, measurements)
     else:
         raise AttncostError("give a report SPEC file, or --modules with --shape (or --networks)")
     if output is None:

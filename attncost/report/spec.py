@@ -162,7 +162,8 @@ def spec_from_options(modules: list[str], shapes: list, convention="macs", netwo
         choices.append(ModuleChoice(entry.name, entry.name))
     nets = tuple(NetworkChoice(n, get_network(n)) for n in networks)
     sweep = Sweep(_default_channels(shapes)) if choices else None
-    return ReportSpec(title or "attncost report: " + ", ".join(c.label for c in choices + list(nets)),
+    shown = [c.label for c in choices + list(nets)] + (["latency"] if lut or measurements else [])
+    return ReportSpec(title or "attncost report: " + ", ".join(shown),
                       "command line", Convention(convention), "float32", tuple(choices), tuple(shapes), sweep, nets,
                       Latency(Path(lut) if lut else None, Path(measurements) if measurements else None))
 

@@ -103,3 +103,18 @@ def test_same_inputs_same_bytes_across_processes(tmp_path):
         assert proc.returncode == 0, proc.stderr
         pages.append(out.read_bytes())
     assert pages[0] == pages[1]
+
+
+def test_latency_only_report_from_options(tmp_path):
+    import json
+
+    lut = tmp_path / "sp.json"
+    lut.write_text(json.dumps({"0": {"0": 1.5, "1": 1.5}, "1": {"0": 0.5, "1": 0.75}}))
+    measured = tmp_path / "m.json"
+    measured.write_text(json.dumps([{"name": "a", "predicted_ms": 9.0, "measured_ms": 10.0}]))
+    out = tmp_path / "latency.html"
+    result = run("report", "--lut", str(lut), "--measurements", str(measured), "-o", str(out))
+    assert result.exit_code == 0, result.output
+    page = out.read_text()
+    assert "<title>attncost report: latency</title>" in page and '"type": "heatmap"' in page
+    assert '<td class="text">10.00%</td>' in page.split('id="latency"')[1]          # MAPE |9 - 10| / 10
