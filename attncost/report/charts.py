@@ -7,9 +7,9 @@ as text.
 
 from __future__ import annotations
 
-import html
-
 import plotly.graph_objects as go
+
+from .page import esc
 
 #: One colour per op category, so that every bar chart uses the same colours for the same work.
 CATEGORY_COLOURS = {
@@ -17,10 +17,6 @@ CATEGORY_COLOURS = {
     "softmax": "#d62728", "norm": "#9467bd", "interpolate": "#8c564b", "copy": "#7f7f7f",
 }
 LAYOUT = dict(template="plotly_white", font=dict(size=12), margin=dict(l=60, r=20, t=50, b=50))
-
-
-def esc(text) -> str:
-    return html.escape(str(text), quote=True)
 
 
 def _kind_colour(kind: str, index: int) -> str:
