@@ -210,10 +210,10 @@ def _mapping(value, keys: set, what: str) -> dict:
 
 def load_space(path) -> Space:
     """A search-space YAML file -> :class:`Space`; errors carry the file and line."""
-    from ..networks.registry import _read_yaml
+    from ..networks.registry import read_yaml
 
     path = Path(path)
-    data, node = _read_yaml(path)
+    data, node = read_yaml(path)
 
     def at(key_node, key, step):
         try:

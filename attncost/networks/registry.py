@@ -20,7 +20,7 @@ FAMILIES = {"resnet": ResNetSpec, "mobilenet-v2": MobileNetV2Spec, "mnasnet": Mn
 DEFINITIONS = Path(__file__).parent / "definitions"      # also reachable as specs/networks/
 
 
-def _read_yaml(path: Path):
+def read_yaml(path: Path):
     """(data, node) of a YAML file, loaded safely; errors name the file and line."""
     try:
         text = path.read_text()
@@ -37,7 +37,7 @@ def _read_yaml(path: Path):
 def load_definition(path) -> object:
     """A network definition file (``name``, ``family`` and that family's fields) -> its spec."""
     path = Path(path)
-    data, node = _read_yaml(path)
+    data, node = read_yaml(path)
     if not isinstance(data, dict) or "name" not in data or "family" not in data:
         raise SpecError(f"{path}:1: a network definition needs 'name' and 'family'")
     cls = FAMILIES.get(data["family"])
@@ -97,7 +97,7 @@ def _line_of(node, key: str) -> int:
 def load_spec(path) -> object:
     """A network spec file -> network spec; every error names the file and line."""
     path = Path(path)
-    data, node = _read_yaml(path)
+    data, node = read_yaml(path)
     return spec_from_mapping(data, node, path)
 
 

@@ -123,10 +123,10 @@ class _Located:
 
 def load_report_spec(path) -> ReportSpec:
     """Read and validate a report spec file; errors name the file and line."""
-    from ..networks.registry import _read_yaml
+    from ..networks.registry import read_yaml
 
     path = Path(path)
-    data, node = _read_yaml(path)
+    data, node = read_yaml(path)
     if node is None:
         raise SpecError(f"{path}:1: the report spec is empty")
     root = _Located(path, data, node).mapping("the report spec", SPEC_KEYS)
