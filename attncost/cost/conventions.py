@@ -1,7 +1,8 @@
 """Named FLOP conventions: weights per op kind, applied only when a cost is printed.
 
-Each convention is a weight per op kind (exact name first, then its category, else 0); the
-project's exact definitions, with the reasons, are in docs/CONVENTIONS.md.
+Each op kind carries its weight under every convention (``OpKind.weights``, written once with the
+primitive that defines it in :mod:`attncost.ops`); the table in docs/CONVENTIONS.md is generated from
+those definitions.
 
 - ``macs``: conv+linear+matmul MACs only (thop, ptflops; what the SE/CBAM/BAM/GC/ECA papers call
   "GFLOPs").
@@ -20,67 +21,20 @@ flopcounter); fvcore counts aten::grid_sampler as 4 per output element whatever 
 from __future__ import annotations
 
 import enum
-from typing import Mapping
 
 import sympy
 
+from ..ops.primitive import CONVENTIONS, op_kind
 from .cost import Cost
-from .opkinds import OP_KINDS
 
-
-class Convention(str, enum.Enum):
-    MACS = "macs"
-    FVCORE = "fvcore"
-    FLOPCOUNTER = "flopcounter"
-    FULL = "full"
-
-    def __str__(self) -> str:
-        return self.value
-
-
-WEIGHTS: dict[Convention, Mapping[str, int]] = {
-    Convention.MACS: {"mac": 1},
-    Convention.FVCORE: {
-        "mac": 1,
-        "norm.batch": 1,
-        "norm.layer": 4,
-        "norm.group": 4,
-        "norm.affine": 1,
-        "pool.global_avg": 1,
-        "pool.adaptive_avg": 1,
-        "interpolate.nearest": 1,
-        "interpolate.bilinear": 4,
-        "interpolate.grid_bilinear": 4,
-        "interpolate.grid_nearest": 4,
-        "mac.affine_grid": 0,
-    },
-    Convention.FLOPCOUNTER: {"mac": 2, "mac.affine_grid": 0},
-    Convention.FULL: {
-        "mac": 2,
-        "bias": 1,
-        "elementwise": 1,
-        "reduce": 1,
-        "pool": 1,
-        "softmax": 5,
-        "norm.batch": 2,
-        "norm.layer": 5,
-        "norm.group": 5,
-        "norm.affine": 2,
-        "interpolate.nearest": 0,
-        "interpolate.bilinear": 7,
-        "interpolate.grid_bilinear": 7,
-        "interpolate.grid_nearest": 0,
-        "copy": 0,
-    },
-}
+Convention = enum.Enum("Convention", {name.upper(): name for name in CONVENTIONS}, type=str)
+Convention.__str__ = lambda self: self.value
+Convention.__doc__ = "The named conventions (ops.CONVENTIONS), as a str enum for click.Choice."
 
 
 def weight(convention: Convention | str, kind_name: str) -> int:
-    """The FLOPs one unit of ``kind_name`` is worth under ``convention``."""
-    weights = WEIGHTS[Convention(convention)]
-    if kind_name in weights:
-        return weights[kind_name]
-    return weights.get(OP_KINDS[kind_name].category, 0)
+    """The FLOPs one unit of ``kind_name`` is worth under ``convention`` (the kind's own weights)."""
+    return op_kind(kind_name).weights[Convention(convention).value]
 
 
 def flops(cost: Cost, convention: Convention | str = Convention.FULL) -> sympy.Expr:

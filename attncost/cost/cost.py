@@ -11,7 +11,7 @@ from typing import Mapping
 
 import sympy
 
-from .opkinds import OP_KINDS
+from ..ops.primitive import OP_KINDS
 
 MEMORY_FIELDS = ("params", "activation_elements", "peak_live_elements", "attention_map_elements")
 
@@ -24,7 +24,7 @@ def _expr(value) -> sympy.Expr:
 class Cost:
     """Exact cost of one forward pass.
 
-    counts: op kind -> count (see :mod:`attncost.cost.opkinds` for each kind's unit).
+    counts: op kind -> count (see :mod:`attncost.ops` for each kind's unit).
     params: learnable parameter elements.
     activation_elements: elements of every tensor the forward allocates (views excluded).
     peak_live_elements: the largest sum of live tensors in execution order, a tensor dying after

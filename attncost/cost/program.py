@@ -16,7 +16,9 @@ from typing import NamedTuple
 
 import sympy
 
-from .. import ops
+from ..ops import conv as products, pointwise, sampling
+from ..ops.pointwise import (ADD, DIV, MUL, NORM_BATCH, NORM_GROUP, NORM_LAYER, POOL_AVG, POOL_MAX, REDUCE_MAX, RELU,
+                             SIGMOID, OpKind)
 from ..ops.shapes import broadcast, conv_output_size, normalize_dim, numel, pool_output_size
 from .cost import Cost
 from .liveness import Liveness
@@ -359,7 +361,7 @@ class Program:
         w_shape = (out_channels, _divide(x.shape[1], groups), *kernel)
         out_shape = (x.shape[0], out_channels, *out_spatial)
         self.param(name, numel(w_shape) + (out_channels if bias else 0))
-        self._count(ops.formula("conv")(x.shape, w_shape, out_shape, bias))
+        self._count(products.conv(x.shape, w_shape, out_shape, bias))
         return self._alloc([x], out_shape)[0]
 
     def linear(self, x: Tensor, out_features, bias=True, name=None) -> Tensor:
@@ -367,7 +369,7 @@ class Program:
         in_features = x.shape[-1]
         out_shape = (*x.shape[:-1], out_features)
         self.param(name, in_features * out_features + (out_features if bias else 0))
-        self._count(ops.formula("linear")(x.shape, out_shape, bias))
+        self._count(products.linear(x.shape, out_shape, bias))
         if x.ndim > 2:
             self._view(x, (numel(x.shape[:-1]), in_features))
         out = self._alloc([x], out_shape)[0]
@@ -381,7 +383,7 @@ class Program:
         channels = x.shape[1]
         if affine:
             self.param(name, 2 * channels)
-        self._count(ops.formula("norm")("batch", x.shape, affine))
+        self._count(pointwise.norm(NORM_BATCH, x.shape, affine))
         return self._alloc([x], x.shape)[0]
 
     def layer_norm(self, x: Tensor, normalized_ndim: int, affine=True, name=None) -> Tensor:
@@ -390,7 +392,7 @@ class Program:
         normalized = x.shape[x.ndim - normalized_ndim:]
         if affine:
             self.param(name, 2 * numel(normalized))
-        self._count(ops.formula("norm")("layer", x.shape, affine))
+        self._count(pointwise.norm(NORM_LAYER, x.shape, affine))
         stats = (*x.shape[: x.ndim - normalized_ndim], *(1,) * normalized_ndim)
         return self._alloc([x], x.shape, stats, stats)[0]
 
@@ -398,7 +400,7 @@ class Program:
         """nn.GroupNorm(groups, C); aten.native_group_norm also writes mean and rstd, (N, groups) each."""
         if affine:
             self.param(name, 2 * x.shape[1])
-        self._count(ops.formula("norm")("group", x.shape, affine))
+        self._count(pointwise.norm(NORM_GROUP, x.shape, affine))
         stats = (x.shape[0], groups)
         return self._alloc([x], x.shape, stats, stats)[0]
 
@@ -412,13 +414,13 @@ class Program:
         out_spatial = tuple(conv_output_size(s, k, st, p, d)
                             for s, k, st, p, d in zip(x.shape[2:], kernel, stride, padding, dilation))
         out_shape = (x.shape[0], weight.shape[0], *out_spatial)
-        self._count(ops.formula("conv")(x.shape, weight.shape, out_shape, bias is not None))
+        self._count(products.conv(x.shape, weight.shape, out_shape, bias is not None))
         return self._alloc([x, weight] + ([bias] if bias is not None else []), out_shape)[0]
 
     # -- matrix products ---------------------------------------------------------------------------
     def bmm(self, a: Tensor, b: Tensor) -> Tensor:
         out_shape = (a.shape[0], a.shape[1], b.shape[2])
-        self._count(ops.formula("matmul")(a.shape, b.shape, out_shape))
+        self._count(products.matmul(a.shape, b.shape, out_shape))
         return self._alloc([a, b], out_shape)[0]
 
     def matmul(self, a: Tensor, b: Tensor) -> Tensor:
@@ -431,24 +433,25 @@ class Program:
         return self._view(out, out.shape)
 
     # -- elementwise -------------------------------------------------------------------------------
-    def unary(self, name: str, x: Tensor, inplace=False) -> Tensor:
-        self._count(ops.formula("elementwise")(name, x.shape))
+    def unary(self, op: OpKind, x: Tensor, inplace=False) -> Tensor:
+        """An elementwise op of kind ``op`` (``ops.pointwise.GELU``, ...), optionally in place."""
+        self._count(pointwise.elementwise(op, x.shape))
         if inplace:
             self._record([x.storage], [])
             return x
         return self._alloc([x], x.shape)[0]
 
     def relu(self, x, inplace=False):
-        return self.unary("relu", x, inplace)
+        return self.unary(RELU, x, inplace)
 
     def sigmoid(self, x, inplace=False):
-        return self.unary("sigmoid", x, inplace)
+        return self.unary(SIGMOID, x, inplace)
 
-    def binary(self, name: str, a: Tensor, b, inplace=False) -> Tensor:
-        """a <op> b with broadcasting; ``b`` may be a Python scalar."""
+    def binary(self, op: OpKind, a: Tensor, b, inplace=False) -> Tensor:
+        """a <op> b with broadcasting (``op`` an elementwise kind); ``b`` may be a Python scalar."""
         b_shape = b.shape if isinstance(b, Tensor) else ()
         out_shape = broadcast(a.shape, b_shape)
-        self._count(ops.formula("elementwise")(name, out_shape))
+        self._count(pointwise.elementwise(op, out_shape))
         uses = [a] + ([b] if isinstance(b, Tensor) else [])
         if inplace:
             self._record([u.storage for u in uses], [])
@@ -456,36 +459,36 @@ class Program:
         return self._alloc(uses, out_shape)[0]
 
     def add(self, a, b, inplace=False):
-        return self.binary("add", a, b, inplace)
+        return self.binary(ADD, a, b, inplace)
 
     def mul(self, a, b, inplace=False):
-        return self.binary("mul", a, b, inplace)
+        return self.binary(MUL, a, b, inplace)
 
     def div(self, a, b, inplace=False):
-        return self.binary("div", a, b, inplace)
+        return self.binary(DIV, a, b, inplace)
 
     def softmax(self, x: Tensor, dim: int) -> Tensor:
-        self._count(ops.formula("softmax")(x.shape))
+        self._count(pointwise.softmax(x.shape))
         return self._alloc([x], x.shape)[0]
 
     # -- reductions and pooling --------------------------------------------------------------------
-    def reduce(self, name: str, x: Tensor, dims, keepdim=False) -> Tensor:
-        """mean / sum / amax over ``dims``."""
+    def reduce(self, op: OpKind, x: Tensor, dims, keepdim=False) -> Tensor:
+        """mean / sum / amax (``ops.pointwise.REDUCE_MEAN``, ...) over ``dims``."""
         dims = {normalize_dim(d, x.ndim) for d in _pair(dims, 1)}
         out_shape = tuple(1 if i in dims else s for i, s in enumerate(x.shape) if keepdim or i not in dims)
-        self._count(ops.formula("reduce")(name, x.shape))
+        self._count(pointwise.reduce(op, x.shape))
         return self._alloc([x], out_shape)[0]
 
     def max_dim(self, x: Tensor, dim: int, keepdim=False) -> Tensor:
         """torch.max(x, dim): writes values and int64 indices."""
         dim = normalize_dim(dim, x.ndim)
         out_shape = tuple(1 if i == dim else s for i, s in enumerate(x.shape) if keepdim or i != dim)
-        self._count(ops.formula("reduce")("max", x.shape))
+        self._count(pointwise.reduce(REDUCE_MAX, x.shape))
         return self._alloc([x], out_shape, out_shape)[0]
 
     def global_avg_pool(self, x: Tensor) -> Tensor:
         """adaptive_avg_pool2d(x, 1): aten runs it as a mean over H and W with keepdim."""
-        self._count(ops.formula("global_avg_pool")(x.shape))
+        self._count(pointwise.global_avg_pool(x.shape))
         return self._alloc([x], (*x.shape[:2], 1, 1))[0]
 
     def _pool_shape(self, x, kernel, stride, padding, dilation=1, ceil_mode=False):
@@ -497,29 +500,29 @@ class Program:
     def max_pool2d(self, x: Tensor, kernel, stride=None, padding=0, dilation=1, ceil_mode=False) -> Tensor:
         """F.max_pool2d: aten.max_pool2d_with_indices writes the output and its int64 indices."""
         kernel, out_shape = self._pool_shape(x, kernel, stride, padding, dilation, ceil_mode)
-        self._count(ops.formula("pool")("max", out_shape, kernel))
+        self._count(pointwise.pool(POOL_MAX, out_shape, kernel))
         return self._alloc([x], out_shape, out_shape)[0]
 
     def avg_pool2d(self, x: Tensor, kernel, stride=None, padding=0, ceil_mode=False) -> Tensor:
         kernel, out_shape = self._pool_shape(x, kernel, stride, padding, 1, ceil_mode)
-        self._count(ops.formula("pool")("avg", out_shape, kernel))
+        self._count(pointwise.pool(POOL_AVG, out_shape, kernel))
         return self._alloc([x], out_shape)[0]
 
     def interpolate(self, x: Tensor, size, mode="nearest") -> Tensor:
         out_shape = (*x.shape[:2], *_pair(size))
-        self._count(ops.formula("interpolate")(mode, out_shape))
+        self._count(pointwise.interpolate(mode, out_shape))
         return self._alloc([x], out_shape)[0]
 
     def affine_grid(self, theta: Tensor, size) -> Tensor:
         """F.affine_grid(theta (N, 2, 3), size (N, C, H, W)) -> sampling grid (N, H, W, 2)."""
         out_shape = (size[0], size[2], size[3], 2)
-        self._count(ops.formula("affine_grid")(theta.shape, out_shape))
+        self._count(sampling.affine_grid(theta.shape, out_shape))
         return self._alloc([theta], out_shape)[0]
 
     def grid_sample(self, x: Tensor, grid: Tensor, mode="bilinear") -> Tensor:
         """F.grid_sample(x (N, C, H, W), grid (N, Ho, Wo, 2)) -> (N, C, Ho, Wo)."""
         out_shape = (*x.shape[:2], *grid.shape[1:3])
-        self._count(ops.formula("grid_sample")(mode, out_shape))
+        self._count(sampling.grid_sample(mode, out_shape))
         return self._alloc([x, grid], out_shape)[0]
 
     # -- data movement -----------------------------------------------------------------------------
@@ -527,23 +530,23 @@ class Program:
         dim = normalize_dim(dim, tensors[0].ndim)
         out_shape = list(tensors[0].shape)
         out_shape[dim] = sum((t.shape[dim] for t in tensors), 0)
-        self._count(ops.formula("copy")(out_shape))
+        self._count(pointwise.copy(out_shape))
         return self._alloc(tensors, tuple(out_shape))[0]
 
     def repeat(self, x: Tensor, reps) -> Tensor:
         out_shape = tuple(s * r for s, r in zip(x.shape, reps))
-        self._count(ops.formula("copy")(out_shape))
+        self._count(pointwise.copy(out_shape))
         return self._alloc([x], out_shape)[0]
 
     def fill(self, shape) -> Tensor:
         """A new tensor filled with a constant (full / new_full / zeros)."""
-        self._count(ops.formula("copy")(shape))
+        self._count(pointwise.copy(shape))
         return self._alloc([], tuple(shape))[0]
 
     def diag(self, x: Tensor) -> Tensor:
         """torch.diag of a vector: a square matrix, zeros off the diagonal."""
         out_shape = (x.shape[0], x.shape[0])
-        self._count(ops.formula("copy")(out_shape))
+        self._count(pointwise.copy(out_shape))
         return self._alloc([x], out_shape)[0]
 
     def contiguous(self, x: Tensor) -> Tensor:
@@ -556,7 +559,7 @@ class Program:
             if not is_contiguous(x.shape, x.strides, strict=True):
                 self.degenerate = True
             return x
-        self._count(ops.formula("copy")(x.shape))
+        self._count(pointwise.copy(x.shape))
         return self._alloc([x], x.shape)[0]
 
     def slice(self, x: Tensor, dim: int, start, stop) -> Tensor:
@@ -587,7 +590,7 @@ class Program:
             if view_strides(x.shape, x.strides, shape, strict=True) is None:
                 self.degenerate = True
             return self._view(x, shape, strides)
-        self._count(ops.formula("copy")(x.shape))
+        self._count(pointwise.copy(x.shape))
         copy = self._alloc([x], x.shape)[0]
         return self._view(copy, shape, contiguous_strides(shape))
 
@@ -607,7 +610,7 @@ class Program:
         shape = list(x.shape)
         for i in range(len(pads) // 2):
             shape[x.ndim - 1 - i] = shape[x.ndim - 1 - i] + pads[2 * i] + pads[2 * i + 1]
-        self._count(ops.formula("copy")(shape))
+        self._count(pointwise.copy(shape))
         return self._alloc([x], tuple(shape))[0]
 
     def buffer(self, name: str, shape) -> Tensor:

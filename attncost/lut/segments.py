@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 from .. import catalogue
 from ..cost import Cost, Program
-from ..cost.opkinds import kind
+from ..ops import op_kind as kind
 from ..errors import LutError
 from .space import NO_ATTENTION, SKIP, Layer, Space, parse_option
 

@@ -118,7 +118,7 @@ class Space:
         return cls(**{**data, "input": tuple(data["input"]), "options": tuple(data["options"]), "layers": layers})
 
     @property
-    def activation_kind(self) -> str:
+    def activation_kind(self):
         """The Program's unary op of the activation (ReLU6 is hardtanh), as the mbconv entry maps it."""
         from ..catalogue.families.nas import ACTIVATIONS
 

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from typing import ClassVar
 
 from ..cost import Program, Tensor
+from ..ops.pointwise import HARDTANH
 from .resnet import _attend
 
 # expansion t, output channels c, repeats n, first stride s (MobileNetV2 Table 2)
@@ -34,7 +35,7 @@ class MobileNetV2Spec:
 def _conv_bn_relu6(g: Program, x: Tensor, out, kernel, stride=1, groups=1, name="conv", activation=True):
     y = g.conv(x, out, kernel, stride=stride, padding=(kernel - 1) // 2, groups=groups, bias=False, name=name)
     y = g.batch_norm(y, name=name + "_bn")
-    return g.unary("hardtanh", y, inplace=True) if activation else y
+    return g.unary(HARDTANH, y, inplace=True) if activation else y
 
 
 def mobilenet_v2(g: Program, x: Tensor, spec: MobileNetV2Spec) -> Tensor:

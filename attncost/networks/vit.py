@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 from ..catalogue.common import is_concrete
 from ..catalogue.families.transformer import _attention, _linear, mlp_hidden
 from ..cost import Program, Tensor
+from ..ops.pointwise import GELU
 from ..errors import SpecError
 
 
@@ -77,7 +78,7 @@ def vit(g: Program, x: Tensor, spec: ViTSpec) -> Tensor:
                 attended = _attention(g, normed, spec.heads, d // spec.heads, True)
             z = g.add(z, attended)
             hidden = _linear(g, g.layer_norm(z, 1, name="norm2"), mlp_hidden(d, spec.mlp_ratio), name="fc1")
-            z = g.add(z, _linear(g, g.unary("gelu", hidden), d, name="fc2"))
+            z = g.add(z, _linear(g, g.unary(GELU, hidden), d, name="fc2"))
     with g.scope("head"):
         z = g.layer_norm(z, 1, name="norm")
         cls = g.view(g.slice(z, 1, 0, 1), (n, d))                                   # x[:, 0], a view

@@ -1,8 +1,10 @@
-"""Op formulas: the only place where a primitive's arithmetic is written. No torch here."""
+"""Primitives: the only place where an op's arithmetic, its kinds, its convention weights and its
+aten bindings are written (see :mod:`attncost.ops.primitive`). No torch here."""
 
-from . import conv, pointwise  # noqa: F401  (registers the formulas)
-from . import sampling  # noqa: F401  (registers the formulas)
-from .registry import FORMULAS, formula, op_formula
+from . import conv, pointwise, sampling  # noqa: F401  (defines the primitives)
+from .primitive import ATEN_OVERLOADS, CONVENTIONS, OP_KINDS, PRIMITIVES, Aten, OpKind, Primitive, define, op_kind
 from .shapes import broadcast, conv_output_size, numel, pool_output_size
+from .views import ZERO_COST
 
-__all__ = ["FORMULAS", "formula", "op_formula", "broadcast", "conv_output_size", "numel", "pool_output_size"]
+__all__ = ["ATEN_OVERLOADS", "CONVENTIONS", "OP_KINDS", "PRIMITIVES", "ZERO_COST", "Aten", "OpKind", "Primitive",
+           "define", "op_kind", "broadcast", "conv_output_size", "numel", "pool_output_size"]

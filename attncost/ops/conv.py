@@ -1,16 +1,35 @@
-"""Convolution and fully-connected formulas.
+"""Convolution, fully-connected and matrix-product primitives.
 
 Conv MACs = N * Cout * prod(out spatial) * (Cin/groups) * prod(kernel); bias adds = output elements.
 Linear MACs = rows * in_features * out_features; bias adds = rows * out_features.
+Matmul MACs = output elements * contracted dimension.
+A linear layer is told from a matmul by whether the weight operand is a module parameter (its
+storage), never by class names.
 """
 
 from __future__ import annotations
 
-from .registry import op_formula
+from .pointwise import ADD
+from .primitive import Aten, define, kind
 from .shapes import numel
 
+MAC_CONV = kind("mac.conv", "convolution multiply-accumulates", "N·Cout·∏out·(Cin/groups)·∏kernel "
+                "(transposed: per input element)", macs=1, fvcore=1, flopcounter=2, full=2)
+MAC_LINEAR = kind("mac.linear", "fully-connected multiply-accumulates", "rows·in·out",
+                  macs=1, fvcore=1, flopcounter=2, full=2)
+MAC_MATMUL = kind("mac.matmul", "matrix-product multiply-accumulates (mm, bmm, einsum contractions)",
+                  "output elements × contracted dim", macs=1, fvcore=1, flopcounter=2, full=2)
+BIAS_ADD = kind("bias.add", "bias additions of conv and linear layers", "output elements of a biased conv/linear",
+                macs=0, fvcore=0, flopcounter=0, full=1)
 
-@op_formula("conv")
+
+def _convolution(c):
+    x, w, bias = c.args[:3]
+    transposed = bool(c.args[6]) if len(c.args) > 6 else False
+    return conv(c.shape(x), c.shape(w), c.out_shape, bias is not None, transposed)
+
+
+@define("conv", kinds=(MAC_CONV, BIAS_ADD), aten=(Aten(("convolution",), _convolution),))
 def conv(x_shape, w_shape, out_shape, bias: bool, transposed: bool = False) -> dict:
     """Convolution of any dimensionality; ``w_shape`` is (Cout, Cin/groups, *kernel) or, transposed,
     (Cin, Cout/groups, *kernel), whose MACs are counted per input element instead."""
@@ -18,23 +37,47 @@ def conv(x_shape, w_shape, out_shape, bias: bool, transposed: bool = False) -> d
         macs = numel(x_shape) * numel(w_shape[1:])
     else:
         macs = numel(out_shape) * numel(w_shape[1:])
-    counts = {"mac.conv": macs}
+    counts = {MAC_CONV.name: macs}
     if bias:
-        counts["bias.add"] = numel(out_shape)
+        counts[BIAS_ADD.name] = numel(out_shape)
     return counts
 
 
-@op_formula("linear")
+def _addmm(c):
+    """addmm(bias, a, b): a linear layer when ``b`` is a parameter, else a matmul plus an add."""
+    _, a, b = c.args[:3]
+    if c.is_parameter(b):
+        return linear(c.shape(a), c.out_shape, True)
+    counts = matmul(c.shape(a), c.shape(b), c.out_shape)
+    counts[ADD.name] = numel(c.out_shape)
+    return counts
+
+
+def _mm(c):
+    a, b = c.args[:2]
+    if c.is_parameter(b):
+        return linear(c.shape(a), c.out_shape, False)
+    return matmul(c.shape(a), c.shape(b), c.out_shape)
+
+
+@define("linear", kinds=(MAC_LINEAR, BIAS_ADD, MAC_MATMUL, ADD),
+        aten=(Aten(("addmm",), _addmm), Aten(("mm",), _mm, (MAC_LINEAR, MAC_MATMUL))))
 def linear(x_shape, out_shape, bias: bool) -> dict:
-    """y = x W^T + b over the last dimension; rows are all leading dimensions."""
+    """y = x W^T + b over the last dimension; rows are all leading dimensions. aten runs it as
+    addmm/mm with a parameter operand; the same ops on two activations are matmuls."""
     rows = numel(out_shape[:-1])
-    counts = {"mac.linear": rows * x_shape[-1] * out_shape[-1]}
+    counts = {MAC_LINEAR.name: rows * x_shape[-1] * out_shape[-1]}
     if bias:
-        counts["bias.add"] = numel(out_shape)
+        counts[BIAS_ADD.name] = numel(out_shape)
     return counts
 
 
-@op_formula("matmul")
+def _bmm(c):
+    a, b = c.args[:2]
+    return matmul(c.shape(a), c.shape(b), c.out_shape)
+
+
+@define("matmul", kinds=(MAC_MATMUL,), aten=(Aten(("bmm",), _bmm),))
 def matmul(a_shape, b_shape, out_shape) -> dict:
     """Batched or plain matrix product: output elements x contracted dimension."""
-    return {"mac.matmul": numel(out_shape) * a_shape[-1]}
+    return {MAC_MATMUL.name: numel(out_shape) * a_shape[-1]}

@@ -7,13 +7,23 @@ convolution both read an input at computed, fractional positions. ATen runs each
 
 from __future__ import annotations
 
-from .registry import op_formula
+from .pointwise import COPY_KIND
+from .primitive import Aten, define, kind
 from .shapes import numel
 
-GRID_SAMPLE_MODES = ("bilinear", "nearest")
+MAC_AFFINE_GRID = kind("mac.affine_grid", "multiply-accumulates of the base grid x theta^T bmm inside "
+                       "aten.affine_grid_generator", "N·H·W·6 (the base grid times θᵀ; FlopCounterMode and fvcore "
+                       "count none)", macs=1, fvcore=0, flopcounter=0, full=2)
+GRID_BILINEAR = kind("interpolate.grid_bilinear", "bilinear grid sampling (4 reads, 4 products, 3 sums each)",
+                     "output elements", macs=0, fvcore=4, flopcounter=0, full=7)
+GRID_NEAREST = kind("interpolate.grid_nearest", "nearest grid sampling (1 read each)", "output elements",
+                    macs=0, fvcore=4, flopcounter=0, full=0)
+GRID_SAMPLE_MODES = {"bilinear": GRID_BILINEAR, "nearest": GRID_NEAREST}
+GRID_SAMPLER_MODES = {0: "bilinear", 1: "nearest", 2: "bicubic"}   # aten's interpolation_mode enum
 
 
-@op_formula("affine_grid")
+@define("affine_grid", kinds=(COPY_KIND, MAC_AFFINE_GRID),
+        aten=(Aten(("affine_grid_generator",), lambda c: affine_grid(c.shape(c.args[0]), c.out_shape)),))
 def affine_grid(theta_shape, out_shape) -> dict:
     """F.affine_grid(theta, (N, C, H, W)) -> grid (N, H, W, 2), as ATen's affine_grid_generator runs it.
 
@@ -25,14 +35,16 @@ def affine_grid(theta_shape, out_shape) -> dict:
     """
     n, h, w = out_shape[:3]
     positions = n * h * w
-    return {"copy": positions * theta_shape[-1], "mac.affine_grid": positions * theta_shape[-2] * theta_shape[-1]}
+    return {COPY_KIND.name: positions * theta_shape[-1],
+            MAC_AFFINE_GRID.name: positions * theta_shape[-2] * theta_shape[-1]}
 
 
-@op_formula("grid_sample")
+@define("grid_sample", kinds=(GRID_BILINEAR, GRID_NEAREST),
+        aten=(Aten(("grid_sampler_2d",), lambda c: grid_sample(GRID_SAMPLER_MODES[int(c.args[2])], c.out_shape)),))
 def grid_sample(mode: str, out_shape) -> dict:
     """F.grid_sample(x, grid) -> (N, C, Hout, Wout): one count per output element (per channel and
     grid point). Bilinear reads the 4 neighbours and weighs them (4 products + 3 sums, the arithmetic
     of the DCN and STN CUDA kernels); nearest reads one element."""
     if mode not in GRID_SAMPLE_MODES:
         raise ValueError(f"grid_sample mode {mode!r} has no op kind (known: {', '.join(GRID_SAMPLE_MODES)})")
-    return {f"interpolate.grid_{mode}": numel(out_shape)}
+    return {GRID_SAMPLE_MODES[mode].name: numel(out_shape)}

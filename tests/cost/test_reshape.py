@@ -13,6 +13,7 @@ from torch import nn
 
 from attncost.cost import Program
 from attncost.cost.program import contiguous_strides, view_strides
+from attncost.ops.pointwise import WHERE
 from attncost.symbols import H, N, W
 from attncost.trace import trace_module
 
@@ -98,7 +99,7 @@ def test_pad_and_masked_fill_traced_and_programmed():
     assert cost.counts == {"copy": 48, "elementwise.where": 48}   # 2 * (3 + 1 + 2) * 4 = 48 each
     g = Program()
     y = g.pad(g.input((2, 3, 4)), (0, 0, 1, 2))
-    y = g.binary("where", y, g.buffer("mask", (6, 4)), inplace=True)
+    y = g.binary(WHERE, y, g.buffer("mask", (6, 4)), inplace=True)
     programmed = g.finish(y)
     assert programmed.counts == cost.counts
     assert programmed.activation_elements == cost.activation_elements == 48

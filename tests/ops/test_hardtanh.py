@@ -8,6 +8,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from attncost.cost import Program
+from attncost.ops.pointwise import HARDTANH
 from attncost.trace import trace_module
 
 
@@ -31,5 +32,5 @@ def test_traced_relu6_counts_hardtanh(inplace):
 def test_program_hardtanh_matches():
     g = Program()
     x = g.input((2, 3, 4, 5))
-    cost = g.finish(g.unary("hardtanh", x))
+    cost = g.finish(g.unary(HARDTANH, x))
     assert cost.counts == {"elementwise.hardtanh": 120}          # 2 * 3 * 4 * 5 = 120

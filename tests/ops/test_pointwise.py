@@ -8,7 +8,7 @@ from attncost.symbols import C, H, N, W
 
 
 def test_elementwise_counts_output_elements():
-    assert ops.formula("elementwise")("sigmoid", (2, 3, 4, 5)) == {"elementwise.sigmoid": 120}   # 2*3*4*5
+    assert ops.pointwise.elementwise(ops.pointwise.SIGMOID, (2, 3, 4, 5)) == {"elementwise.sigmoid": 120}   # 2*3*4*5
 
 
 def test_broadcast_shapes():
@@ -17,18 +17,18 @@ def test_broadcast_shapes():
 
 
 def test_reduction_reads_every_input():
-    assert ops.formula("reduce")("mean", (2, 8, 3, 3)) == {"reduce.mean": 144}   # 2*8*3*3
+    assert ops.pointwise.reduce(ops.pointwise.REDUCE_MEAN, (2, 8, 3, 3)) == {"reduce.mean": 144}   # 2*8*3*3
 
 
 def test_pool_reads_window_per_output():
     # 2x2 max pool, 2*4*3*3 outputs, 4 reads each = 288
-    assert ops.formula("pool")("max", (2, 4, 3, 3), (2, 2)) == {"pool.max": 288}
+    assert ops.pointwise.pool(ops.pointwise.POOL_MAX, (2, 4, 3, 3), (2, 2)) == {"pool.max": 288}
 
 
 def test_norm_affine_counts_twice():
-    assert ops.formula("norm")("batch", (N, C, H, W), True) == {"norm.batch": N * C * H * W,
+    assert ops.pointwise.norm(ops.pointwise.NORM_BATCH, (N, C, H, W), True) == {"norm.batch": N * C * H * W,
                                                                   "norm.affine": N * C * H * W}
-    assert ops.formula("norm")("layer", (2, 5), False) == {"norm.layer": 10}
+    assert ops.pointwise.norm(ops.pointwise.NORM_LAYER, (2, 5), False) == {"norm.layer": 10}
 
 
 def test_pool_output_size_floor_and_ceil():

@@ -13,7 +13,7 @@ from attncost.trace import trace_module
 
 
 def test_affine_grid_by_hand():
-    counts = ops.formula("affine_grid")((2, 2, 3), (2, 5, 7, 2))
+    counts = ops.sampling.affine_grid((2, 2, 3), (2, 5, 7, 2))
     assert counts["copy"] == 210               # base grid (x, y, 1): 2 * 5 * 7 positions * 3 = 210
     assert counts["mac.affine_grid"] == 420         # (2, 35, 3) x (2, 3, 2): 2 * 35 * 2 outputs * 3 = 420
 
@@ -21,12 +21,12 @@ def test_affine_grid_by_hand():
 @pytest.mark.parametrize("mode, kind", [("bilinear", "interpolate.grid_bilinear"),
                                         ("nearest", "interpolate.grid_nearest")])
 def test_grid_sample_by_hand(mode, kind):
-    assert ops.formula("grid_sample")(mode, (2, 3, 4, 6)) == {kind: 144}   # 2 * 3 channels * 4 * 6 = 144
+    assert ops.sampling.grid_sample(mode, (2, 3, 4, 6)) == {kind: 144}   # 2 * 3 channels * 4 * 6 = 144
 
 
 def test_grid_sample_unknown_mode():
     with pytest.raises(ValueError, match="bicubic"):
-        ops.formula("grid_sample")("bicubic", (1, 1, 1, 1))
+        ops.sampling.grid_sample("bicubic", (1, 1, 1, 1))
 
 
 class _Warp(nn.Module):

@@ -8,6 +8,7 @@ block whose transform is a single 1x1 conv.
 from __future__ import annotations
 
 from ...cost import Program, Tensor
+from ...ops.pointwise import ELEMENTWISE
 from ...errors import HyperparameterError
 from ..common import eca_kernel, fdiv, is_concrete, require_hidden
 from ..registry import Hyperparameter as HP
@@ -45,7 +46,7 @@ GC_PAPER = Paper(
 
 def _gate(g: Program, x: Tensor, logits: Tensor, gate: str = "sigmoid") -> Tensor:
     """x * gate(logits), the gate broadcast over what it does not cover."""
-    s = g.unary(gate, logits)
+    s = g.unary(ELEMENTWISE[gate], logits)
     g.mark_attention_map(s)
     return g.mul(x, s)
 

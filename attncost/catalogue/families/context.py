@@ -18,6 +18,7 @@ from __future__ import annotations
 import math
 
 from ...cost import Program, Tensor
+from ...ops.pointwise import ELEMENTWISE, POW, SUB
 from ...errors import HyperparameterError
 from ..common import fdiv, is_concrete, require_divisible, require_hidden
 from ..registry import Hyperparameter as HP
@@ -76,7 +77,7 @@ def _channel_attention(g: Program, x: Tensor, prefix: str = "") -> Tensor:
     key = g.permute(g.view(x, (n, c, h * w)), (0, 2, 1))
     energy = g.bmm(query, key)                                            # (N, C, C)
     row_max = g.view(g.max_dim(energy, -1, keepdim=True), energy.shape)
-    attention = g.mark_attention_map(g.softmax(g.binary("sub", row_max, energy), -1))
+    attention = g.mark_attention_map(g.softmax(g.binary(SUB, row_max, energy), -1))
     out = g.view(g.bmm(attention, g.view(x, (n, c, h * w))), (n, c, h, w))
     gamma = g.parameter(prefix + "gamma", (1,))
     return g.add(g.mul(gamma, out), x)
@@ -148,7 +149,7 @@ def danet(g: Program, x: Tensor, *, inter_reduction, r) -> Tensor:
 
 def _activated_batch_norm(g: Program, x: Tensor, activation: str, name: str) -> Tensor:
     """InPlaceABNSync in eval mode: batch norm, then the activation in place."""
-    return g.unary(activation, g.batch_norm(x, name=name), inplace=True)
+    return g.unary(ELEMENTWISE[activation], g.batch_norm(x, name=name), inplace=True)
 
 
 def _require_half(name: str, channels, what: str) -> None:
@@ -236,8 +237,8 @@ def _cgnl_kernel(g: Program, t: Tensor, p: Tensor, gx: Tensor, kernel: str, orde
     if kernel == "gaussian":
         t_taylor, p_taylor = [], []
         for alpha in _taylor_coefficients(order):       # alpha_k * theta^k and alpha_k * phi^k
-            t_taylor.append(g.mul(g.unary("pow", t), alpha))
-            p_taylor.append(g.mul(g.unary("pow", p), alpha))
+            t_taylor.append(g.mul(g.unary(POW, t), alpha))
+            p_taylor.append(g.mul(g.unary(POW, p), alpha))
         t, p = g.cat(t_taylor, 1), g.cat(p_taylor, 1)                     # (N, P+1, C'HW)
     att = g.bmm(p, gx)                                                    # (N, 1 or P+1, 1)
     if use_scale:

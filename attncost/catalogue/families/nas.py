@@ -22,9 +22,10 @@ from __future__ import annotations
 
 import sympy
 
-from ... import ops
 from ...cost import Cost, Program, Tensor
 from ...errors import HyperparameterError
+from ...ops.conv import conv
+from ...ops.pointwise import HARDTANH, RELU
 from ...ops.shapes import conv_output_size, numel
 from ...symbols import SHAPE_SYMBOLS
 from ..common import fdiv, is_concrete
@@ -41,7 +42,7 @@ SINGLE_PATH_PAPER = Paper(
             "without bias, BN, ReLU; depthwise kxk (stride s, 'same' padding) without bias, BN, ReLU; 1x1 "
             "project without bias, BN; residual add when stride 1 and Cin == Cout; superkernel.py for Eq. 1-4")
 
-ACTIVATIONS = {"relu": "relu", "relu6": "hardtanh"}
+ACTIVATIONS = {"relu": RELU, "relu6": HARDTANH}
 
 #: The indicator values of Single-Path NAS Eq. 1-4, named as the official code names them.
 D5X5, D50C, D100C = sympy.symbols("d5x5 d50c d100c", real=True, nonnegative=True)
@@ -136,7 +137,7 @@ def superkernel_cost(shape=SHAPE_SYMBOLS, out_channels=None, stride=1, d5x5=D5X5
     n, _, h, w = shape
     depthwise_out = (n, hidden, conv_output_size(h, 3, stride, 1), conv_output_size(w, 3, stride, 1))
     ring_taps = 5 * 5 - 3 * 3
-    ring = ops.formula("conv")((n, hidden, h, w), (hidden, 1, ring_taps), depthwise_out, False)
+    ring = conv((n, hidden, h, w), (hidden, 1, ring_taps), depthwise_out, False)
     counts = {kind: d50c * (layer.counts.get(kind, 0) + d5x5 * ring.get(kind, 0))
               for kind in set(layer.counts) | set(ring)}
     return Cost(

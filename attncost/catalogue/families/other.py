@@ -26,6 +26,7 @@ from __future__ import annotations
 import sympy
 
 from ...cost import Program, Tensor
+from ...ops.pointwise import ADD, ELEMENTWISE, POW, REDUCE_MEAN, REDUCE_SUM, SQRT, SUB, WHERE
 from ...errors import HyperparameterError
 from ..common import fdiv, is_concrete, require_divisible, require_hidden
 from ..registry import Hyperparameter as HP
@@ -93,7 +94,7 @@ def _concrete_sizes(shape):
 def _cse(g: Program, x: Tensor, r) -> Tensor:
     """U * sigmoid(W2 relu(W1 mean_HW(U))) with nn.Linear layers (official ChannelSELayer)."""
     n, c, h, w = x.shape
-    z = g.reduce("mean", g.view(x, (n, c, h * w)), 2)          # (N, C)
+    z = g.reduce(REDUCE_MEAN, g.view(x, (n, c, h * w)), 2)          # (N, C)
     s = g.linear(z, fdiv(c, r), name="cse.fc1")
     s = g.relu(s)
     s = g.sigmoid(g.linear(s, c, name="cse.fc2"))
@@ -146,7 +147,7 @@ def scse(g: Program, x: Tensor, *, r, combine) -> Tensor:
     """scSE (Roy et al. Sec. 2.3): max(cSE(U), sSE(U)) in the code, cSE(U) + sSE(U) in the paper."""
     channel = _cse(g, x, r)
     spatial = _sse(g, x)
-    return g.binary("where" if combine == "max" else "add", channel, spatial)
+    return g.binary(WHERE if combine == "max" else ADD, channel, spatial)
 
 
 # -- spatial transformer -------------------------------------------------------------------------
@@ -225,10 +226,10 @@ def _mask_activation(g: Program, m: Tensor, mask: str) -> Tensor:
     if mask == "mixed":
         return g.sigmoid(m)
     if mask == "channel":
-        norm = g.unary("sqrt", g.reduce("sum", g.binary("pow", m, 2), 1, keepdim=True))
+        norm = g.unary(SQRT, g.reduce(REDUCE_SUM, g.binary(POW, m, 2), 1, keepdim=True))
         return g.div(m, norm)
-    centered = g.binary("sub", m, g.global_avg_pool(m))
-    std = g.unary("sqrt", g.global_avg_pool(g.binary("pow", centered, 2)))
+    centered = g.binary(SUB, m, g.global_avg_pool(m))
+    std = g.unary(SQRT, g.global_avg_pool(g.binary(POW, centered, 2)))
     return g.sigmoid(g.div(centered, std))
 
 
@@ -374,7 +375,7 @@ def pan_gau(g: Program, x: Tensor, *, gate, upsample) -> Tensor:
     high_up = g.interpolate(high, (h, w), upsample)
     low = _conv_bn_relu(g, x, c, 3, "conv2")
     weights = _conv_bn_relu(g, g.global_avg_pool(high), c, 1, "conv1", relu=False)
-    weights = g.unary(gate, weights, inplace=gate == "relu")
+    weights = g.unary(ELEMENTWISE[gate], weights, inplace=gate == "relu")
     g.mark_attention_map(weights)
     return g.add(high_up, g.mul(low, weights))
 

@@ -8,6 +8,7 @@ code wins by default and the paper is a hyperparameter: BAM's code multiplies th
 from __future__ import annotations
 
 from ...cost import Program, Tensor
+from ...ops.pointwise import ELEMENTWISE, REDUCE_MEAN
 from ..common import fdiv, require_hidden
 from ..registry import Hyperparameter as HP
 from ..registry import Paper, register
@@ -53,7 +54,7 @@ def _cbam_channel(g: Program, x: Tensor, r) -> Tensor:
 def _cbam_spatial(g: Program, x: Tensor, kernel) -> Tensor:
     n, c, h, w = x.shape
     mx = g.view(g.max_dim(x, 1), (n, 1, h, w))                  # max over C, unsqueeze(1)
-    mean = g.view(g.reduce("mean", x, 1), (n, 1, h, w))         # mean over C, unsqueeze(1)
+    mean = g.view(g.reduce(REDUCE_MEAN, x, 1), (n, 1, h, w))         # mean over C, unsqueeze(1)
     pooled = g.cat([mx, mean], 1)                               # (N, 2, H, W)
     y = g.conv(pooled, 1, kernel, padding=fdiv(kernel - 1, 2), bias=False, name="spatial_conv")
     y = g.batch_norm(y, name="spatial_bn")
@@ -161,4 +162,4 @@ def bam(g: Program, x: Tensor, *, r, dilation, combine) -> Tensor:
     """F' = F * (1 + sigmoid(M_c(F) o M_s(F))) (BAM Eq. 1-2; o = * in code, + in the paper)."""
     channel = _bam_channel(g, x, r)
     spatial = _bam_spatial(g, x, r, dilation)
-    return _bam_apply(g, x, g.binary(combine, channel, spatial))
+    return _bam_apply(g, x, g.binary(ELEMENTWISE[combine], channel, spatial))

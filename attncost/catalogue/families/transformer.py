@@ -16,6 +16,7 @@ import sympy
 from ...cost import Program, Tensor
 from ...cost.program import is_contiguous
 from ...errors import HyperparameterError
+from ...ops.pointwise import GELU, WHERE
 from ...ops.shapes import numel
 from ..common import fdiv, is_concrete, require_divisible
 from ..registry import Hyperparameter as HP
@@ -218,7 +219,7 @@ def vit_layer(g: Program, x: Tensor, *, heads, mlp_ratio, qkv_bias) -> Tensor:
     attended = _attention(g, g.layer_norm(tokens, 1, name="norm1"), heads, _exact_div(c, heads), qkv_bias)
     tokens = g.add(tokens, attended)
     hidden = _linear(g, g.layer_norm(tokens, 1, name="norm2"), mlp_hidden(c, mlp_ratio), name="fc1")
-    tokens = g.add(tokens, _linear(g, g.unary("gelu", hidden), c, name="fc2"))
+    tokens = g.add(tokens, _linear(g, g.unary(GELU, hidden), c, name="fc2"))
     return _to_map(g, tokens, x.shape)
 
 
@@ -408,7 +409,7 @@ def _dense_causal(g: Program, q: Tensor, k: Tensor, v: Tensor, scale) -> Tensor:
     """Causal full attention (the official 'all' mode): softmax(mask(q k^T * scale)) v."""
     length = q.shape[2]
     logits = g.mul(_matmul(g, q, g.transpose(k, -2, -1)), scale)          # (N, heads, n, n)
-    logits = g.binary("where", logits, g.buffer("mask", (length, length)), inplace=True)
+    logits = g.binary(WHERE, logits, g.buffer("mask", (length, length)), inplace=True)
     return _matmul(g, g.mark_attention_map(g.softmax(logits, -1)), v)
 
 
@@ -426,10 +427,10 @@ def _strided_merged(g: Program, q: Tensor, k: Tensor, v: Tensor, scale, l) -> Te
         return g.contiguous(g.transpose(g.reshape(t, (batch, heads, b, l, d)), 2, 3))
 
     local = _matmul(g, g.reshape(q, (batch, heads, b, l, d)), windows(k))  # (N, heads, b, l, 2l)
-    local = g.binary("where", local, g.buffer("local_mask", (b, l, 2 * l)), inplace=True)
+    local = g.binary(WHERE, local, g.buffer("local_mask", (b, l, 2 * l)), inplace=True)
     q_t, k_t, v_t = strided_transpose(q), strided_transpose(k), strided_transpose(v)
     strided = _matmul(g, q_t, g.transpose(k_t, -2, -1))                   # (N, heads, l, b, b)
-    strided = g.binary("where", strided, g.buffer("strided_mask", (b, b)), inplace=True)
+    strided = g.binary(WHERE, strided, g.buffer("strided_mask", (b, b)), inplace=True)
     logits = g.mul(g.cat([local, g.transpose(strided, 2, 3)], -1), scale)  # (N, heads, b, l, 2l + b)
     weights = g.mark_attention_map(g.softmax(logits, -1))
     out = _matmul(g, g.slice(weights, 4, 0, 2 * l), g.transpose(windows(v), -2, -1))

@@ -1,0 +1,169 @@
+"""What a primitive is, and the one registry every count, weight and aten handler derives from.
+
+A :class:`Primitive` is one op's whole definition: the op kinds it counts (each with its unit, its
+description and its weight under every convention), the formula (a pure function of shapes and
+static arguments, no torch), and the aten overloads it handles with the function that maps a traced
+call's arguments onto the formula. Everything else is derived from the registry:
+
+- the op-kind registry (:data:`OP_KINDS`), which :class:`attncost.cost.Cost` validates against;
+- the convention weights (:func:`attncost.cost.conventions.weight` reads ``OpKind.weights``);
+- the tracer's handlers (:mod:`attncost.trace.handlers` resolves the overload names to torch ops);
+- the op-kind table of docs/CONVENTIONS.md (:mod:`attncost.ops.docs`; a test regenerates it).
+
+Modelled on ``torch.utils.flop_counter`` (a small pure formula registered for the aten ops it
+covers; registering a key twice raises) without its flaw of re-listing the formulas in a second
+literal dict. Adding a primitive is one :func:`define` call plus its independent test.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Callable, Mapping, Protocol
+
+# The named conventions, in the order tables print them (attncost.cost.conventions.Convention).
+CONVENTIONS = ("macs", "fvcore", "flopcounter", "full")
+
+CATEGORIES = ("mac", "bias", "elementwise", "reduce", "pool", "softmax", "norm", "interpolate", "copy",
+              "attention")
+
+
+def weights(*, macs: int, fvcore: int, flopcounter: int, full: int) -> dict[str, int]:
+    """An op kind's FLOPs per unit under every convention; every convention must be given."""
+    return {"macs": macs, "fvcore": fvcore, "flopcounter": flopcounter, "full": full}
+
+
+@dataclass(frozen=True, eq=False)
+class OpKind:
+    """A counted quantity: ``category.name`` (``mac.conv``, ``elementwise.sigmoid``), the unit one
+    count stands for, and what one unit weighs in FLOPs under each convention. Each kind is one
+    object, compared by identity."""
+
+    name: str
+    description: str
+    unit: str
+    weights: Mapping[str, int]
+
+    def __post_init__(self):
+        if self.category not in CATEGORIES:
+            raise ValueError(f"op kind {self.name!r} has unknown category {self.category!r}")
+        if tuple(self.weights) != CONVENTIONS:
+            raise ValueError(f"op kind {self.name!r} must weigh every convention {CONVENTIONS}")
+
+    @property
+    def category(self) -> str:
+        return self.name.split(".", 1)[0]
+
+
+class TracedCall(Protocol):
+    """What an aten mapping receives from the tracer (attncost.trace.handlers.Call): the op's
+    arguments and output, and helpers that turn tensors into shapes without importing torch here."""
+
+    args: tuple
+    kwargs: dict
+    out: Any
+    out_shape: tuple
+
+    def shape(self, tensor) -> tuple: ...
+    def is_parameter(self, tensor) -> bool: ...
+    def is_tensor(self, value) -> bool: ...
+
+
+@dataclass(frozen=True)
+class Aten:
+    """aten overload packets (by name, ``"add_"`` for ``torch.ops.aten.add_``) and how a call's
+    arguments map onto the primitive's formula: ``counts(call) -> {kind name: count}``. ``kinds``:
+    the kinds these overloads can count, where fewer than the primitive's (for the docs table)."""
+
+    overloads: tuple[str, ...]
+    counts: Callable[[TracedCall], dict]
+    kinds: tuple[OpKind, ...] = ()
+
+
+@dataclass(frozen=True)
+class Primitive:
+    """One op: its kinds, its formula and its aten bindings. ``formula`` is also what the symbolic
+    :class:`attncost.cost.Program` calls, so catalogue and tracer share one arithmetic."""
+
+    name: str
+    formula: Callable[..., dict]
+    kinds: tuple[OpKind, ...]
+    aten: tuple[Aten, ...] = ()
+    doc: str = ""
+
+    def __call__(self, *args, **kwargs) -> dict:
+        return self.formula(*args, **kwargs)
+
+
+PRIMITIVES: dict[str, Primitive] = {}
+OP_KINDS: dict[str, OpKind] = {}
+ATEN_OVERLOADS: dict[str, tuple[Primitive, Callable]] = {}
+_KIND_OWNER: dict[str, str] = {}
+
+
+def kind(name: str, description: str, unit: str, **convention_weights: int) -> OpKind:
+    """An op kind (registered when the primitive that declares it first is defined)."""
+    return OpKind(name, description, unit, weights(**convention_weights))
+
+
+def define(name: str, kinds, aten=(), doc: str = ""):
+    """Register ``fn`` as the formula of primitive ``name`` (decorator). Its kinds join the op-kind
+    registry (a kind shared by several primitives must be the same object, defined once); its aten
+    overloads join the tracer's table. Any name registered twice raises."""
+
+    def decorate(fn):
+        if name in PRIMITIVES:
+            raise ValueError(f"primitive {name!r} defined twice")
+        primitive = Primitive(name, fn, tuple(kinds), tuple(aten), doc or (fn.__doc__ or "").strip())
+        for k in primitive.kinds:
+            if k.name in OP_KINDS and OP_KINDS[k.name] is not k:
+                raise ValueError(f"op kind {k.name!r} defined twice (by {_KIND_OWNER[k.name]!r} and {name!r})")
+        overloads = [overload for binding in primitive.aten for overload in binding.overloads]
+        for binding in primitive.aten:
+            if not set(binding.kinds) <= set(primitive.kinds):
+                raise ValueError(f"primitive {name!r}: an aten binding counts kinds the primitive does not declare")
+        for overload in overloads:
+            if overload in ATEN_OVERLOADS or overloads.count(overload) > 1:
+                first = ATEN_OVERLOADS[overload][0].name if overload in ATEN_OVERLOADS else name
+                raise ValueError(f"aten.{overload} handled twice ({first!r}, {name!r})")
+        for k in primitive.kinds:                         # all checked: now register
+            OP_KINDS.setdefault(k.name, k)
+            _KIND_OWNER.setdefault(k.name, name)
+        for binding in primitive.aten:
+            for overload in binding.overloads:
+                ATEN_OVERLOADS[overload] = (primitive, binding.counts)
+        PRIMITIVES[name] = primitive
+        return primitive
+
+    return decorate
+
+
+def op_kind(name: str) -> OpKind:
+    try:
+        return OP_KINDS[name]
+    except KeyError:
+        raise KeyError(f"op kind {name!r} is not registered") from None
+
+
+def owner(kind_name: str) -> Primitive:
+    """The primitive that defines ``kind_name``."""
+    return PRIMITIVES[_KIND_OWNER[kind_name]]
+
+
+def overloads_counting(kind_name: str) -> list[str]:
+    """The aten overloads whose mapping can count ``kind_name``, in definition order."""
+    out = []
+    for primitive in PRIMITIVES.values():
+        for binding in primitive.aten:
+            if any(k.name == kind_name for k in binding.kinds or primitive.kinds):
+                out.extend(binding.overloads)
+    return out
+
+
+@dataclass(frozen=True)
+class ZeroCost:
+    """aten ops that cost nothing by decision, with the reason (fvcore's *ignored* set, kept apart
+    from unsupported ops): their memory effects are still tracked by storage."""
+
+    overloads: tuple[str, ...]
+    reason: str
+    names: tuple[str, ...] = field(default=())
