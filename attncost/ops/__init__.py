@@ -1,7 +1,7 @@
 """Primitives: the only place where an op's arithmetic, its kinds, its convention weights and its
 aten bindings are written (see :mod:`attncost.ops.primitive`). No torch here."""
 
-from . import conv, pointwise, sampling  # noqa: F401  (defines the primitives)
+from . import attention, conv, pointwise, sampling  # noqa: F401  (defines the primitives)
 from .primitive import ATEN_OVERLOADS, CONVENTIONS, OP_KINDS, PRIMITIVES, Aten, OpKind, Primitive, define, op_kind
 from .shapes import broadcast, conv_output_size, numel, pool_output_size
 from .views import ZERO_COST

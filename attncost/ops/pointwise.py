@@ -32,7 +32,7 @@ GELU = _elementwise_kind("gelu", "GELU")
 SILU = _elementwise_kind("silu", "SiLU / swish")
 SQRT = _elementwise_kind("sqrt", "square root (and reciprocal square root)")
 POW = _elementwise_kind("pow", "power")
-WHERE = _elementwise_kind("where", "select: where, masked_fill, elementwise maximum/minimum")
+WHERE = _elementwise_kind("where", "select: where, masked_fill, tril/triu, elementwise maximum/minimum")
 COMPARE = _elementwise_kind("compare", "comparisons (gt, lt, ge, le, eq, ne)")
 LEAKY_RELU = _elementwise_kind("leaky_relu", "leaky ReLU")
 
@@ -49,7 +49,7 @@ _ATEN_ELEMENTWISE = {
     "pow": POW, "add": ADD, "add_": ADD, "sub": SUB, "sub_": SUB, "rsub": SUB, "mul": MUL, "mul_": MUL,
     "div": DIV, "div_": DIV, "where": WHERE, "masked_fill": WHERE, "masked_fill_": WHERE, "maximum": WHERE,
     "minimum": WHERE, "gt": COMPARE, "lt": COMPARE, "ge": COMPARE, "le": COMPARE, "eq": COMPARE, "ne": COMPARE,
-    "leaky_relu": LEAKY_RELU, "leaky_relu_": LEAKY_RELU,
+    "leaky_relu": LEAKY_RELU, "leaky_relu_": LEAKY_RELU, "tril": WHERE, "triu": WHERE,
 }
 
 
@@ -143,8 +143,17 @@ SOFTMAX_KIND = kind("softmax", "softmax elements (max, subtract, exp, sum, divid
                     macs=0, fvcore=0, flopcounter=0, full=5)
 
 
-@define("softmax", kinds=(SOFTMAX_KIND,),
-        aten=(Aten(("_softmax", "softmax"), lambda c: softmax(c.shape(c.args[0]))),))
+def _masked(c):
+    """_safe_softmax (SDPA's math path: rows that are all -inf give 0, not NaN) and _masked_softmax
+    (nn.MultiheadAttention's mask): a softmax plus one select per element."""
+    counts = softmax(c.shape(c.args[0]))
+    counts[WHERE.name] = numel(c.shape(c.args[0]))
+    return counts
+
+
+@define("softmax", kinds=(SOFTMAX_KIND, WHERE),
+        aten=(Aten(("_softmax", "softmax"), lambda c: softmax(c.shape(c.args[0])), (SOFTMAX_KIND,)),
+              Aten(("_safe_softmax", "_masked_softmax"), _masked)))
 def softmax(x_shape) -> dict:
     """Softmax along one dim: every element takes a max, a subtract, an exp, a sum and a divide."""
     return {SOFTMAX_KIND.name: numel(x_shape)}
@@ -197,7 +206,7 @@ COPY_KIND = kind("copy", "data movement or constant fills (clone, cat, contiguou
 
 _ATEN_COPIES = ("cat", "clone", "repeat", "full", "new_full", "zeros", "ones", "new_zeros", "new_ones", "fill_",
                 "zero_", "copy_", "_to_copy", "diag_embed", "diag", "zeros_like", "ones_like", "full_like",
-                "constant_pad_nd")
+                "constant_pad_nd", "scalar_tensor")
 
 
 @define("copy", kinds=(COPY_KIND,), aten=(Aten(_ATEN_COPIES, lambda c: copy(c.out_shape)),))

@@ -14,7 +14,7 @@ ZERO_COST = (
               "slice", "select", "alias", "detach", "as_strided", "diagonal", "split", "split_with_sizes", "unbind",
               "lift_fresh", "flatten", "_reshape_alias", "unfold", "view_as", "expand_as", "contiguous"),
              "views and reshapes: no element is computed (a copy, where one happens, runs as its own op)"),
-    ZeroCost(("empty", "empty_strided", "new_empty", "new_empty_strided"),
+    ZeroCost(("empty", "empty_strided", "new_empty", "new_empty_strided", "empty_like"),
              "allocations without writes: memory, no arithmetic"),
     ZeroCost((), "size, stride and device queries: not arithmetic on elements",
              names=("prim.device", "aten.sym_size", "aten.sym_stride", "aten.sym_numel", "aten.sym_storage_offset",
