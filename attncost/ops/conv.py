@@ -9,7 +9,7 @@ storage), never by class names.
 
 from __future__ import annotations
 
-from .pointwise import ADD
+from .pointwise import ADD, elementwise
 from .primitive import Aten, define, kind
 from .shapes import numel
 
@@ -43,35 +43,6 @@ def conv(x_shape, w_shape, out_shape, bias: bool, transposed: bool = False) -> d
     return counts
 
 
-def _addmm(c):
-    """addmm(bias, a, b): a linear layer when ``b`` is a parameter, else a matmul plus an add."""
-    _, a, b = c.args[:3]
-    if c.is_parameter(b):
-        return linear(c.shape(a), c.out_shape, True)
-    counts = matmul(c.shape(a), c.shape(b), c.out_shape)
-    counts[ADD.name] = numel(c.out_shape)
-    return counts
-
-
-def _mm(c):
-    a, b = c.args[:2]
-    if c.is_parameter(b):
-        return linear(c.shape(a), c.out_shape, False)
-    return matmul(c.shape(a), c.shape(b), c.out_shape)
-
-
-@define("linear", kinds=(MAC_LINEAR, BIAS_ADD, MAC_MATMUL, ADD),
-        aten=(Aten(("addmm",), _addmm), Aten(("mm",), _mm, (MAC_LINEAR, MAC_MATMUL))))
-def linear(x_shape, out_shape, bias: bool) -> dict:
-    """y = x W^T + b over the last dimension; rows are all leading dimensions. aten runs it as
-    addmm/mm with a parameter operand; the same ops on two activations are matmuls."""
-    rows = numel(out_shape[:-1])
-    counts = {MAC_LINEAR.name: rows * x_shape[-1] * out_shape[-1]}
-    if bias:
-        counts[BIAS_ADD.name] = numel(out_shape)
-    return counts
-
-
 def _bmm(c):
     a, b = c.args[:2]
     return matmul(c.shape(a), c.shape(b), c.out_shape)
@@ -81,3 +52,31 @@ def _bmm(c):
 def matmul(a_shape, b_shape, out_shape) -> dict:
     """Batched or plain matrix product: output elements x contracted dimension."""
     return {MAC_MATMUL.name: numel(out_shape) * a_shape[-1]}
+
+
+def _addmm(c):
+    """addmm(bias, a, b): a linear layer when ``b`` is a parameter, else a matmul plus an add."""
+    _, a, b = c.args[:3]
+    if c.is_parameter(b):
+        return linear(c.shape(a), c.out_shape, True)
+    return {**matmul(c.shape(a), c.shape(b), c.out_shape), **elementwise(ADD, c.out_shape)}
+
+
+def _mm(c):
+    a, b = c.args[:2]
+    if c.is_parameter(b):
+        return linear(c.shape(a), c.out_shape, False)
+    return matmul(c.shape(a), c.shape(b), c.out_shape)
+
+
+@define("linear", kinds=(MAC_LINEAR, BIAS_ADD),
+        aten=(Aten(("addmm",), _addmm, (MAC_LINEAR, BIAS_ADD, MAC_MATMUL, ADD)),
+              Aten(("mm",), _mm, (MAC_LINEAR, MAC_MATMUL))))
+def linear(x_shape, out_shape, bias: bool) -> dict:
+    """y = x W^T + b over the last dimension; rows are all leading dimensions. aten runs it as
+    addmm/mm with a parameter operand; the same ops on two activations are matmuls."""
+    rows = numel(out_shape[:-1])
+    counts = {MAC_LINEAR.name: rows * x_shape[-1] * out_shape[-1]}
+    if bias:
+        counts[BIAS_ADD.name] = numel(out_shape)
+    return counts

@@ -76,6 +76,12 @@ POOL_GLOBAL_AVG = kind("pool.global_avg", "global average pooling over H and W (
                        "input elements read", macs=0, fvcore=1, flopcounter=0, full=1)
 
 
+@define("global_avg_pool", kinds=(POOL_GLOBAL_AVG,))
+def global_avg_pool(x_shape) -> dict:
+    """Average over H and W to 1x1 (adaptive_avg_pool2d(x, 1)): every input element read once."""
+    return {POOL_GLOBAL_AVG.name: numel(x_shape)}
+
+
 def _mean(c):
     """aten.mean: over dims (2, 3) of a 4-D tensor with keepdim it is what adaptive_avg_pool2d(x, 1)
     runs, so it counts as global pooling; any other mean is a reduction."""
@@ -94,19 +100,13 @@ def _max(c):
     return reduce(REDUCE_MAX, c.shape(c.args[0]))
 
 
-@define("reduce", kinds=(REDUCE_MEAN, REDUCE_SUM, REDUCE_MAX, POOL_GLOBAL_AVG, WHERE),
+@define("reduce", kinds=(REDUCE_MEAN, REDUCE_SUM, REDUCE_MAX),
         aten=(Aten(("mean",), _mean, (REDUCE_MEAN, POOL_GLOBAL_AVG)),
               Aten(("sum",), lambda c: reduce(REDUCE_SUM, c.shape(c.args[0])), (REDUCE_SUM,)),
               Aten(("amax", "max", "amin", "min"), _max, (REDUCE_MAX, WHERE))))
 def reduce(op: OpKind, x_shape) -> dict:
     """Full or partial reduction (mean, sum, max): every input element is read once."""
     return {op.name: numel(x_shape)}
-
-
-@define("global_avg_pool", kinds=(POOL_GLOBAL_AVG,))
-def global_avg_pool(x_shape) -> dict:
-    """Average over H and W to 1x1 (adaptive_avg_pool2d(x, 1)): every input element read once."""
-    return {POOL_GLOBAL_AVG.name: numel(x_shape)}
 
 
 POOL_AVG = kind("pool.avg", "average pooling", "outputs × window size (padding included)",
@@ -146,14 +146,13 @@ SOFTMAX_KIND = kind("softmax", "softmax elements (max, subtract, exp, sum, divid
 def _masked(c):
     """_safe_softmax (SDPA's math path: rows that are all -inf give 0, not NaN) and _masked_softmax
     (nn.MultiheadAttention's mask): a softmax plus one select per element."""
-    counts = softmax(c.shape(c.args[0]))
-    counts[WHERE.name] = numel(c.shape(c.args[0]))
-    return counts
+    shape = c.shape(c.args[0])
+    return {**softmax(shape), **elementwise(WHERE, shape)}
 
 
-@define("softmax", kinds=(SOFTMAX_KIND, WHERE),
-        aten=(Aten(("_softmax", "softmax"), lambda c: softmax(c.shape(c.args[0])), (SOFTMAX_KIND,)),
-              Aten(("_safe_softmax", "_masked_softmax"), _masked)))
+@define("softmax", kinds=(SOFTMAX_KIND,),
+        aten=(Aten(("_softmax", "softmax"), lambda c: softmax(c.shape(c.args[0]))),
+              Aten(("_safe_softmax", "_masked_softmax"), _masked, (SOFTMAX_KIND, WHERE))))
 def softmax(x_shape) -> dict:
     """Softmax along one dim: every element takes a max, a subtract, an exp, a sum and a divide."""
     return {SOFTMAX_KIND.name: numel(x_shape)}

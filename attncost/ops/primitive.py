@@ -71,8 +71,9 @@ class TracedCall(Protocol):
 @dataclass(frozen=True)
 class Aten:
     """aten overload packets (by name, ``"add_"`` for ``torch.ops.aten.add_``) and how a call's
-    arguments map onto the primitive's formula: ``counts(call) -> {kind name: count}``. ``kinds``:
-    the kinds these overloads can count, where fewer than the primitive's (for the docs table)."""
+    arguments map onto the primitive's formula: ``counts(call) -> {kind name: count}``, computed by
+    calling primitives only (no arithmetic of its own). ``kinds``: the kinds these overloads can count
+    where they are not exactly the primitive's (for the docs table)."""
 
     overloads: tuple[str, ...]
     counts: Callable[[TracedCall], dict]
@@ -81,8 +82,9 @@ class Aten:
 
 @dataclass(frozen=True)
 class Primitive:
-    """One op: its kinds, its formula and its aten bindings. ``formula`` is also what the symbolic
-    :class:`attncost.cost.Program` calls, so catalogue and tracer share one arithmetic."""
+    """One op: the kinds its formula counts, the formula and its aten bindings. ``formula`` is also
+    what the symbolic :class:`attncost.cost.Program` calls, so catalogue and tracer share one
+    arithmetic."""
 
     name: str
     formula: Callable[..., dict]
@@ -119,8 +121,8 @@ def define(name: str, kinds, aten=(), doc: str = ""):
                 raise ValueError(f"op kind {k.name!r} defined twice (by {_KIND_OWNER[k.name]!r} and {name!r})")
         overloads = [overload for binding in primitive.aten for overload in binding.overloads]
         for binding in primitive.aten:
-            if not set(binding.kinds) <= set(primitive.kinds):
-                raise ValueError(f"primitive {name!r}: an aten binding counts kinds the primitive does not declare")
+            if any(OP_KINDS.get(k.name) is not k and k not in primitive.kinds for k in binding.kinds):
+                raise ValueError(f"primitive {name!r}: an aten binding counts kinds that are not defined")
         for overload in overloads:
             if overload in ATEN_OVERLOADS or overloads.count(overload) > 1:
                 first = ATEN_OVERLOADS[overload][0].name if overload in ATEN_OVERLOADS else name

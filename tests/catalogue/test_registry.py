@@ -17,9 +17,20 @@ def test_unknown_name_suggests_closest():
 
 
 def test_wildcard_listing_is_filtered_and_sorted_by_family():
-    names = [e.name for e in catalogue.entries("se*")]
-    assert names[:5] == ["se", "se-var1", "se-var2", "se-var3"] + names[4:5]
-    assert all(n.startswith("se") for n in names)
+    # the four SE entries of the catalogue (the paper's SE block and its three variants); no other
+    # name or alias starts with "se" ("senet" is an alias of se itself)
+    assert [e.name for e in catalogue.entries("se*")] == ["se", "se-var1", "se-var2", "se-var3"]
+    # "c*" across families, in the order of FAMILIES (channel, spatial, self-attention, branch, other,
+    # nas, baseline), then by name; scse and danet-cam match through their aliases "concurrent-se" and
+    # "cam"; no channel-family entry has a name or alias starting with "c"
+    assert [e.name for e in catalogue.entries("c*")] == [
+        "cbam", "cbam-channel", "cbam-spatial", "cse", "scse",        # spatial
+        "ccnet", "cgnl", "danet-cam",                                # self-attention
+        "condconv",                                                  # branch
+        "conv",                                                      # baseline
+    ]
+    # a family filter keeps the order
+    assert [e.name for e in catalogue.entries("c*", "self-attention")] == ["ccnet", "cgnl", "danet-cam"]
 
 
 def test_every_entry_cites_paper_and_code():

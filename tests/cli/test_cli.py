@@ -5,6 +5,7 @@ import subprocess
 import sys
 
 import pytest
+import sympy
 from click.testing import CliRunner
 
 from attncost.cli.main import cli
@@ -17,7 +18,23 @@ def run(*args):
 def test_compare_table_and_ratio():
     result = run("compare", "se", "eca", "cbam", "--shape", "256x14x14")
     assert result.exit_code == 0
-    assert "flops_vs_first" in result.output and "convention: full" in result.output
+    assert "convention: full" in result.output
+    # Full-convention FLOPs by hand at C = 256, HW = 196 (2 per MAC, 1 per bias add, pooled, reduced,
+    # ReLU, sigmoid or multiplied element; batch norm 2 + affine 2 per element):
+    # SE (r = 16): FCs 2 * 8192, biases 16 + 256, pool 50176, ReLU 16, sigmoid 256, rescale 50176
+    se = 2 * 8192 + 272 + 50176 + 16 + 256 + 50176
+    # ECA (k = 5, no bias): pool 50176, conv1d 2 * 5 * 256, sigmoid 256, rescale 50176
+    eca = 50176 + 2 * 5 * 256 + 256 + 50176
+    # CBAM: channel gate avg and max pool 2 * 50176, shared MLP on both 2 * (2 * 8192 + 272 + 16), sum 256,
+    # sigmoid 256, rescale 50176; spatial gate max and mean over C 2 * 50176, 7x7 conv 2 -> 1 2 * 98 * 196,
+    # BN 4 * 196, sigmoid 196, rescale 50176
+    cbam = (2 * 50176 + 2 * (2 * 8192 + 272 + 16) + 256 + 256 + 50176
+            + 2 * 50176 + 2 * 98 * 196 + 4 * 196 + 196 + 50176)
+    assert (se, eca, cbam) == (117_280, 103_168, 374_308)
+    header, _, *rows = [line.split() for line in result.output.splitlines()[:5]]
+    flops, ratio = header.index("flops"), header.index("flops_vs_first")
+    assert [(r[0], r[flops], r[ratio]) for r in rows] == [
+        ("se", f"{se:,}", "1"), ("eca", f"{eca:,}", f"{eca / se:.2f}"), ("cbam", f"{cbam:,}", f"{cbam / se:.2f}")]
 
 
 def test_compare_json_numbers_match_hand_derivation():
@@ -31,8 +48,17 @@ def test_compare_json_numbers_match_hand_derivation():
 
 
 def test_compare_csv_and_markdown():
-    assert run("compare", "se", "--shape", "64x8x8", "--format", "csv").output.startswith("module,params,macs")
-    assert run("compare", "se", "--shape", "64x8x8", "--format", "markdown").output.startswith("| module")
+    # SE at C = 64, 8x8, r = 16 (hidden 4): params 2*64*4 + 4 + 64 = 580, MACs 2*64*4 = 512; full FLOPs
+    # 2*512 + 68 bias adds + 4096 pooled + 4 ReLU + 64 sigmoid + 4096 rescaled = 9352; the attention
+    # map is the 64 channel weights, 256 bytes in float32
+    csv = run("compare", "se", "--shape", "64x8x8", "--format", "csv").output.splitlines()
+    assert csv[0].startswith("module,params,macs,flops,")
+    row = dict(zip(csv[0].split(","), csv[1].split(",")))
+    assert (row["module"], row["params"], row["macs"], row["flops"], row["attention_map_bytes"]) == \
+        ("se", "580", "512", "9352", "256")
+    markdown = run("compare", "se", "--shape", "64x8x8", "--format", "markdown").output.splitlines()
+    assert markdown[0].startswith("| module")
+    assert [cell.strip() for cell in markdown[2].strip("|").split("|")][:4] == ["se", "580", "512", "9,352"]
 
 
 def test_compare_hyperparameter_and_dtype():
@@ -80,7 +106,11 @@ def test_formula_leading_terms():
 def test_list_shows_families_and_papers():
     output = run("list").output
     assert "Squeeze-and-Excitation Networks" in output and "self-attention" in output
-    assert run("list", "cbam*").output.count("cbam") >= 3
+    rows = json.loads(run("list", "cbam*", "--format", "json").output)["rows"]
+    # CBAM (Woo et al. 2018) and its two gates, on their own
+    assert [(r["name"], r["family"]) for r in rows] == [("cbam", "spatial"), ("cbam-channel", "spatial"),
+                                                        ("cbam-spatial", "spatial")]
+    assert {r["paper"] for r in rows} == {"CBAM: Convolutional Block Attention Module (ECCV 2018)"}
 
 
 @pytest.mark.parametrize("command", [
@@ -101,7 +131,6 @@ def test_verify_command_passes_and_fails_loudly(monkeypatch):
     result = run("verify", "se", "eca", "--samples", "3")
     assert result.exit_code == 0 and result.output.count("pass") == 2
 
-    from attncost.cost import Cost
     from attncost.catalogue import registry
 
     entry = registry.REGISTRY["se"]
@@ -117,20 +146,37 @@ def test_verify_command_passes_and_fails_loudly(monkeypatch):
     result = CliRunner().invoke(cli, ["verify", "se", "--samples", "2", "--no-symbolic"])
     registry._run.cache_clear()
     assert result.exit_code == 1 and "FAIL" in result.output
-    assert Cost  # imported for the type only
+
+
+RESNET50_PARAMS = 25_557_032          # torchvision's resnet50 model card (v1 and v1.5 alike)
+RESNET50_V15_MACS = 4_089_184_256      # torchvision's resnet50 (v1.5): fvcore's count, the card's 4.09 "GFLOPS"
+# v1 puts the stride of stages 2-4 on the first 1x1: 3 * 77,070,336 MACs fewer (see the last test)
+RESNET50_V1_MACS = RESNET50_V15_MACS - 3 * 77_070_336
+CBAM_BLOCKS = [(256, 56)] * 3 + [(512, 28)] * 4 + [(1024, 14)] * 6 + [(2048, 7)] * 3   # (C, H = W)
 
 
 def test_network_command_reports_paper_figures(tmp_path):
+    # CBAM (Woo et al., ECCV 2018) Table 4: ResNet50 + CBAM 28.09M params, 3.864 GFLOPs (conv+FC MACs).
+    # Exactly, by hand, with CBAM in each of the 16 bottlenecks: channel attention is the shared MLP
+    # C -> C/16 -> C with biases, run on the average- and the max-pooled vector (2 * 2 * C * C/16
+    # MACs); spatial attention a 7x7 conv over [max; mean] (98 weights, 98 MACs per position) + BN.
     out = tmp_path / "graph.graphml"
     result = run("network", "resnet50-v1", "--attn", "cbam", "--convention", "macs", "--format", "json",
                  "--graphml", str(out))
+    assert result.exit_code == 0, result.output
     data = json.loads(result.output)
-    assert data["params"] == "28,089,624" and data["macs"] == "3,864,362,102"
-    assert {row["stage"] for row in data["rows"]} == {"stem", "stage1", "stage2", "stage3", "stage4", "head"}
+    params = RESNET50_PARAMS + sum(2 * c * (c // 16) + c // 16 + c + 98 + 2 for c, _ in CBAM_BLOCKS)
+    macs = RESNET50_V1_MACS + sum(2 * 2 * c * (c // 16) + 98 * h * h for c, h in CBAM_BLOCKS)
+    assert (params, macs) == (28_089_624, 3_864_362_102)
+    assert round(params / 1e6, 2) == 28.09 and round(macs / 1e9, 3) == 3.864          # the table's digits
+    assert data["params"] == f"{params:,}" and data["macs"] == f"{macs:,}"
+    assert [row["stage"] for row in data["rows"]] == ["stem", "stage1", "stage2", "stage3", "stage4", "head"]
+    # the head: global pool, then fc 2048 -> 1000 with bias
+    assert data["rows"][-1]["params"] == 2048 * 1000 + 1000 and data["rows"][-1]["macs"] == 2048 * 1000
     import networkx as nx
 
     graph = nx.read_graphml(out)
-    assert sum(int(d["macs"]) for _, d in graph.nodes(data=True)) == 3_864_362_102
+    assert sum(int(d["macs"]) for _, d in graph.nodes(data=True)) == macs
 
 
 def test_crossover_command():
@@ -139,10 +185,35 @@ def test_crossover_command():
     assert "128*t**2*(t**2 - 18*t - 1024)" in result.output
 
 
-@pytest.mark.parametrize("name", ["sk", "split-attention", "ccnet", "nonlocal", "mbconv", "ge-theta"])
-def test_leading_terms_for_entries_with_maxima_and_floors(name):
+def _leading(name, quantity):
+    """The expression ``attncost formula NAME --leading`` prints for ``quantity``."""
     result = run("formula", name, "--leading")
-    assert result.exit_code == 0 and "macs" in result.output
+    assert result.exit_code == 0, result.output
+    lines = [line.split(None, 1) for line in result.output.splitlines() if line.strip()]
+    return sympy.sympify([rest for first, *rest in lines if first == quantity][0][0], locals=_SYMBOLS)
+
+
+_C, _H, _N, _W, _groups, _r = sympy.symbols("C H N W groups r")
+_SYMBOLS = {str(s): s for s in (_C, _H, _N, _W, _groups, _r)}          # N is sympy's N() otherwise
+
+
+@pytest.mark.parametrize("name, macs", [
+    # SK (M = 2 branches): two grouped 3x3 convs C -> C, C/groups inputs each: 2 * 9 C^2/groups per position
+    ("sk", 18 * _C**2 * _N * _H * _W / _groups),
+    # split-attention (radix 2, cardinality 1): one 3x3 conv C -> 2C in 2 groups: 2C * C/2 * 9 per position
+    ("split-attention", 9 * _C**2 * _N * _H * _W),
+    # CCNet, R = 2 recurrences: affinity over the H + W - 1 positions of the criss-cross with C/r query
+    # channels, aggregation of C value channels: 2 * N H W (H + W) (C/r + C)
+    ("ccnet", 2 * _C * _N * _H * _W * (_H + _W) * (_r + 1) / _r),
+    # Non-local (embedded, C/2 inner channels, phi and g pooled to H W / 4): 2 * N H W * H W/4 * C/2
+    ("nonlocal", _C * _N * _H**2 * _W**2 / 4),
+    # MBConv (k3, expansion 6): expand C -> 6C, depthwise 6C * 9, project 6C -> C per position
+    ("mbconv", (6 * _C * _C + 6 * _C * 9 + 6 * _C * _C) * _N * _H * _W),
+    # GE-theta (global extent): a depthwise gather whose kernel is the whole map: C H W per sample
+    ("ge-theta", _N * _C * _H * _W),
+])
+def test_leading_terms_for_entries_with_maxima_and_floors(name, macs):
+    assert sympy.expand(_leading(name, "macs") - macs) == 0
 
 
 def test_network_says_why_a_resnet_differs_from_papers():
@@ -151,5 +222,30 @@ def test_network_says_why_a_resnet_differs_from_papers():
     + 1024*512*(14^2-7^2) = 3 * 77,070,336 MACs fewer."""
     data = json.loads(run("network", "resnet50", "--convention", "macs", "--format", "json").output)
     v15 = int(data["macs"].replace(",", ""))
+    assert v15 == RESNET50_V15_MACS
     v1 = v15 - 3 * 77_070_336
     assert f"MACs would be {v1:,} (-0.231 G)" in data["note"] and "conv+FC MACs" in data["note"]
+
+
+@pytest.mark.parametrize("convention, expected", [
+    # SE at C = 256, 14 x 14, r = 16 (by hand): FCs 2 * 256 * 16 = 8192 MACs
+    ("macs", 8192),
+    ("flopcounter", 2 * 8192),                               # torch's FlopCounterMode: 2 per MAC, nothing else
+    # fvcore: MACs, plus adaptive_avg_pool2d at 1 per input element (256 * 196); sigmoid, mul, relu: 0
+    ("fvcore", 8192 + 256 * 196),
+    # full: 2 per MAC, 16 + 256 bias adds, pool 1 per input, ReLU 16, sigmoid 256, rescaling 256 * 196
+    ("full", 2 * 8192 + (16 + 256) + 256 * 196 + 16 + 256 + 256 * 196),
+])
+def test_every_convention_is_a_cli_choice(convention, expected):
+    """The four conventions of docs/CONVENTIONS.md are what ``--convention`` accepts, each weighs SE's
+    counts as derived by hand, and any other value is a one-line error with exit code 2."""
+    result = run("compare", "se", "--shape", "256x14x14", "--format", "json", "--convention", convention)
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.output)
+    assert data["convention"] == convention and data["rows"][0]["flops"] == expected
+
+
+def test_an_unknown_convention_is_refused():
+    result = CliRunner().invoke(cli, ["compare", "se", "--shape", "256x14x14", "--convention", "thop"])
+    assert result.exit_code == 2
+    assert "'thop' is not one of 'macs', 'fvcore', 'flopcounter', 'full'" in result.output

@@ -3,7 +3,7 @@
 import pytest
 import sympy
 
-from attncost.cost import Convention, Cost, flops
+from attncost.cost import Cost, flops
 from attncost.symbols import N
 
 
@@ -42,7 +42,3 @@ def test_subs_evaluates_symbolic_fields():
     cost = Cost(counts={"mac.conv": 3 * N}, params=2, peak_live_elements=sympy.Max(N, 4))
     assert cost.subs({N: 5}).counts["mac.conv"] == 15
     assert cost.subs({N: 5}).peak_live_elements == 5
-
-
-def test_convention_enum_matches_cli_choices():
-    assert [c.value for c in Convention] == ["macs", "fvcore", "flopcounter", "full"]

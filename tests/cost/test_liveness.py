@@ -35,3 +35,13 @@ def test_program_peak_is_symbolic_max_of_non_dominated_candidates():
     # step 2 (sigmoid): x + s + sig = NCHW + 2NC; step 3 (mul): x + sig + y = 2NCHW + NC
     assert cost.peak_live_elements == sympy.Max(N * C * H * W + 2 * N * C, 2 * N * C * H * W + N * C)
     assert cost.activation_elements == 2 * N * C + N * C * H * W
+
+
+def test_an_early_output_stays_live_to_the_end():
+    live = Liveness()
+    live.add_input("x", 100)
+    live.record(["x"], [("a", 10)])      # step 1: x + a = 110 (a is an output)
+    live.record(["x"], [("b", 50)])      # step 2: x + a + b = 160 (a kept, though never read again)
+    live.record(["b"], [("c", 5)])       # step 3: a + b + c = 65 (x dead after step 2)
+    assert live.peak(outputs=["a", "c"]) == 160
+    assert live.peak(outputs=["c"]) == 150   # a not an output: dead after step 1, so step 2 is x + b

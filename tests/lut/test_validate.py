@@ -33,9 +33,30 @@ def test_small_real_validation(tiny_measured_table):
     assert report["architectures"] == 6 and report["noise"]["passes"] == 2
     assert set(report["accuracy"]) == {"lut", "lut calibrated", "predicted", "predicted calibrated"}
     assert report["calibrations"]["lut"]["archs"] == 3
-    for metrics in report["accuracy"].values():
-        assert 0 <= metrics["mape_pct"] <= metrics["max_err_pct"]
-        assert -1 <= metrics["kendall_tau"] <= 1
+    rows = report["rows"]
+    assert [row["arch"] for row in rows] == list(range(6))
+    measured = [row["measured_ms"] for row in rows]
+    assert report["measured_ms"] == {"min": min(measured), "max": max(measured)}
+    for label, calibration in (("lut", None), ("predicted", None), ("lut calibrated", report["calibrations"]["lut"]),
+                               ("predicted calibrated", report["calibrations"]["predicted"])):
+        estimates = [row[label.split()[0]] for row in rows]
+        if calibration:
+            estimates = [calibration["scale"] * e + calibration["offset_ms"] for e in estimates]
+        errors = [100 * abs(e - m) / m for e, m in zip(estimates, measured)]
+        metrics = report["accuracy"][label]
+        assert metrics["mape_pct"] == pytest.approx(sum(errors) / len(errors)), label
+        assert metrics["max_err_pct"] == pytest.approx(max(errors)), label
+        assert metrics["kendall_tau"] == pytest.approx(_kendall_tau_b(estimates, measured)), label
+
+
+def _kendall_tau_b(a, b):
+    """Kendall's tau-b by its definition: (concordant - discordant) / sqrt((n0 - ties a)(n0 - ties b))."""
+    n = len(a)
+    pairs = [(a[i] - a[j], b[i] - b[j]) for i in range(n) for j in range(i + 1, n)]
+    concordant = sum(x * y > 0 for x, y in pairs)
+    discordant = sum(x * y < 0 for x, y in pairs)
+    tied_a, tied_b = sum(x == 0 for x, _ in pairs), sum(y == 0 for _, y in pairs)
+    return (concordant - discordant) / ((len(pairs) - tied_a) * (len(pairs) - tied_b)) ** 0.5
 
 
 @pytest.mark.slow

@@ -129,8 +129,16 @@ def test_breakdowns_sum_to_totals():
         assert sum(r["macs"] for r in rows) == result.total.macs
         if group_by != "op":
             assert sum(r["params"] for r in rows) == result.total.params
+    # SE (r = 16, with biases) in the 16 bottlenecks, C = 256 x3, 512 x4, 1024 x6, 2048 x3:
+    # 2 C C/16 + C/16 + C each = 2,530,992 (SE-ResNet-50: 25,557,032 + 2,530,992 = 28.09M, SENet Table 2)
+    blocks = [256] * 3 + [512] * 4 + [1024] * 6 + [2048] * 3
+    se_params = sum(2 * c * (c // 16) + c // 16 + c for c in blocks)
+    se_macs = 2 * sum(2 * c * (c // 16) for c in blocks)                       # batch 2, independent of H, W
+    assert (se_params, se_macs) == (2_530_992, 2 * 2_514_944)
     share = result.attention_share("macs")
-    assert share["params"] == [r for r in result.breakdown("kind") if r["kind"] == "se"][0]["params"]
+    assert share["params"] == se_params and share["macs"] == se_macs
+    se_rows = [(r["params"], r["macs"]) for r in result.breakdown("kind", "macs") if r["kind"] == "se"]
+    assert se_rows == [(se_params, se_macs)]
 
 
 def test_critical_path_of_a_chain_is_everything():

@@ -1,5 +1,6 @@
 """Spec files: the shipped ones load; malformed ones fail with file and line, exit code 2."""
 
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -7,15 +8,33 @@ from pathlib import Path
 import pytest
 
 from attncost.errors import SpecError
-from attncost.networks import load_spec
+from attncost.networks import AttentionPlacement, get_network, load_spec, with_attention
 
-SPECS = sorted((Path(__file__).parents[2] / "specs").glob("resnet*.yaml"))
+SPECS = Path(__file__).parents[2] / "specs"
+
+# What each shipped spec's comment says the paper did, written out as placements
+SHIPPED = {
+    # BAM (Park et al., BMVC 2018): one module at each bottleneck between stages, original ResNet
+    "resnet50-bam.yaml": ("resnet50-v1", AttentionPlacement("bam", "after_stage", (1, 2, 3)), {}),
+    # CBAM (Woo et al., ECCV 2018): in every bottleneck, original ResNet
+    "resnet50-cbam.yaml": ("resnet50-v1", AttentionPlacement("cbam", "every_block", (1, 2, 3, 4)), {}),
+    # GCNet (Cao et al. 2019): every bottleneck of c3-c5, r = 16
+    "resnet50-gc.yaml": ("resnet50", AttentionPlacement("gc", "every_block", (2, 3, 4)), {"r": 16}),
+    # Non-local (Wang et al., CVPR 2018): after blocks 1, 3, 5 of res4
+    "resnet50-nonlocal.yaml": ("resnet50", AttentionPlacement("nonlocal", "after_blocks", (3,), (1, 3, 5)), {}),
+}
 
 
-@pytest.mark.parametrize("path", SPECS, ids=lambda p: p.name)
-def test_shipped_specs_load(path):
-    spec = load_spec(path)
-    assert spec.attention
+def test_every_shipped_spec_is_listed():
+    assert sorted(p.name for p in SPECS.glob("resnet*.yaml")) == sorted(SHIPPED)
+
+
+@pytest.mark.parametrize("name", sorted(SHIPPED))
+def test_shipped_specs_load(name):
+    network, placement, hp = SHIPPED[name]
+    spec = load_spec(SPECS / name)
+    assert spec == with_attention(get_network(network), [placement])
+    assert [p.hp for p in spec.attention] == [hp]           # hp is not part of a placement's equality
 
 
 @pytest.mark.parametrize("text, line, message", [
@@ -36,10 +55,14 @@ def test_malformed_specs_name_file_and_line(tmp_path, text, line, message):
 
 
 def test_cbam_spec_reproduces_the_paper_row():
-    proc = subprocess.run([sys.executable, "-m", "attncost.cli", "network", str(SPECS[1]), "--convention", "macs",
-                           "--format", "json"], capture_output=True, text=True)
+    # CBAM (Woo et al., ECCV 2018) Table 4: "ResNet50 + CBAM | 28.09M | 3.864" GFLOPs (conv+FC MACs)
+    proc = subprocess.run([sys.executable, "-m", "attncost.cli", "network", str(SPECS / "resnet50-cbam.yaml"),
+                           "--convention", "macs", "--format", "json"], capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr
-    assert '"network": "resnet50-v1"' in proc.stdout
+    data = json.loads(proc.stdout)
+    assert data["network"] == "resnet50-v1" and data["convention"] == "macs"
+    assert round(int(data["params"].replace(",", "")) / 1e6, 2) == 28.09
+    assert round(int(data["macs"].replace(",", "")) / 1e9, 3) == 3.864
 
 
 DEFINITIONS = sorted((Path(__file__).parents[2] / "specs" / "networks").glob("*.yaml"))

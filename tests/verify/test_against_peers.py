@@ -3,6 +3,7 @@ fvcore's FlopCountAnalysis."""
 
 import pytest
 import torch
+from fvcore.nn import FlopCountAnalysis
 from torch.utils.flop_counter import FlopCounterMode
 
 from attncost import catalogue
@@ -49,11 +50,10 @@ FVCORE_HP = {"aa-conv": {"relative": False}}
 
 @pytest.mark.parametrize("name", ENTRIES)
 def test_fvcore_convention_matches_fvcore(name):
-    fvcore = pytest.importorskip("fvcore.nn")
     entry = catalogue.get(name)
     shape = _shape(entry)
     hp = FVCORE_HP.get(name, {})
     module = build(name, shape, hp)
-    analysis = fvcore.FlopCountAnalysis(module, _input(shape))
+    analysis = FlopCountAnalysis(module, _input(shape))
     analysis.unsupported_ops_warnings(False).uncalled_modules_warnings(False).tracer_warnings("none")
     assert flops(entry.cost(shape, hp), "fvcore") == analysis.total()

@@ -1,0 +1,132 @@
+"""The mutants of benchmarks/mutation.py, and the pytest plugin that applies one of them.
+
+Each mutant is one small change to a primitive's formula, a convention weight or a liveness rule,
+applied in memory before the tests run (``ATTNCOST_MUTANT=<name> python -m pytest -p mutants ...``
+with ``benchmarks/`` on ``PYTHONPATH``). Formula mutants change what the Primitive object computes,
+so the catalogue's Program and the tracer see the same wrong number and only a test with an
+independent oracle can notice.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from typing import Callable
+
+
+@dataclass(frozen=True)
+class Mutant:
+    name: str
+    group: str          # "formula", "weight" or "liveness"
+    apply: Callable[[], None]
+
+
+def _formula_mutant(primitive_name: str, kind_name: str, change: str) -> Mutant:
+    def apply():
+        from attncost import ops
+
+        primitive = ops.PRIMITIVES[primitive_name]
+        original = primitive.formula
+
+        def mutated(*args, **kwargs):
+            counts = dict(original(*args, **kwargs))
+            if kind_name in counts:
+                counts[kind_name] = counts[kind_name] * 2 if change == "x2" else counts[kind_name] + 1
+            return counts
+
+        object.__setattr__(primitive, "formula", mutated)
+
+    return Mutant(f"{primitive_name}:{kind_name}{'*2' if change == 'x2' else '+1'}", "formula", apply)
+
+
+def _weight_mutant(kind_name: str, convention: str) -> Mutant:
+    def apply():
+        from attncost import ops
+
+        ops.OP_KINDS[kind_name].weights[convention] += 1
+
+    return Mutant(f"weight:{kind_name}@{convention}+1", "weight", apply)
+
+
+def _liveness_mutants() -> list[Mutant]:
+    def input_not_live():
+        from attncost.cost.liveness import Liveness
+
+        Liveness.add_input = lambda self, key, size: None
+
+    def views_do_not_extend_life():
+        from attncost.cost.liveness import Liveness
+
+        record = Liveness.record
+
+        def mutated(self, uses, allocations):
+            record(self, uses if allocations else (), allocations)
+
+        Liveness.record = mutated
+
+    def outputs_not_kept():
+        from attncost.cost.liveness import Liveness
+
+        peak = Liveness.peak
+        Liveness.peak = lambda self, outputs=(): peak(self, ())
+
+    def dies_one_step_late():
+        from attncost.cost.liveness import Liveness
+
+        peak = Liveness.peak
+
+        def mutated(self, outputs=()):
+            saved = dict(self.last_use)
+            self.last_use = {k: v + 1 for k, v in saved.items()}
+            try:
+                return peak(self, outputs)
+            finally:
+                self.last_use = saved
+
+        Liveness.peak = mutated
+
+    def uses_ignored():
+        from attncost.cost.liveness import Liveness
+
+        record = Liveness.record
+        Liveness.record = lambda self, uses, allocations: record(self, (), allocations)
+
+    def first_allocation_only():
+        from attncost.cost.liveness import Liveness
+
+        record = Liveness.record
+        Liveness.record = lambda self, uses, allocations: record(self, uses, list(allocations)[:1])
+
+    rules = {"input-not-live-from-the-start": input_not_live, "views-do-not-extend-life": views_do_not_extend_life,
+             "outputs-not-kept-to-the-end": outputs_not_kept, "storage-dies-one-step-late": dies_one_step_late,
+             "uses-never-extend-life": uses_ignored, "only-an-op's-first-output-allocated": first_allocation_only}
+    return [Mutant(f"liveness:{name}", "liveness", fn) for name, fn in rules.items()]
+
+
+def all_mutants() -> list[Mutant]:
+    from attncost import ops
+
+    mutants = []
+    for primitive in ops.PRIMITIVES.values():
+        for kind in primitive.kinds:
+            mutants.append(_formula_mutant(primitive.name, kind.name, "+1"))
+    mutants.append(_formula_mutant("softmax", "softmax", "x2"))
+    mutants.append(_formula_mutant("scaled_dot_product_attention", "softmax", "x2"))
+    for kind_name, kind in ops.OP_KINDS.items():
+        for convention in kind.weights:
+            mutants.append(_weight_mutant(kind_name, convention))
+    return mutants + _liveness_mutants()
+
+
+def by_name(name: str) -> Mutant:
+    for mutant in all_mutants():
+        if mutant.name == name:
+            return mutant
+    raise KeyError(name)
+
+
+def pytest_configure(config):
+    """Apply the mutant named by ATTNCOST_MUTANT before any test runs."""
+    name = os.environ.get("ATTNCOST_MUTANT")
+    if name:
+        by_name(name).apply()
