@@ -79,7 +79,8 @@ def _with_bias(dropout_at, causal_at, blhe=False):
             shapes = [_bhle(s) for s in shapes]
         dropout = _kwarg_or_position("dropout_p", dropout_at)(c) or 0.0
         causal = _kwarg_or_position("is_causal", causal_at)(c) or False
-        return scaled_dot_product_attention(*shapes, additive_mask=c.is_tensor(c.args[3]), causal=bool(causal),
+        bias = _kwarg_or_position("attn_bias", 3)(c)
+        return scaled_dot_product_attention(*shapes, additive_mask=c.is_tensor(bias), causal=bool(causal),
                                             dropout=bool(dropout))
     return counts
 

@@ -8,6 +8,8 @@ elements written without arithmetic.
 
 from __future__ import annotations
 
+import sympy
+
 from .primitive import Aten, OpKind, define, kind
 from .shapes import normalize_dim, numel
 
@@ -134,9 +136,24 @@ POOL_ADAPTIVE_AVG = kind("pool.adaptive_avg", "adaptive average pooling to a lar
 
 @define("adaptive_avg_pool", kinds=(POOL_ADAPTIVE_AVG,),
         aten=(Aten(("_adaptive_avg_pool2d",), lambda c: adaptive_avg_pool(c.shape(c.args[0]), c.out_shape)),))
-def adaptive_avg_pool(x_shape, out_shape) -> dict:
-    """Adaptive average pooling, sizes divisible: each output reads (H/oh)*(W/ow) = all inputs once."""
-    return {POOL_ADAPTIVE_AVG.name: numel(x_shape)}
+def adaptive_avg_pool(x_shape, out_shape, spatial: int = 2) -> dict:
+    """Adaptive average pooling: output i along a dim of size ``n`` pooled to ``m`` reads the window
+    [floor(i·n/m), ceil((i+1)·n/m)) (PyTorch's AdaptiveAveragePooling.cpp), so windows overlap when
+    m does not divide n; the count is the product over dims of the summed window lengths (all inputs
+    once when the sizes divide)."""
+    reads = numel(x_shape[:-spatial])
+    for n, m in zip(x_shape[-spatial:], out_shape[-spatial:]):
+        reads = reads * adaptive_window_sum(n, m)
+    return {POOL_ADAPTIVE_AVG.name: reads}
+
+
+def adaptive_window_sum(n, m):
+    """Sum over the ``m`` adaptive windows along a dim of size ``n`` of their lengths; ``n`` when
+    ``m`` divides it (``m`` must be concrete: it is the requested output size)."""
+    if isinstance(n, int):
+        return sum(-(-(i + 1) * n // m) - (i * n // m) for i in range(m))
+    return sympy.Add(*[sympy.ceiling((i + 1) * sympy.sympify(n) / m) - sympy.floor(i * sympy.sympify(n) / m)
+                       for i in range(int(m))])
 
 
 SOFTMAX_KIND = kind("softmax", "softmax elements (max, subtract, exp, sum, divide)", "elements",

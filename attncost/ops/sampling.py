@@ -25,7 +25,8 @@ GRID_SAMPLER_MODES = {0: "bilinear", 1: "nearest", 2: "bicubic"}   # aten's inte
 @define("affine_grid", kinds=(COPY_KIND, MAC_AFFINE_GRID),
         aten=(Aten(("affine_grid_generator",), lambda c: affine_grid(c.shape(c.args[0]), c.out_shape)),))
 def affine_grid(theta_shape, out_shape) -> dict:
-    """F.affine_grid(theta, (N, C, H, W)) -> grid (N, H, W, 2), as ATen's affine_grid_generator runs it.
+    """F.affine_grid(theta, (N, C, H, W)) -> grid (N, H, W, 2), as ATen's affine_grid_generator runs it
+    (3-D: theta (N, 3, 4), grid (N, D, H, W, 3), the same with one more coordinate).
 
     ATen fills a base grid (N, H, W, 3) with (x, y, 1) per output position (``copy``, N*H*W*3
     elements), then multiplies its (N, H*W, 3) view by theta^T (N, 3, 2) in one bmm: N*H*W*2
@@ -33,8 +34,7 @@ def affine_grid(theta_shape, out_shape) -> dict:
     FlopCounterMode and fvcore see only the one aten op and count none of them. The two linspaces it
     writes before (W + H elements) are left out.
     """
-    n, h, w = out_shape[:3]
-    positions = n * h * w
+    positions = numel(out_shape[:-1])          # N·H·W (2-D grids) or N·D·H·W (3-D)
     return {COPY_KIND.name: positions * theta_shape[-1],
             MAC_AFFINE_GRID.name: positions * theta_shape[-2] * theta_shape[-1]}
 
