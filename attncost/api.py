@@ -107,9 +107,9 @@ def _dominant_branches(expr, group):
                         lambda e: max(e.args, key=lambda a: _degree(a, group)))
 
 
-def formula_rows(cost: Cost, convention=Convention.FULL, leading: bool = False) -> list[dict]:
-    """Each quantity of a symbolic cost, optionally reduced to its leading term."""
-    show = leading_term if leading else (lambda e: sympy.factor(sympy.simplify(e)) if not isinstance(e, sympy.Max) else e)
+def formula_rows(cost: Cost, convention=Convention.FULL, leading: bool = False, variables=(H, W)) -> list[dict]:
+    """Each quantity of a symbolic cost, optionally reduced to its leading term in ``variables``."""
+    show = (lambda e: leading_term(e, variables)) if leading else (lambda e: sympy.factor(sympy.simplify(e)) if not isinstance(e, sympy.Max) else e)
     rows = [
         ("params", cost.params),
         ("macs", cost.macs),

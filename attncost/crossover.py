@@ -4,6 +4,10 @@ The two costs are taken symbolically in the varied dimension (the others fixed),
 compiled once and evaluated vectorised over every integer of the range, exactly (integer arithmetic,
 floors included), and the crossing points are where its sign changes. The floor-free difference is
 also solved with sympy, to show the crossing as a closed form and the inequality in words.
+
+Either module may be a user's own model, ``FILE.py:FUNCTION``: its cost in the varied size is the
+symbolic formula of :func:`attncost.usermodels.formula` (one FakeTensor trace with symbolic sizes;
+this imports torch, catalogue names never do), taken as valid over the whole range.
 """
 
 from __future__ import annotations
@@ -60,7 +64,7 @@ def crossover(name_a: str, name_b: str, shape, vary: str = "H=W", metric: str = 
     hp_by_module = hp_by_module or {}
     varied = VARY[vary]
     t = sympy.Symbol("t", positive=True, integer=True)
-    entries = [catalogue.get(name_a), catalogue.get(name_b)]
+    entries = [_entry(name_a), _entry(name_b)]
     shape = list(shape)
     for i, sym in enumerate((N, C, H, W)):
         if sym in varied:
@@ -91,6 +95,43 @@ def crossover(name_a: str, name_b: str, shape, vary: str = "H=W", metric: str = 
     finite = signs[~np.isnan(signs)]
     return Crossover(vary, lo, hi, [p for p, _ in changes], [cheaper(before) for _, before in changes], roots, free,
                      cheaper(finite[0]), cheaper(finite[-1]), segments)
+
+
+class UserModelEntry:
+    """A user's model (``FILE.py:FUNCTION``) where crossover takes a catalogue entry: its cost at a
+    shape with symbols is its symbolic formula, traced once per shape (imports torch)."""
+
+    def __init__(self, reference: str):
+        from .usermodels import load_model
+
+        self.name = reference
+        self._model = load_model(reference)
+        self._costs: dict = {}
+
+    def cost(self, shape, hp=None):
+        if hp:
+            raise HyperparameterError(f"--hp applies to catalogue entries, not to {self.name}")
+        key = tuple(shape)
+        if key not in self._costs:
+            from .usermodels import formula
+
+            analysis = formula(self._model, [key])
+            if analysis.specialised:
+                fixed = ", ".join(f"{s}={v}" for s, v in sorted(analysis.specialised.items(), key=str))
+                raise AttncostError(f"{self.name} uses {fixed} as a fixed size (traced there): it cannot vary")
+            if analysis.equalities:
+                raise AttncostError(f"{self.name} took a branch that holds only where "
+                                    f"{', '.join(map(str, analysis.equalities))}: its formula cannot vary")
+            self._costs[key] = analysis.network.total
+        return self._costs[key]
+
+    def resolve(self, shape, hp=None):
+        """Every size of the range is taken as valid for a user's model."""
+        return None
+
+
+def _entry(name: str):
+    return UserModelEntry(name) if ".py:" in name else catalogue.get(name)
 
 
 def metric_series(entry, shape, varied, hp, values, metric, convention, t):

@@ -37,3 +37,60 @@ def parse_shape(text: str, allow_symbols: bool = False) -> tuple:
 
 def format_shape(shape) -> str:
     return "x".join(str(sympy.sympify(s)) for s in shape)
+
+
+# -- inputs of users' own models ----------------------------------------------------------------------
+
+#: element types an input may be given in (``1x77:int64``); ``--dtype`` takes the floating ones
+INPUT_DTYPES = ("float32", "float16", "bfloat16", "float64", "int64", "int32", "int16", "int8", "uint8", "bool")
+FLOAT_DTYPES = ("float32", "float16", "bfloat16", "float64")
+_LETTER = re.compile(r"^[A-Za-z]$")
+
+
+def letter_symbol(letter: str):
+    """The symbol a shape letter stands for: attncost's N, C, H, W, or a positive integer ``L``, ``T``..."""
+    from .symbols import symbol
+
+    upper = letter.upper()
+    return next((s for s in SHAPE_SYMBOLS if str(s) == upper), None) or symbol(upper)
+
+
+def parse_inputs(text: str, allow_symbols: bool = False, exact: bool = False) -> tuple:
+    """The inputs of a user's model, ``SHAPE[:DTYPE][,SHAPE[:DTYPE]...]``, one shape per positional
+    argument, of any rank: ``196x768`` (tokens), ``1x3x224x224,1x77:int64`` (two inputs). Each
+    shape is the input's full shape, except one 3-dim shape given alone, which is ``CxHxW`` with a
+    batch of 1 (as for the catalogue) unless ``exact``; several inputs are each taken as written. With ``allow_symbols`` a size may be a letter (``3xHxW``:
+    N, C, H, W are attncost's symbols, any other letter a positive integer of its own).
+    Returns ((shape, dtype or None), ...)."""
+    if not text or not text.strip():
+        raise ShapeError("an input shape is empty: give e.g. 3x224x224, 196x768 or 1x3x224x224,1x77:int64")
+    inputs = []
+    for item in text.split(","):
+        item = item.strip()
+        shape_text, _, dtype = item.partition(":")
+        dtype = dtype.strip().lower() or None
+        if dtype is not None and dtype not in INPUT_DTYPES:
+            raise ShapeError(f"input {item!r}: unknown dtype {dtype!r} (one of {', '.join(INPUT_DTYPES)})")
+        parts = shape_text.strip().replace("×", "x").replace("X", "x").split("x")
+        if not all(p.strip() for p in parts):
+            raise ShapeError(f"input shape {item!r} must be sizes joined by x, e.g. 3x224x224 or 196x768")
+        dims = []
+        for part in (p.strip() for p in parts):
+            if part.isdigit():
+                if int(part) <= 0:
+                    raise ShapeError(f"input shape {item!r}: sizes must be positive integers, got {part}")
+                dims.append(int(part))
+            elif allow_symbols and _LETTER.match(part):
+                dims.append(letter_symbol(part))
+            else:
+                raise ShapeError(f"input shape {item!r}: {part!r} is not a positive integer"
+                                 + (" or a letter" if allow_symbols else ""))
+        inputs.append((tuple(dims), dtype))
+    if len(inputs) == 1 and len(inputs[0][0]) == 3 and not exact:
+        inputs[0] = ((1,) + inputs[0][0], inputs[0][1])
+    return tuple(inputs)
+
+
+def format_inputs(inputs) -> str:
+    """((shape, dtype), ...) -> ``1x3x224x224,1x77:int64``."""
+    return ",".join(format_shape(shape) + (f":{dtype}" if dtype else "") for shape, dtype in inputs)

@@ -19,6 +19,7 @@ class Mutant:
     name: str
     group: str          # "formula", "weight" or "liveness"
     apply: Callable[[], None]
+    revert: Callable[[], None] | None = None    # set where the change can be undone in the same process
 
 
 def _formula_mutant(primitive_name: str, kind_name: str, change: str) -> Mutant:
@@ -40,12 +41,12 @@ def _formula_mutant(primitive_name: str, kind_name: str, change: str) -> Mutant:
 
 
 def _weight_mutant(kind_name: str, convention: str) -> Mutant:
-    def apply():
+    def change(step):
         from attncost import ops
 
-        ops.OP_KINDS[kind_name].weights[convention] += 1
+        ops.OP_KINDS[kind_name].weights[convention] += step
 
-    return Mutant(f"weight:{kind_name}@{convention}+1", "weight", apply)
+    return Mutant(f"weight:{kind_name}@{convention}+1", "weight", lambda: change(1), lambda: change(-1))
 
 
 def _liveness_mutants() -> list[Mutant]:

@@ -19,7 +19,9 @@ before the tests that weigh counts by hand or against fvcore and FlopCounterMode
 from __future__ import annotations
 
 import argparse
+import contextlib
 import fnmatch
+import io
 import os
 import re
 import subprocess
@@ -56,11 +58,39 @@ def run(mutant, group: str | None = None) -> str | None:
     return (failed or errored).group(1) if (failed or errored) else f"pytest exit {result.returncode}"
 
 
+def run_in_process(mutant) -> str | None:
+    """``run`` for a mutant that can be undone: apply, run its tests in this process, revert (the
+    weight mutants: one process each would spend minutes importing torch)."""
+    import pytest
+
+    class FirstFailure:
+        failed = None
+
+        def pytest_runtest_logreport(self, report):
+            if report.failed and self.failed is None:
+                self.failed = report.nodeid
+
+    mutant.apply()
+    try:
+        collector = FirstFailure()
+        code = pytest.main(["-q", "-x", "-p", "no:cacheprovider", "--no-header", "--no-summary",
+                            "--hypothesis-seed=0", *[str(ROOT / k) for k in KILLERS[mutant.group]]],
+                           plugins=[collector])
+    finally:
+        mutant.revert()
+    return None if code == 0 else (collector.failed or f"pytest exit {code}")
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--group", choices=sorted(KILLERS))
     parser.add_argument("--only", help="a wildcard over mutant names")
+    parser.add_argument("--without-docs", action="store_true",
+                        help="weights: leave out the docs-table test, to see which weights the semantic tests "
+                             "(hand derivations, fvcore, FlopCounterMode) pin down on their own")
     args = parser.parse_args(argv)
+    if args.without_docs:
+        KILLERS["weight"] = [k for k in KILLERS["weight"] if "test_docs_table" not in k]
     mutants = [m for m in all_mutants() if (not args.group or m.group == args.group)
                and (not args.only or fnmatch.fnmatchcase(m.name, args.only))]
     if not mutants:
@@ -72,7 +102,11 @@ def main(argv=None) -> int:
             return 2
     survivors = []
     for i, mutant in enumerate(mutants, 1):
-        killer = run(mutant)
+        if mutant.revert is not None:
+            with contextlib.redirect_stdout(io.StringIO()):
+                killer = run_in_process(mutant)
+        else:
+            killer = run(mutant)
         print(f"[{i}/{len(mutants)}] {mutant.name}: {'killed by ' + killer if killer else 'SURVIVED'}", flush=True)
         if killer is None:
             survivors.append(mutant.name)

@@ -15,25 +15,54 @@ import sympy
 from .. import api, catalogue
 from ..cost import Convention
 from ..errors import AttncostError
-from ..format import FORMATS, render
-from ..shapes import format_shape, parse_shape
+from ..format import FORMATS, render, render_result
+from ..shapes import format_inputs, format_shape, parse_inputs, parse_shape
 
 
 class ShapeType(click.ParamType):
-    """CxHxW or NxCxHxW, positive integers."""
+    """CxHxW or NxCxHxW, positive integers. With ``inputs``: the inputs of a user's model, checked
+    and kept as text (``SHAPE[:DTYPE][,SHAPE[:DTYPE]...]`` of any rank, read by
+    :func:`attncost.shapes.parse_inputs`); a reference network reads the text as CxHxW or NxCxHxW."""
 
     name = "SHAPE"
 
-    def __init__(self, allow_symbols: bool = False):
+    def __init__(self, allow_symbols: bool = False, inputs: bool = False):
         self.allow_symbols = allow_symbols
+        self.inputs = inputs
 
     def convert(self, value, param, ctx):
         if isinstance(value, tuple):
             return value
         try:
+            if self.inputs:
+                parse_inputs(value, self.allow_symbols)
+                return value
             return parse_shape(value, self.allow_symbols)
         except AttncostError as error:
             self.fail(str(error), param, ctx)
+
+
+def _is_user_model(name: str) -> bool:
+    """``FILE.py:FUNCTION``: a user's own model (counted by the tracer, imports torch)."""
+    return ".py:" in name
+
+
+def _user_options(command):
+    """Options for counting a user's own model (FILE.py:FN)."""
+    for option in reversed([
+        click.option("--attention-modules", "attention_modules", multiple=True, metavar="PATTERN[,PATTERN]",
+                     help="FILE.py:FN: module paths (fnmatch, e.g. 'blocks.*.attn') whose ops count as attention"),
+        click.option("--mode", type=click.Choice(["eval", "train"]), default="eval", show_default=True,
+                     help="FILE.py:FN: count the eval- or the train-mode forward (dropout, batch-norm statistics)"),
+        click.option("--exact-shape", is_flag=True,
+                     help="FILE.py:FN: take a single 3-dim --shape as the full input shape (no batch of 1 added)"),
+    ]):
+        command = option(command)
+    return command
+
+
+def _patterns(values) -> tuple:
+    return tuple(p.strip() for value in values for p in value.split(",") if p.strip())
 
 
 class Group(click.Group):
@@ -82,10 +111,27 @@ def list_command(pattern, family, fmt):
 @click.option("--hp", "hps", multiple=True, metavar="KEY=VALUE", help="fix a hyperparameter (repeatable)")
 @click.option("--leading", is_flag=True, help="show only the dominant term as H, W grow")
 @click.option("--latex", is_flag=True, help="print LaTeX instead of plain expressions")
+@click.option("--shape", type=ShapeType(allow_symbols=True, inputs=True), default=None,
+              help="FILE.py:FN: the input with letters for the sizes that stay symbolic, e.g. 3xHxW, "
+                   "NxCxHxW, 1xLx768 (with --exact-shape)")
+@click.option("--hint", "hints", multiple=True, metavar="LETTER=VALUE",
+              help="FILE.py:FN: the size a letter is traced at [default: N=2, others 224]")
+@_user_options
 @CONVENTION
 @FORMAT
-def formula(name, hps, leading, latex, convention, fmt):
-    """Symbolic formulas of NAME in N, C, H, W and its symbolic hyperparameters."""
+def formula(name, hps, leading, latex, shape, hints, attention_modules, mode, exact_shape, convention, fmt):
+    """Symbolic formulas of NAME in N, C, H, W and its symbolic hyperparameters.
+
+    NAME may be your own model, FILE.py:FUNCTION with --shape 3xHxW: its params, MACs, FLOPs and
+    memory as expressions in the shape's letters, traced once on FakeTensors with symbolic sizes
+    (imports torch)."""
+    if _is_user_model(name):
+        return _user_formula(name, shape, hints, hps, leading, latex, attention_modules, mode, exact_shape,
+                             convention, fmt)
+    for given, option in ((shape, "--shape"), (hints, "--hint"), (attention_modules, "--attention-modules"),
+                          (mode != "eval", "--mode"), (exact_shape, "--exact-shape")):
+        if given:
+            raise AttncostError(f"{option} applies to your own model (FILE.py:FN); {name} is a catalogue entry")
     entry = catalogue.get(name)
     hp = api.typed_hp(entry, api.parse_hp_assignments(hps, scoped=False))
     cost = entry.formula(hp)
@@ -100,6 +146,44 @@ def formula(name, hps, leading, latex, convention, fmt):
     click.echo(render(rows, fmt, meta))
 
 
+def _user_formula(reference, shape, hints, hps, leading, latex, attention_modules, mode, exact_shape, convention,
+                  fmt):
+    """``attncost formula FILE.py:FN --shape 3xHxW``: a user's model's cost in the shape's letters."""
+    from ..usermodels import formula as symbolic, load_model
+
+    if hps:
+        raise AttncostError("--hp applies to catalogue entries; your own model fixes its own hyperparameters")
+    if shape is None:
+        raise AttncostError(f"{reference}: give --shape with letters for the symbolic sizes, e.g. --shape 3xHxW")
+    values = {}
+    for item in hints:
+        letter, _, value = item.partition("=")
+        if not letter.strip().isalpha() or not value.strip().isdigit() or int(value) < 2:
+            raise AttncostError(f"--hint {item!r} must be LETTER=VALUE with VALUE >= 2, e.g. H=512")
+        values[letter.strip().upper()] = int(value)
+    analysis = symbolic(load_model(reference), shape, values, attention_modules=_patterns(attention_modules),
+                        mode=mode, exact_shape=exact_shape)
+    cost = analysis.network.total
+    grow = tuple(sorted((s for s in analysis.hints if str(s) != "N"), key=str)) or tuple(analysis.hints)
+    rows = api.formula_rows(cost, convention, leading, grow or (sympy.Symbol("H"), sympy.Symbol("W")))
+    printer = sympy.latex if latex else sympy.sstr
+    for row in rows:
+        row["expression"] = printer(row["expression"])
+    meta = {"model": reference, "inputs": format_inputs(analysis.inputs),
+            "symbols": ", ".join(sorted(str(s) for s in cost.free_symbols)) or "none",
+            "mode": analysis.mode, "traced with": analysis.method,
+            "traced at": ", ".join(f"{k}={v}" for k, v in sorted(analysis.hints.items(), key=str)) or "-"}
+    if analysis.specialised:
+        meta["fixed by the model"] = ", ".join(f"{k}={v}" for k, v in sorted(analysis.specialised.items(), key=str))
+    if analysis.equalities:
+        meta["holds where"] = ", ".join(f"{sympy.sstr(g.lhs)} = {sympy.sstr(g.rhs)}" for g in analysis.equalities)
+    if analysis.unsupported:
+        meta["unsupported ops (not counted)"] = ", ".join(sorted(analysis.unsupported))
+    if leading:
+        meta["leading"] = f"highest total degree in {', '.join(map(str, grow)) or 'the sizes'} (floors dropped)"
+    click.echo(render(rows, fmt, meta))
+
+
 @cli.command()
 @click.argument("names", nargs=-1, required=True)
 @click.option("--shape", type=ShapeType(), required=True, help="CxHxW or NxCxHxW, e.g. 256x14x14")
@@ -110,9 +194,11 @@ def formula(name, hps, leading, latex, convention, fmt):
 @FORMAT
 def compare(names, shape, hps, dtype, convention, fmt):
     """Compare the costs of NAMES at one input shape; ratios are to the first module."""
+    from ..graph.document import document
+
     rows = api.compare(names, shape, api.parse_hp_assignments(hps, scoped=True), convention, dtype)
-    meta = {"shape": format_shape(shape), "convention": convention, "dtype": dtype}
-    click.echo(render(rows, fmt, meta))
+    click.echo(render_result(document("compare", shape=shape, convention=convention, dtype=dtype, rows=rows,
+                                      group_by="module"), fmt))
 
 
 @cli.command()
@@ -152,23 +238,48 @@ def crossover(module_a, module_b, shape, vary, metric, value_range, hps, convent
               show_default=True, help="insertion policy for --attn")
 @click.option("--stages", default="1,2,3,4", show_default=True, help="stages (1..4) that get attention")
 @click.option("--blocks", default="", help="block indices for --where after_blocks, e.g. 1,3,5")
-@click.option("--shape", type=ShapeType(), default="3x224x224", show_default=True, help="input CxHxW or NxCxHxW")
+@click.option("--shape", type=ShapeType(inputs=True), default=None,
+              help="input CxHxW or NxCxHxW [default: 3x224x224]; FILE.py:FN: any rank (196x768), several inputs "
+                   "comma-separated, each as written, a dtype each if not --dtype (1x3x224x224,1x77:int64) "
+                   "[default: the example inputs FN returns, else 3x224x224]")
 @click.option("--group-by", type=click.Choice(["stage", "block", "kind", "op"]), default="stage", show_default=True)
 @click.option("--graphml", type=click.Path(dir_okay=False), help="also write the op graph as GraphML")
+@click.option("--depth", type=click.IntRange(min=1), metavar="K",
+              help="per-module table down to depth K (parents sum their children); shown instead of the "
+                   "breakdown, which stays in JSON's rows")
+@click.option("--dtype", "network_dtype", type=click.Choice(list(api.DTYPE_BYTES)), default=None,
+              help="element type for memory in bytes [default: float32; FILE.py:FN: the model's]")
+@click.option("--strict", is_flag=True,
+              help="exit with code 3 when the totals are incomplete (aten ops without a formula)")
+@click.option("--fake/--no-fake", default=None,
+              help="FILE.py:FN: count on FakeTensors (no allocation, no arithmetic, the same numbers) "
+                   "[default: when the inputs have more than 2^20 elements]")
+@_user_options
 @CONVENTION
 @FORMAT
-def network(network, attn, where, stages, blocks, shape, group_by, graphml, convention, fmt):
+def network(network, attn, where, stages, blocks, shape, group_by, graphml, depth, network_dtype, strict,
+            fake, attention_modules, mode, exact_shape, convention, fmt):
     """Cost of a whole network, with attention inserted by policy and a breakdown.
 
     NETWORK is a reference network (resnet50, resnet50-v1, mobilenet-v2, vit-b16, ...), a spec file, or
     your own model as FILE.py:FUNCTION (which returns an nn.Module; traced, imports torch). Breakdown
-    by stage, block, module kind or op kind."""
+    by stage, block, module kind or op kind; --depth K gives one row per module instead.
+
+    Where the model ran aten ops attncost has no formula for, the totals undercount: every format
+    says so (JSON: incomplete, unsupported_ops) and --strict makes the exit code 3."""
     from .. import networks
     from ..cost import Program
     from ..graph import walk
 
-    if ".py:" in network:
-        return _user_network(network, attn, shape, group_by, graphml, convention, fmt)
+    if _is_user_model(network):
+        return _user_network(network, attn, shape, group_by, graphml, convention, fmt, depth=depth,
+                             dtype=network_dtype, strict=strict, fake=fake, mode=mode, exact_shape=exact_shape,
+                             attention_modules=_patterns(attention_modules))
+    for given, option in ((fake is not None, "--fake"), (attention_modules, "--attention-modules"),
+                          (mode != "eval", "--mode"), (exact_shape, "--exact-shape")):
+        if given:
+            raise AttncostError(f"{option} applies to your own model (FILE.py:FN), not to {network}")
+    shape = parse_shape(shape or "3x224x224")
     if network.endswith((".yaml", ".yml")):
         spec = networks.load_spec(network)
     else:
@@ -187,7 +298,8 @@ def network(network, attn, where, stages, blocks, shape, group_by, graphml, conv
         raise AttncostError(f"--shape {format_shape(shape)}: the reference networks take 3 input channels")
     g = Program()
     result = walk(g, networks.run_network(g, g.input(shape), spec))
-    _print_network(result, spec.name, shape, group_by, graphml, convention, fmt, _paper_note(spec, shape, result))
+    _print_network(result, spec.name, shape, group_by, graphml, convention, fmt, _paper_note(spec, shape, result),
+                   depth=depth, dtype=network_dtype or "float32")
 
 
 def _paper_note(spec, shape, result) -> dict:
@@ -196,8 +308,8 @@ def _paper_note(spec, shape, result) -> dict:
     from .. import networks
     from ..cost import Program
 
-    if getattr(spec, "stride_on", None) not in ("1x1", "3x3"):
-        return {}
+    if getattr(spec, "stride_on", None) not in ("1x1", "3x3") or getattr(spec, "block", None) != "bottleneck":
+        return {}                     # a basic block has no 1x1 to move the stride to
     other = type(spec)(**{**spec.__dict__, "stride_on": "1x1" if spec.stride_on == "3x3" else "3x3"})
     g = Program()
     other_macs = int(g.finish(networks.run_network(g, g.input(shape), other)).macs)
@@ -208,28 +320,47 @@ def _paper_note(spec, shape, result) -> dict:
                     f"that era print conv+FC MACs as 'GFLOPs': compare with --convention macs"}
 
 
-def _user_network(reference, attn, shape, group_by, graphml, convention, fmt):
+def _user_network(reference, attn, shape, group_by, graphml, convention, fmt, depth=None, dtype=None, strict=False,
+                  fake=None, mode="eval", exact_shape=False, attention_modules=()):
     """``attncost network FILE.py:FN``: a user's own model, counted by the tracer (imports torch)."""
     from ..usermodels import analyze, load_model
 
     if attn:
         raise AttncostError("--attn applies to reference networks; put attention in your own model")
-    analysis = analyze(load_model(reference), shape)
+    model, example = load_model(reference, with_inputs=True)
+    inputs = shape or (example if example is not None else "3x224x224")
+    analysis = analyze(model, inputs, fake=fake, dtype=dtype, mode=mode, exact_shape=exact_shape,
+                       attention_modules=attention_modules)
+    shape = analysis.inputs[0][0]
+    extra = {"inputs": format_inputs(analysis.inputs), "mode": analysis.mode, "fake_tensors": analysis.fake}
+    where = getattr(analysis, "module_name", lambda scope: scope)
     for op, (calls, scope) in sorted(analysis.unsupported.items()):
-        click.echo(f"Warning: no formula for {op} (x{calls}, first in {scope}): not counted", err=True)
+        click.echo(f"Warning: no formula for {op} (x{calls}, first in {where(scope) if scope else '<top>'}): "
+                   "not counted", err=True)
     _print_network(analysis.network, reference, shape, group_by, graphml, convention, fmt,
-                   {"traced with": analysis.method,
-                    "unsupported ops": ", ".join(sorted(analysis.unsupported)) or "none"})
+                   {"traced_with": analysis.method, **extra}, depth=depth, dtype=getattr(analysis, "dtype", "float32"),
+                   names=getattr(analysis, "modules", None), root_type="model",
+                   unsupported=analysis.unsupported, where=where, strict=strict)
 
 
-def _print_network(result, name, shape, group_by, graphml, convention, fmt, extra=None):
-    rows = [{k: (int(v) if k != group_by else v) for k, v in row.items()} for row in result.breakdown(group_by, convention)]
-    total = result.total
-    share = result.attention_share(convention)
-    meta = {"network": name, "shape": format_shape(shape), "convention": convention,
-            "params": f"{int(total.params):,}", "macs": f"{int(total.macs):,}",
-            "peak_live_elements": f"{int(total.peak_live_elements):,}",
-            "attention share (flops)": f"{float(share['flops_share']):.2%}", **(extra or {})}
+def _print_network(result, name, shape, group_by, graphml, convention, fmt, extra=None, *, depth=None,
+                   dtype="float32", names=None, root_type="network", unsupported=None, where=lambda scope: scope,
+                   strict=False):
+    """Print a walked network's result document (docs/JSON.md); --strict: exit 3 if it is incomplete."""
+    from ..graph.document import document, share, totals, unsupported_ops
+
+    nbytes = api.DTYPE_BYTES.get(dtype, 4)
+    rows = [{k: (v if k == group_by else _number(v)) for k, v in row.items()}
+            for row in result.breakdown(group_by, convention)]
+    modules = None
+    if depth is not None:
+        from ..graph.modules import module_table
+
+        modules = [row.as_dict(convention, nbytes) for row in module_table(result, depth, names, root_type)]
+    doc = document("network", network=name, shape=shape, convention=convention, dtype=dtype, group_by=group_by,
+                   rows=rows, total=totals(result.total, convention, nbytes),
+                   attention_share=share(result, convention), modules=modules,
+                   unsupported=unsupported_ops(unsupported or {}, where), **(extra or {}))
     if graphml:
         import networkx as nx
 
@@ -239,7 +370,16 @@ def _print_network(result, name, shape, group_by, graphml, convention, fmt, extr
             for key in ("params", "macs", "elements"):
                 data[key] = int(data[key])
         atomic_write(graphml, "\n".join(nx.generate_graphml(graph)))
-    click.echo(render(rows, fmt, meta))
+    click.echo(render_result(doc, fmt))
+    if strict and doc["incomplete"]:
+        sys.exit(3)
+
+
+def _number(value):
+    try:
+        return int(value)
+    except TypeError:
+        return value
 
 
 @cli.command()
@@ -313,7 +453,8 @@ def atomic_write(path: str, text: str) -> None:
 @click.option("--samples", default=50, show_default=True, help="random configurations per entry")
 @click.option("--seed", default=0, show_default=True)
 @click.option("--symbolic/--no-symbolic", default=True, show_default=True,
-              help="also prove the formula against a FakeTensor trace with symbolic N, H, W")
+              help="also prove the formula against a FakeTensor trace with symbolic N, H, W "
+                   "(a dense grid of H, W where torch cannot trace the module symbolically)")
 @FORMAT
 def verify(names, samples, seed, symbolic, fmt):
     """Prove catalogue formulas equal to what the reference PyTorch code executes (imports torch).
@@ -328,7 +469,8 @@ def verify(names, samples, seed, symbolic, fmt):
         report = verify_entry(entry, samples=samples, seed=seed, symbolic=symbolic)
         rows.append({"module": entry.name, "configs": report.configs, "mismatches": len(report.mismatches),
                      "unsupported_ops": ", ".join(sorted(report.unsupported)) or "-",
-                     "symbolic": report.symbolic, "result": "pass" if report.passed else "FAIL"})
+                     "proof": report.route, "symbolic": report.symbolic,
+                     "result": "pass" if report.passed else "FAIL"})
         if not report.passed:
             failed.append(report)
     click.echo(render(rows, fmt))

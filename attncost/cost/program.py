@@ -173,6 +173,7 @@ class Program:
         self._counts: dict = {}
         self._params: dict = {}
         self._attention: list = []
+        self.attention_scopes: list = []     # the scope of each attention map, parallel to _attention
         self._anonymous = itertools.count()
         self.degenerate = False
         self._scope: list[str] = []
@@ -250,7 +251,9 @@ class Program:
         return {"records": [(rec.scope[n:], rec.counts, rec.params, rec.uses, rec.allocations) for rec in records],
                 "counts": counts,
                 "inputs": [(t.storage, t.shape, t.strides) for t in inputs], "params": params,
-                "attention": self._attention[attention_before:], "degenerate": self.degenerate and not degenerate_before,
+                "attention": self._attention[attention_before:],
+                "attention_scopes": [scope[n:] for scope in self.attention_scopes[attention_before:]],
+                "degenerate": self.degenerate and not degenerate_before,
                 "outputs": [(t.shape, t.storage, t.strides) for t in outputs], "tuple": isinstance(out, tuple)}
 
     def _replay(self, template, inputs):
@@ -276,6 +279,7 @@ class Program:
             scope = scopes.get(suffix) or scopes.setdefault(suffix, prefix + suffix)
             records.append(OpRecord(len(records), scope, counts, params, uses, allocations))
         self._attention.extend(template["attention"])
+        self.attention_scopes.extend(prefix + suffix for suffix in template["attention_scopes"])
         self.degenerate = self.degenerate or template["degenerate"]
         outputs = [Tensor(shape, storage[old], strides) for shape, old, strides in template["outputs"]]
         return tuple(outputs) if template["tuple"] else outputs[0]
@@ -339,6 +343,7 @@ class Program:
     def mark_attention_map(self, t: Tensor) -> Tensor:
         """Declare ``t`` an attention map (mirrors ``attncost.reference.marks.attention_map``)."""
         self._attention.append(t.numel)
+        self.attention_scopes.append(self._scope_key)
         return t
 
     def finish(self, *outputs: Tensor) -> Cost:

@@ -1,5 +1,5 @@
 """Output formats for rows of results: table, json, csv, markdown (printing happens in the CLI)."""
 
-from .render import FORMATS, OutputFormat, render
+from .render import FORMATS, OutputFormat, render, render_result
 
-__all__ = ["FORMATS", "OutputFormat", "render"]
+__all__ = ["FORMATS", "OutputFormat", "render", "render_result"]

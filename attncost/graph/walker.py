@@ -11,7 +11,7 @@ resolution sweep is one compiled function rather than a loop of walks.
 from __future__ import annotations
 
 import functools
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import networkx as nx
 import sympy
@@ -22,10 +22,18 @@ from ..cost.program import OpRecord
 
 @dataclass
 class NetworkCost:
-    """A walked network: its total cost, the op records behind it and (built on first use) its op graph."""
+    """A walked network: its total cost, the op records behind it and (built on first use) its op graph.
+
+    ``inputs`` (storage -> elements: tensors live from the start), ``outputs`` (storages kept live to
+    the end) and ``attention_maps`` ((scope, elements) of each attention map marked) let
+    :func:`attncost.graph.modules.module_table` give every module its own peak and attention map;
+    without them it reports those only for the whole network."""
 
     total: Cost
     records: list
+    inputs: dict = field(default_factory=dict)
+    outputs: tuple = ()
+    attention_maps: list | None = None
 
     @functools.cached_property
     def graph(self) -> nx.DiGraph:
@@ -114,4 +122,7 @@ def walk(program: Program, outputs) -> NetworkCost:
     """Finish ``program`` and build its graph."""
     outputs = outputs if isinstance(outputs, (list, tuple)) else [outputs]
     total = program.finish(*outputs)
-    return NetworkCost(total, list(program.records))
+    live = program._liveness
+    inputs = {key: live.size[key] for key, born in live.born.items() if born == 0}
+    return NetworkCost(total, list(program.records), inputs, tuple(o.storage for o in outputs),
+                       list(zip(program.attention_scopes, program._attention)))

@@ -9,7 +9,7 @@ storage), never by class names.
 
 from __future__ import annotations
 
-from .pointwise import ADD, elementwise
+from .pointwise import ADD, MUL, elementwise
 from .primitive import Aten, define, kind
 from .shapes import numel
 
@@ -52,6 +52,32 @@ def _bmm(c):
 def matmul(a_shape, b_shape, out_shape) -> dict:
     """Batched or plain matrix product: output elements x contracted dimension."""
     return {MAC_MATMUL.name: numel(out_shape) * a_shape[-1]}
+
+
+MAC_BADDBMM = kind("mac.baddbmm", "batched-product multiply-accumulates of aten.baddbmm (fvcore 0.1.5 has no "
+                   "handle for it; FlopCounterMode counts 2 per MAC)", "output elements × contracted dim",
+                   macs=1, fvcore=0, flopcounter=2, full=2)
+
+
+def _baddbmm(c):
+    """baddbmm(input, batch1, batch2, *, beta=1, alpha=1) = beta·input + alpha·(batch1 @ batch2)."""
+    _, a, b = c.args[:3]
+    return baddbmm(c.shape(a), c.shape(b), c.out_shape, beta=c.kwargs.get("beta", 1), alpha=c.kwargs.get("alpha", 1))
+
+
+@define("baddbmm", kinds=(MAC_BADDBMM, ADD, MUL), aten=(Aten(("baddbmm",), _baddbmm),))
+def baddbmm(a_shape, b_shape, out_shape, beta=1, alpha=1) -> dict:
+    """beta·input + alpha·(A @ B) on (b, n, k) @ (b, k, m): the product's MACs, one add per output
+    unless beta = 0 (then input is not read), a multiply per output for alpha != 1 and another for
+    beta not in (0, 1) (HF-style attention passes alpha = the 1/sqrt(d) scale)."""
+    out = numel(out_shape)
+    counts = {MAC_BADDBMM.name: out * a_shape[-1]}
+    if beta != 0:
+        counts[ADD.name] = out
+    multiplies = (alpha != 1) + (beta not in (0, 1))
+    if multiplies:
+        counts[MUL.name] = multiplies * out
+    return counts
 
 
 def _addmm(c):

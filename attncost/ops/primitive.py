@@ -10,6 +10,10 @@ call's arguments onto the formula. Everything else is derived from the registry:
 - the tracer's handlers (:mod:`attncost.trace.handlers` resolves the overload names to torch ops);
 - the op-kind table of docs/CONVENTIONS.md (:mod:`attncost.ops.docs`; a test regenerates it).
 
+Ops attncost does not define (a user's ``torch.library`` custom op, an aten op the tracer lacks) get
+a formula at run time through :func:`custom` (public as :func:`attncost.register_op`, whose torch half
+lives in :mod:`attncost.trace.handlers`); such a primitive has no aten binding of its own.
+
 Modelled on ``torch.utils.flop_counter`` (a small pure formula registered for the aten ops it
 covers; registering a key twice raises) without its flaw of re-listing the formulas in a second
 literal dict. Adding a primitive is one :func:`define` call plus its independent test.
@@ -159,6 +163,64 @@ def overloads_counting(kind_name: str) -> list[str]:
             if any(k.name == kind_name for k in binding.kinds or primitive.kinds):
                 out.extend(binding.overloads)
     return out
+
+
+# -- formulas for ops attncost does not define (a user's custom op, an aten op the tracer lacks) -----
+
+#: op name ("mylib::scaled_gate", "aten::topk") -> the primitive registered for it at run time
+CUSTOM_OPS: dict[str, Primitive] = {}
+
+
+def custom(op_name: str, counts: Callable[[TracedCall], Mapping], kinds) -> Primitive:
+    """Register ``counts`` as the formula of op ``op_name``, which attncost does not define: the
+    op-independent half of :func:`attncost.register_op` (the torch half resolves the op and adds it
+    to the tracer's table, :mod:`attncost.trace.handlers`).
+
+    ``counts(call)`` receives the traced call (:class:`TracedCall`: ``args``, ``kwargs``, ``out``,
+    ``out_shape``, ``shape(t)``, ``is_parameter(t)``, ``is_tensor(v)``) and returns ``{kind name:
+    count}``; shapes are ints on real tensors and sympy expressions on symbolic ones, so a formula
+    written with ``+ - * //`` and :func:`attncost.ops.numel` serves both. ``kinds``: the op kinds it
+    may count, each an :class:`OpKind` (an existing one, or a new one made with :func:`kind`) or the
+    name of a registered kind; it must return no other. An op registered twice raises."""
+    if op_name in CUSTOM_OPS or op_name in PRIMITIVES:
+        raise ValueError(f"op {op_name!r} already has a formula; registering an op twice is an error "
+                         f"(unregister it first)")
+    if not callable(counts):
+        raise TypeError(f"op {op_name!r}: counts must be a function of the traced call, not {counts!r}")
+    if isinstance(kinds, (str, OpKind)):
+        kinds = (kinds,)
+    resolved = tuple(k if isinstance(k, OpKind) else op_kind(k) for k in kinds)
+    if not resolved:
+        raise ValueError(f"op {op_name!r}: name the op kinds its formula counts (kinds=...)")
+    allowed = {k.name for k in resolved}
+
+    def formula(call) -> dict:
+        result = dict(counts(call))
+        stray = sorted(set(result) - allowed)
+        if stray:
+            raise ValueError(f"the formula registered for {op_name!r} counted {stray}, which are not among its "
+                             f"kinds {sorted(allowed)}")
+        return result
+
+    formula.__doc__ = counts.__doc__
+    primitive = define(op_name, kinds=resolved, doc=(counts.__doc__ or f"registered formula of {op_name}"))(formula)
+    CUSTOM_OPS[op_name] = primitive
+    return primitive
+
+
+def remove_custom(op_name: str) -> Primitive:
+    """Undo :func:`custom`: the op's primitive goes, and with it the op kinds it introduced."""
+    if op_name not in CUSTOM_OPS:
+        raise KeyError(f"no formula was registered for op {op_name!r}")
+    primitive = CUSTOM_OPS.pop(op_name)
+    del PRIMITIVES[op_name]
+    for name in [name for name, owner_name in _KIND_OWNER.items() if owner_name == op_name]:
+        users = [other.name for other in PRIMITIVES.values() if any(k.name == name for k in other.kinds)]
+        if users:                                   # another registered op counts it too: it stays
+            _KIND_OWNER[name] = users[0]
+        else:
+            del OP_KINDS[name], _KIND_OWNER[name]
+    return primitive
 
 
 @dataclass(frozen=True)

@@ -36,6 +36,40 @@ def _storage_key(t: torch.Tensor):
     return t.untyped_storage()._cdata
 
 
+def _query_packets() -> set:
+    """Size, stride and device queries (``prim.device``, ``aten.sym_size``...): they read no element,
+    and only FakeTensors send them through dispatch, so they are neither ops nor uses of a storage
+    (a real run and a FakeTensor run then record the same steps)."""
+    found = set()
+    for name in ("prim.device", "aten.sym_size", "aten.sym_stride", "aten.sym_numel", "aten.sym_storage_offset",
+                 "aten.is_contiguous", "aten.dim", "aten.size", "aten.stride"):
+        namespace, _, op = name.partition(".")
+        packet = getattr(getattr(torch.ops, namespace), op, None)
+        if packet is not None:
+            found.add(packet)
+    return found
+
+
+_QUERIES = _query_packets()
+
+
+def _tensors(value, found: list) -> list:
+    """The tensors in an aten call's arguments or results (nested lists, tuples and dicts), in
+    pytree's order: ``tree_flatten`` without its per-leaf overhead on the tracer's hot path."""
+    if isinstance(value, torch.Tensor):
+        found.append(value)
+    elif isinstance(value, (list, tuple)):
+        for item in value:
+            if isinstance(item, torch.Tensor):
+                found.append(item)
+            elif isinstance(item, (list, tuple, dict)):
+                _tensors(item, found)
+    elif isinstance(value, dict):
+        for item in value.values():
+            _tensors(item, found)
+    return found
+
+
 class CostTracer(TorchDispatchMode):
     """Count a forward pass. Use ``with CostTracer(module, size_to_expr) as t: out = module(x)``
     after ``t.add_input(x)``; then ``t.result(out)`` gives the :class:`Cost`."""
@@ -43,6 +77,7 @@ class CostTracer(TorchDispatchMode):
     def __init__(self, module: torch.nn.Module | None = None, size_to_expr=None):
         super().__init__()
         self._size_to_expr = size_to_expr or (lambda v: int(v))
+        self._concrete = size_to_expr is None          # sizes are ints: numel() is the element count
         self._liveness = Liveness()
         self._counts: dict = {}
         self._keep: list = []               # strong refs: storages are never freed, so keys stay unique
@@ -51,6 +86,7 @@ class CostTracer(TorchDispatchMode):
         self.unsupported: Counter = Counter()
         self.unsupported_scopes: dict = {}
         self.records: list = []          # one OpRecord per aten op, for the graph walker
+        self.funcs: list = []            # the aten overload each record ran (records[i] ran funcs[i])
         self.scope: tuple = ()           # set by whoever knows which module runs (attncost.analyze)
         self.params = sympy.Integer(0)
         if module is not None:
@@ -59,6 +95,23 @@ class CostTracer(TorchDispatchMode):
                 self._param_keys.add(_storage_key(t))
                 self._keep.append(t)
         self._known: set = set(self._param_keys)
+
+    def add_parameters(self, parameters=(), buffers=()) -> None:
+        """Tensors that stand for a module's parameters and buffers when they are not the module's own
+        (FakeTensor copies, converted or cloned ones): their storages are never activations, and the
+        parameters' elements are the cost's params (each tensor once)."""
+        seen = set()
+        for group, counted in ((parameters, True), (buffers, False)):
+            for t in group:
+                if id(t) in seen:
+                    continue
+                seen.add(id(t))
+                if counted:
+                    self.params += int(t.numel())
+                key = _storage_key(t)
+                self._param_keys.add(key)
+                self._known.add(key)
+                self._keep.append(t)
 
     # -- set-up ------------------------------------------------------------------------------------
     def add_input(self, x: torch.Tensor) -> None:
@@ -94,37 +147,47 @@ class CostTracer(TorchDispatchMode):
         kwargs = kwargs or {}
         out = func(*args, **kwargs)
         packet = func.overloadpacket
-        name = str(packet) if not hasattr(func, "name") else func.name().split(".")[0].replace("::", ".")
-        inputs = [t for t in tree_flatten((args, kwargs))[0] if isinstance(t, torch.Tensor)]
-        outputs = [t for t in tree_flatten(out)[0] if isinstance(t, torch.Tensor)]
+        if packet in _QUERIES:
+            return out               # metadata only: FakeTensors dispatch these, real tensors do not
+        inputs = _tensors(kwargs, _tensors(args, []))
+        outputs = _tensors(out, [])
         op_counts = {}
-        if packet in HANDLERS:
-            op_counts = HANDLERS[packet](Call(packet, args, kwargs, out, self.shape, self._is_parameter))
+        handler = HANDLERS.get(packet)
+        if handler is not None:
+            op_counts = handler(Call(packet, args, kwargs, out, self.shape, self._is_parameter))
             for kind, value in op_counts.items():
                 self._counts[kind] = self._counts.get(kind, 0) + value
-        elif packet not in IGNORED and name not in IGNORED_NAMES:
+        elif packet not in IGNORED and self._name(func, packet) not in IGNORED_NAMES:
             self.unsupported[str(func)] += 1
             self.unsupported_scopes.setdefault(str(func), "/".join(self.scope) or "<top>")
         self._record_memory(inputs, outputs, op_counts)
+        self.funcs.append(func)
         return out
 
+    @staticmethod
+    def _name(func, packet) -> str:
+        return str(packet) if not hasattr(func, "name") else func.name().split(".")[0].replace("::", ".")
+
     def _record_memory(self, inputs, outputs, op_counts) -> None:
-        uses = [_storage_key(t) for t in inputs]
+        uses = tuple([t.untyped_storage()._cdata for t in inputs])
         allocations = []
+        known = self._known
         for t in outputs:
-            key = _storage_key(t)
-            if key not in self._known:
-                self._known.add(key)
-                allocations.append((key, self.numel(t)))
+            key = t.untyped_storage()._cdata
+            if key not in known:
+                known.add(key)
+                allocations.append((key, t.numel() if self._concrete else self.numel(t)))
                 self._keep.append(t)
         self._liveness.record(uses, allocations)
-        self.records.append(OpRecord(len(self.records), self.scope, op_counts, 0, tuple(uses), tuple(allocations)))
+        self.records.append(OpRecord(len(self.records), self.scope, op_counts, 0, uses, tuple(allocations)))
 
     # -- results -----------------------------------------------------------------------------------
     def result(self, output, allow_unsupported: bool = False) -> Cost:
         if self.unsupported and not allow_unsupported:
             raise UnsupportedOpsError(
-                "no formula for aten ops: " + ", ".join(f"{op} (x{n})" for op, n in sorted(self.unsupported.items())))
+                "no formula for ops: " + ", ".join(f"{op} (x{n}, first in {self.unsupported_scopes.get(op, '<top>')})"
+                                                   for op, n in sorted(self.unsupported.items()))
+                + "; give one with attncost.register_op (README.md, 'Counting a custom op')")
         outputs = [t for t in tree_flatten(output)[0] if isinstance(t, torch.Tensor)]
         return Cost(
             counts=self._counts,

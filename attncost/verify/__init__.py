@@ -1,6 +1,8 @@
 """Verification of catalogue formulas against real PyTorch (imports torch)."""
 
 from .sampling import RandomPick, sample_config
-from .verify import EntryReport, check_config, check_symbolic, verify_entry
+from .grid import check_dense_grid
+from .verify import EntryReport, check_config, check_symbolic, prove_in_sizes, torch_limitation, verify_entry
 
-__all__ = ["EntryReport", "RandomPick", "check_config", "check_symbolic", "sample_config", "verify_entry"]
+__all__ = ["EntryReport", "RandomPick", "check_config", "check_dense_grid", "check_symbolic", "prove_in_sizes",
+           "sample_config", "torch_limitation", "verify_entry"]
