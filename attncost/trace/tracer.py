@@ -17,6 +17,7 @@ from collections import Counter
 
 import sympy
 import torch
+from torch._ops import HigherOrderOperator
 from torch.utils._python_dispatch import TorchDispatchMode
 from torch.utils._pytree import tree_flatten
 
@@ -143,8 +144,16 @@ class CostTracer(TorchDispatchMode):
         return super().__exit__(*exc)
 
     # -- the dispatch hook -------------------------------------------------------------------------
+    # Higher-order operators (flex_attention, cond, while_loop, ...) reach the hook whole: named, not run.
+    supports_higher_order_operators = True
+
     def __torch_dispatch__(self, func, types, args=(), kwargs=None):
         kwargs = kwargs or {}
+        if isinstance(func, HigherOrderOperator):
+            raise UnsupportedOpsError(
+                f"no formula for the higher-order operator {func.name()} (first in {'/'.join(self.scope) or '<top>'}): "
+                "attncost counts aten ops and cannot look inside it (for flex_attention, count the model with "
+                "F.scaled_dot_product_attention instead)")
         out = func(*args, **kwargs)
         packet = func.overloadpacket
         if packet in _QUERIES:

@@ -63,3 +63,22 @@ def test_tracer_records_marked_attention_maps():
     with torch.no_grad(), tracer:
         out = Marked()(x)
     assert tracer.result(out).attention_map_elements == 18
+
+
+def test_flex_attention_is_named_not_counted_as_zero():
+    """flex_attention reaches the tracer as a higher-order operator that it cannot look inside:
+    it must stop the count with the operator's name, never pass as zero."""
+    import warnings
+
+    from torch.nn.attention.flex_attention import flex_attention
+
+    from attncost.trace.tracer import UnsupportedOpsError
+
+    class Flex(torch.nn.Module):
+        def forward(self, q):
+            return flex_attention(q, q, q)
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        with pytest.raises(UnsupportedOpsError, match="higher-order operator flex_attention"):
+            trace_module(Flex(), torch.randn(1, 2, 16, 8), allow_unsupported=True)
