@@ -4,7 +4,7 @@ The formula side (this package's ``cost``, ``ops``, ``catalogue``) never imports
 side (``reference``, ``trace``, ``verify``) is imported only by what needs it.
 """
 
-__version__ = "0.1.0"
+from .version import __version__  # noqa: F401
 
 
 def analyze(model, inputs=None, method: str = "eager", **options):

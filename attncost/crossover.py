@@ -18,9 +18,9 @@ import numpy as np
 import sympy
 
 from . import catalogue
-from .api import drop_floors
 from .cost import Convention, flops
 from .errors import AttncostError, HyperparameterError
+from .symbolic_terms import drop_floors
 from .symbols import C, H, N, W
 
 METRICS = ("macs", "flops", "params", "peak", "attention-map", "activation")

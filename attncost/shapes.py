@@ -7,7 +7,7 @@ import re
 import sympy
 
 from .errors import ShapeError
-from .symbols import SHAPE_SYMBOLS
+from .symbols import SHAPE_SYMBOLS, symbol
 
 _DIM = re.compile(r"^(\d+|[NCHW])$")
 
@@ -39,18 +39,22 @@ def format_shape(shape) -> str:
     return "x".join(str(sympy.sympify(s)) for s in shape)
 
 
+#: bytes per element of the element types memory is given in (``--dtype``)
+DTYPE_BYTES = {"float32": 4, "float16": 2, "bfloat16": 2, "float64": 8, "int8": 1}
+
+
 # -- inputs of users' own models ----------------------------------------------------------------------
 
 #: element types an input may be given in (``1x77:int64``); ``--dtype`` takes the floating ones
 INPUT_DTYPES = ("float32", "float16", "bfloat16", "float64", "int64", "int32", "int16", "int8", "uint8", "bool")
 FLOAT_DTYPES = ("float32", "float16", "bfloat16", "float64")
+#: the forward a user's model is counted in (``--mode``)
+MODES = ("eval", "train")
 _LETTER = re.compile(r"^[A-Za-z]$")
 
 
 def letter_symbol(letter: str):
     """The symbol a shape letter stands for: attncost's N, C, H, W, or a positive integer ``L``, ``T``..."""
-    from .symbols import symbol
-
     upper = letter.upper()
     return next((s for s in SHAPE_SYMBOLS if str(s) == upper), None) or symbol(upper)
 

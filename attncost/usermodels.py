@@ -64,7 +64,6 @@ import torch
 import torch.fx
 from torch.utils._pytree import tree_flatten
 
-from .api import DTYPE_BYTES
 from .cost.program import OpRecord
 from .cost.symbolic import exact_max
 from .errors import AttncostError, ShapeError
@@ -72,8 +71,8 @@ from .graph.walker import NetworkCost
 from .ops.attention import MAC_ATTENTION, native_multi_head_attention
 from .ops.conv import MAC_MATMUL
 from .ops.pointwise import SOFTMAX_KIND
-from .reference.registry import REFERENCES, _load
-from .shapes import FLOAT_DTYPES, INPUT_DTYPES, format_inputs
+from .reference import REFERENCES
+from .shapes import DTYPE_BYTES, FLOAT_DTYPES, INPUT_DTYPES, MODES, format_inputs
 from .trace.handlers import PRIMITIVE_OF
 from .trace.tracer import CostTracer, _storage_key
 
@@ -136,7 +135,6 @@ class Analysis:
 # -- what counts as attention ------------------------------------------------------------------------
 
 def _catalogue_types() -> dict:
-    _load()
     return {cls: name for name, cls in REFERENCES.items()}
 
 
@@ -502,7 +500,7 @@ def _swapped_tensors(root, fake_mode, dtype, replacements: dict):
 @contextlib.contextmanager
 def _in_mode(model, mode):
     """Every module in ``mode`` ("eval", "train"; None: as given) for the analysis, then as before."""
-    if mode not in ("eval", "train", None):
+    if mode not in (*MODES, None):
         raise AttncostError(f"mode {mode!r} must be 'eval', 'train' or None (as given)")
     before = [(m, m.training) for m in model.modules()]
     wanted = mode == "train"

@@ -19,6 +19,7 @@ import sympy
 from ..cost import Cost, Program
 from ..errors import HyperparameterError, UnknownModuleError
 from ..symbols import SHAPE_SYMBOLS, symbol
+from .common import require_hidden
 
 FAMILIES = {
     "channel": "channel attention (squeeze-excitation style gates and global context)",
@@ -118,6 +119,7 @@ class Entry:
     notes: str = ""
     doc: str = field(default="", compare=False)
     symbolic_channels: bool = True
+    hidden: str | None = None
 
     # -- hyperparameters ---------------------------------------------------------------------------
     def hp(self, name: str) -> Hyperparameter:
@@ -133,6 +135,8 @@ class Entry:
         for key in hp:
             self.hp(key)
         values = {h.name: h.check(hp.get(h.name, h.default), self.name) for h in self.hyperparameters}
+        if self.hidden is not None:
+            require_hidden(self.name, shape[1], values[self.hidden])
         if self.check is not None:
             self.check(tuple(shape), values)
         return values
@@ -182,18 +186,24 @@ def _key(name: str) -> str:
 
 
 def register(name: str, *, family: str, summary: str, paper: Paper, hyperparameters=(), aliases=(),
-             check=None, notes: str = "", symbolic_channels: bool = True):
+             check=None, notes: str = "", symbolic_channels: bool = True, hidden: str | None = None):
     """Register the decorated program as catalogue entry ``name``. Names and aliases are unique.
 
+    ``hidden="r"`` declares that the module reduces C to C // r hidden channels, so C // r >= 1 is
+    checked (``common.require_hidden``, one error text for all) before ``check`` runs.
     ``symbolic_channels=False`` says the module's structure depends on the value of C (e.g. a
     residual only when C equals the output channels), so its formulas are checked with C fixed."""
     if family not in FAMILIES:
         raise ValueError(f"unknown family {family!r}")
+    hyperparameters = tuple(hyperparameters)
 
     def decorate(program):
+        if hidden is not None and hidden not in {h.name for h in hyperparameters}:
+            raise ValueError(f"{name}: hidden={hidden!r} names no hyperparameter")
         entry = Entry(name=name, family=family, summary=summary, paper=paper, program=program,
                       hyperparameters=tuple(hyperparameters), aliases=tuple(aliases), check=check,
-                      notes=notes, doc=program.__doc__ or "", symbolic_channels=symbolic_channels)
+                      notes=notes, doc=program.__doc__ or "", symbolic_channels=symbolic_channels,
+                      hidden=hidden)
         for key in (name, *aliases):
             if _key(key) in _ALIASES:
                 raise ValueError(f"catalogue name {key!r} registered twice")
@@ -206,7 +216,6 @@ def register(name: str, *, family: str, summary: str, paper: Paper, hyperparamet
 
 def get(name: str) -> Entry:
     """The entry called ``name`` (or an alias), else a one-line error with the closest names."""
-    _load()
     key = _key(name)
     if key in _ALIASES:
         return REGISTRY[_ALIASES[key]]
@@ -222,14 +231,9 @@ def _natural(name: str):
 
 def entries(pattern: str | None = None, family: str | None = None) -> list[Entry]:
     """All entries, by family then natural name order, filtered by a wildcard and family."""
-    _load()
     order = list(FAMILIES)
     found = [e for e in REGISTRY.values()
              if (pattern is None or fnmatch.fnmatch(e.name, pattern)
                  or any(fnmatch.fnmatch(a, pattern) for a in e.aliases))
              and (family is None or e.family == family)]
     return sorted(found, key=lambda e: (order.index(e.family), _natural(e.name)))
-
-
-def _load():
-    from . import families  # noqa: F401  (importing the family files registers their entries)

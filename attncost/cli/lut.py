@@ -7,25 +7,29 @@ import torch. Files are written atomically.
 
 from __future__ import annotations
 
-import time
+import types
 
 import click
 
 from ..errors import LutError
 from ..format import FORMATS, render
+from ..io import atomic_write
+from .choices import DomainChoice
+
+
+def _lut():
+    """The lut modules whose constants the options offer (imported when click needs them)."""
+    from ..lut import calibrate, harness, runtime, table
+
+    return types.SimpleNamespace(calibrate=calibrate, harness=harness, runtime=runtime, table=table)
+
 
 FORMAT = click.option("--format", "fmt", type=click.Choice(FORMATS), default="table", show_default=True,
                       help="output format of the printed summary")
-LAYOUT = click.option("--format", "layout", type=click.Choice(["attncost", "singlepath"]), default="attncost",
+LAYOUT = click.option("--format", "layout", type=DomainChoice(lambda: _lut().table.LAYOUTS), default="attncost",
                       show_default=True,
                       help="file layout: attncost's self-describing JSON, or the Single-Path NAS table "
                            "(layer -> option index -> ms) its code loads unchanged")
-
-
-def _write(path: str, text: str) -> None:
-    from .main import atomic_write
-
-    atomic_write(path, text)
 
 
 def _progress(text: str) -> None:
@@ -59,7 +63,7 @@ def _table_rows(lut) -> list[dict]:
 
 
 def _save(lut, output: str, layout: str) -> None:
-    _write(output, lut.text(layout))
+    atomic_write(output, lut.text(layout))
     if layout == "singlepath":
         _progress(f"note: the Single-Path layout has no constant term; stem, head and fixed layers take "
                   f"{lut.constant_ms:.4g} ms here (the official code hardcodes total_runtime = 19.5999 for the "
@@ -78,12 +82,12 @@ def lut():
 @click.option("--repeats", default=15, show_default=True, type=click.IntRange(1), help="timed rounds")
 @click.option("--warmup", default=3, show_default=True, type=click.IntRange(0), help="untimed rounds first")
 @click.option("--batch", default=1, show_default=True, type=click.IntRange(1))
-@click.option("--timing", type=click.Choice(["in-context", "isolated"]), default="in-context", show_default=True,
+@click.option("--timing", type=DomainChoice(lambda: _lut().harness.TIMINGS), default="in-context", show_default=True,
               help="time each layer inside whole networks, or alone on a fixed input")
 @click.option("--calibrate-archs", default=8, show_default=True, type=click.IntRange(0),
               help="architectures measured end to end to fit the table's scale (0: none)")
-@click.option("--fit", type=click.Choice(["scale", "scale+offset"]), default="scale", show_default=True)
-@click.option("--statistic", type=click.Choice(["median", "min"]), default="median", show_default=True,
+@click.option("--fit", type=DomainChoice(lambda: _lut().calibrate.FITS), default="scale", show_default=True)
+@click.option("--statistic", type=DomainChoice(lambda: _lut().harness.STATISTICS), default="median", show_default=True,
               help="the table's estimate of each entry (and of networks in validation); all statistics are "
                    "stored; min resists load from other processes")
 @click.option("--seed", default=0, show_default=True)
@@ -142,7 +146,7 @@ def calibrate(table, output, name):
     if loaded.data.get("timing") == "predicted":
         raise LutError(f"{table}: a predicted table; calibrate needs a measured one")
     profile = fit_profile(loaded, name)
-    _write(output, profile_text(profile))
+    atomic_write(output, profile_text(profile))
     click.echo(render([{"quantity": k, "value": profile[k]} for k in
                        ("macs_per_s", "other_ops_per_s", "bytes_per_s", "seconds_per_op")],
                       "table", {"fit MAPE on the table's entries": f"{profile['fitted_on']['mape_pct']:.1f}%",
@@ -154,7 +158,7 @@ def calibrate(table, output, name):
 @click.option("--archs", default=8, show_default=True, type=click.IntRange(1), help="architectures to measure")
 @click.option("--passes", default=3, show_default=True, type=click.IntRange(1))
 @click.option("--repeats", default=3, show_default=True, type=click.IntRange(1), help="timed runs per pass")
-@click.option("--fit", type=click.Choice(["scale", "scale+offset"]), default="scale", show_default=True)
+@click.option("--fit", type=DomainChoice(lambda: _lut().calibrate.FITS), default="scale", show_default=True)
 @click.option("--seed", default=2000, show_default=True)
 def calibrate_sum(table, archs, passes, repeats, fit, seed):
     """Measure a few architectures end to end and store a scale (and offset) for TABLE's sums in it."""
@@ -166,7 +170,7 @@ def calibrate_sum(table, archs, passes, repeats, fit, seed):
         raise LutError(f"{table}: a predicted table; calibrate-sum needs a measured one")
     _progress(f"measuring {archs} architectures of {loaded.space.name} end to end ({passes} passes) ...")
     loaded.data["calibration"] = fit_table_sum(loaded, archs, passes=passes, repeats=repeats, seed=seed, fit=fit)
-    _write(table, loaded.text())
+    atomic_write(table, loaded.text())
     calibration = loaded.calibration
     click.echo(f"scale {calibration['scale']:.4f}, offset {calibration['offset_ms']:.4g} ms "
                f"({fit}, {archs} architectures); written to {table}")
@@ -205,7 +209,7 @@ def validate(table, samples, passes, repeats, space, profile, calibrate_archs, s
     report = run(loaded, samples, passes=passes, repeats=repeats, seed=seed, profile=profile_data,
                  calibrate_archs=calibrate_archs, threads=threads)
     if report_path:
-        _write(report_path, json.dumps(report, indent=1))
+        atomic_write(report_path, json.dumps(report, indent=1))
     rows = [{"estimate": name, **{k: round(v, 4) for k, v in metrics.items() if k in ESTIMATOR_COLUMNS}}
             for name, metrics in report["accuracy"].items()]
     noise = report["noise"]
@@ -219,7 +223,7 @@ def validate(table, samples, passes, repeats, space, profile, calibrate_archs, s
 
 @lut.command()
 @click.argument("table", type=click.Path(dir_okay=False))
-@click.option("--model", type=click.Choice(["singlepath", "multilinear"]), default="singlepath", show_default=True)
+@click.option("--model", type=DomainChoice(lambda: _lut().runtime.MODELS), default="singlepath", show_default=True)
 def runtime(table, model):
     """Print TABLE's runtime model (ms) as an expression of the superkernel indicators (Eq. 7)."""
     import sympy

@@ -16,7 +16,9 @@ from .. import api, catalogue
 from ..cost import Convention
 from ..errors import AttncostError
 from ..format import FORMATS, render, render_result
-from ..shapes import format_inputs, format_shape, parse_inputs, parse_shape
+from ..io import atomic_write
+from ..shapes import DTYPE_BYTES, MODES, format_inputs, format_shape, parse_inputs, parse_shape
+from .choices import DomainChoice
 
 
 class ShapeType(click.ParamType):
@@ -42,6 +44,25 @@ class ShapeType(click.ParamType):
             self.fail(str(error), param, ctx)
 
 
+def _crossover():
+    """The modules whose constants the options below offer, imported when click needs them."""
+    from .. import crossover
+
+    return crossover
+
+
+def _networks():
+    from .. import networks
+
+    return networks
+
+
+def _graph():
+    from .. import graph
+
+    return graph
+
+
 def _is_user_model(name: str) -> bool:
     """``FILE.py:FUNCTION``: a user's own model (counted by the tracer, imports torch)."""
     return ".py:" in name
@@ -52,7 +73,7 @@ def _user_options(command):
     for option in reversed([
         click.option("--attention-modules", "attention_modules", multiple=True, metavar="PATTERN[,PATTERN]",
                      help="FILE.py:FN: module paths (fnmatch, e.g. 'blocks.*.attn') whose ops count as attention"),
-        click.option("--mode", type=click.Choice(["eval", "train"]), default="eval", show_default=True,
+        click.option("--mode", type=click.Choice(MODES), default=MODES[0], show_default=True,
                      help="FILE.py:FN: count the eval- or the train-mode forward (dropout, batch-norm statistics)"),
         click.option("--exact-shape", is_flag=True,
                      help="FILE.py:FN: take a single 3-dim --shape as the full input shape (no batch of 1 added)"),
@@ -129,7 +150,7 @@ def formula(name, hps, leading, latex, shape, hints, attention_modules, mode, ex
         return _user_formula(name, shape, hints, hps, leading, latex, attention_modules, mode, exact_shape,
                              convention, fmt)
     for given, option in ((shape, "--shape"), (hints, "--hint"), (attention_modules, "--attention-modules"),
-                          (mode != "eval", "--mode"), (exact_shape, "--exact-shape")):
+                          (mode != MODES[0], "--mode"), (exact_shape, "--exact-shape")):
         if given:
             raise AttncostError(f"{option} applies to your own model (FILE.py:FN); {name} is a catalogue entry")
     entry = catalogue.get(name)
@@ -188,7 +209,7 @@ def _user_formula(reference, shape, hints, hps, leading, latex, attention_module
 @click.argument("names", nargs=-1, required=True)
 @click.option("--shape", type=ShapeType(), required=True, help="CxHxW or NxCxHxW, e.g. 256x14x14")
 @click.option("--hp", "hps", multiple=True, metavar="NAME.KEY=VALUE", help="set a module's hyperparameter")
-@click.option("--dtype", type=click.Choice(list(api.DTYPE_BYTES)), default="float32", show_default=True,
+@click.option("--dtype", type=click.Choice(list(DTYPE_BYTES)), default="float32", show_default=True,
               help="element type for memory in bytes")
 @CONVENTION
 @FORMAT
@@ -206,9 +227,8 @@ def compare(names, shape, hps, dtype, convention, fmt):
 @click.argument("module_b")
 @click.option("--shape", type=ShapeType(allow_symbols=True), required=True,
               help="fixed sizes, the varied ones as letters, e.g. 1024xHxW")
-@click.option("--vary", type=click.Choice(["H=W", "H", "W", "C", "N"]), default="H=W", show_default=True)
-@click.option("--metric", type=click.Choice(["macs", "flops", "params", "peak", "attention-map", "activation"]),
-              default="macs", show_default=True)
+@click.option("--vary", type=DomainChoice(lambda: _crossover().VARY), default="H=W", show_default=True)
+@click.option("--metric", type=DomainChoice(lambda: _crossover().METRICS), default="macs", show_default=True)
 @click.option("--range", "value_range", nargs=2, type=int, default=(1, 1024), show_default=True,
               help="integer range of the varied size")
 @click.option("--hp", "hps", multiple=True, metavar="NAME.KEY=VALUE", help="set a module's hyperparameter")
@@ -234,7 +254,7 @@ def crossover(module_a, module_b, shape, vary, metric, value_range, hps, convent
 @cli.command()
 @click.argument("network")
 @click.option("--attn", "attn", default="", metavar="NAME[,NAME]", help="attention module(s) to insert")
-@click.option("--where", type=click.Choice(["every_block", "after_stage", "after_blocks"]), default="every_block",
+@click.option("--where", type=DomainChoice(lambda: _networks().POLICIES), default="every_block",
               show_default=True, help="insertion policy for --attn")
 @click.option("--stages", default="1,2,3,4", show_default=True, help="stages (1..4) that get attention")
 @click.option("--blocks", default="", help="block indices for --where after_blocks, e.g. 1,3,5")
@@ -242,12 +262,12 @@ def crossover(module_a, module_b, shape, vary, metric, value_range, hps, convent
               help="input CxHxW or NxCxHxW [default: 3x224x224]; FILE.py:FN: any rank (196x768), several inputs "
                    "comma-separated, each as written, a dtype each if not --dtype (1x3x224x224,1x77:int64) "
                    "[default: the example inputs FN returns, else 3x224x224]")
-@click.option("--group-by", type=click.Choice(["stage", "block", "kind", "op"]), default="stage", show_default=True)
+@click.option("--group-by", type=DomainChoice(lambda: _graph().GROUP_BY), default="stage", show_default=True)
 @click.option("--graphml", type=click.Path(dir_okay=False), help="also write the op graph as GraphML")
 @click.option("--depth", type=click.IntRange(min=1), metavar="K",
               help="per-module table down to depth K (parents sum their children); shown instead of the "
                    "breakdown, which stays in JSON's rows")
-@click.option("--dtype", "network_dtype", type=click.Choice(list(api.DTYPE_BYTES)), default=None,
+@click.option("--dtype", "network_dtype", type=click.Choice(list(DTYPE_BYTES)), default=None,
               help="element type for memory in bytes [default: float32; FILE.py:FN: the model's]")
 @click.option("--strict", is_flag=True,
               help="exit with code 3 when the totals are incomplete (aten ops without a formula)")
@@ -276,7 +296,7 @@ def network(network, attn, where, stages, blocks, shape, group_by, graphml, dept
                              dtype=network_dtype, strict=strict, fake=fake, mode=mode, exact_shape=exact_shape,
                              attention_modules=_patterns(attention_modules))
     for given, option in ((fake is not None, "--fake"), (attention_modules, "--attention-modules"),
-                          (mode != "eval", "--mode"), (exact_shape, "--exact-shape")):
+                          (mode != MODES[0], "--mode"), (exact_shape, "--exact-shape")):
         if given:
             raise AttncostError(f"{option} applies to your own model (FILE.py:FN), not to {network}")
     shape = parse_shape(shape or "3x224x224")
@@ -349,7 +369,7 @@ def _print_network(result, name, shape, group_by, graphml, convention, fmt, extr
     """Print a walked network's result document (docs/JSON.md); --strict: exit 3 if it is incomplete."""
     from ..graph.document import document, share, totals, unsupported_ops
 
-    nbytes = api.DTYPE_BYTES.get(dtype, 4)
+    nbytes = DTYPE_BYTES.get(dtype, 4)
     rows = [{k: (v if k == group_by else _number(v)) for k, v in row.items()}
             for row in result.breakdown(group_by, convention)]
     modules = None
@@ -427,25 +447,6 @@ def report(spec, output, modules, shapes, network_names, lut, measurements, conv
 
     atomic_write(output, build_report(report_spec, progress))
     click.echo(f"wrote {output}", err=True)
-
-
-def atomic_write(path: str, text: str) -> None:
-    """Write ``text`` to ``path`` via a temporary file and a rename: never a half-written file."""
-    import os
-    import tempfile
-
-    directory = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(dir=directory, prefix=".attncost-", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w") as handle:
-            handle.write(text)
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)           # mkstemp's 0600 would make reports private
-        os.replace(tmp, path)
-    except BaseException:
-        os.unlink(tmp)
-        raise
 
 
 @cli.command()

@@ -1,359 +1,62 @@
 """Program: a symbolic forward pass, written op by op, that yields a :class:`Cost`.
 
-A catalogue entry describes its module as the sequence of primitive ops the paper's forward runs,
-on symbolic shapes. Each method computes the output shape, asks :mod:`attncost.ops` for the op's
-counts, registers parameters once per name, and records allocations and uses for memory. What a
-method allocates mirrors eager PyTorch (e.g. max pooling also writes its indices, layer norm its mean
-and rstd); the tracer proves every such claim against real execution.
+A catalogue entry describes its module as the sequence of ops the paper's forward runs, on symbolic
+shapes. A Program is a :class:`~attncost.cost.recorder.Recorder` (records, liveness, scopes,
+parameters, totals) plus this op vocabulary: each method is one torch op (or one fixed sequence
+of them, as a reference module writes it), computes the output shape and strides, asks
+:mod:`attncost.ops` for the counts and records what aten allocates and reads. What a method
+allocates mirrors eager PyTorch (e.g. max pooling also writes its indices, layer norm its mean and
+rstd; ``matmul`` expands, reshapes, runs bmm and views back); the tracer proves every such claim
+against real execution. Layout rules (strides, contiguity, views) are in ``cost/layout.py``, the
+replay cache of ``replayable`` in ``cost/replay.py``.
 """
 
 from __future__ import annotations
-
-import contextlib
-import itertools
-from dataclasses import dataclass
-from typing import NamedTuple
 
 import sympy
 
 from ..ops import conv as products, pointwise, sampling
 from ..ops.pointwise import (ADD, DIV, MUL, NORM_BATCH, NORM_GROUP, NORM_LAYER, POOL_AVG, POOL_MAX, REDUCE_MAX, RELU,
-                             SIGMOID, OpKind)
+                             SIGMOID, WHERE, OpKind)
 from ..ops.shapes import broadcast, conv_output_size, normalize_dim, numel, pool_output_size
-from .cost import Cost
-from .liveness import Liveness
-from .symbolic import exact_max
+from .layout import (alias_strides, contiguous_strides, expand_strides, folds, is_contiguous, is_one, same,
+                     view_strides)
+from .recorder import OpRecord, Recorder, Tensor
+from .replay import Replays
+from .symbolic import as_int
+
+__all__ = ["OpRecord", "Program", "Tensor"]     # OpRecord: also the tracer's record type
 
 
 def _pair(value, n=2) -> tuple:
     return tuple(value) if isinstance(value, (tuple, list)) else (value,) * n
 
 
-def contiguous_strides(shape) -> tuple:
-    strides, z = [], 1
-    for size in reversed(shape):
-        strides.append(z)
-        z = z * size
-    return tuple(reversed(strides))
-
-
-def _concrete(value):
-    """``value`` as a Python int when it is a concrete integer (int or sympy Integer), else None:
-    the fast path that keeps concrete shapes (every network walk) out of sympy's simplifier."""
-    if isinstance(value, int):
-        return value
-    if isinstance(value, sympy.Integer):
-        return int(value)
-    return None
-
-
-def _total(values):
-    """Sum of sizes: an int sum when all are concrete (fast), else a sympy Add."""
-    values = list(values)
-    if all(isinstance(v, int) for v in values):
-        return sympy.Integer(sum(values))
-    return sympy.Add(*[sympy.sympify(v) for v in values])
-
-
 def _divide(size, divisor):
     """``size / divisor``: an int when both are concrete and it divides, else a sympy quotient."""
-    cs, cd = _concrete(size), _concrete(divisor)
+    cs, cd = as_int(size), as_int(divisor)
     if cs is not None and cd is not None and cd and cs % cd == 0:
         return cs // cd
     return sympy.sympify(size) / divisor
 
 
-def _is_one(size) -> bool:
-    concrete = _concrete(size)
-    return concrete == 1 if concrete is not None else sympy.sympify(size) == 1
+class Program(Recorder):
+    """A recorder with the op vocabulary. ``g = Program(); x = g.input(shape); ...; g.finish(out)``."""
 
-
-def is_contiguous(shape, strides, strict: bool = False) -> bool:
-    """PyTorch's rule: strides match a row-major layout, ignoring dims of size 1 (unless
-    ``strict``). A symbolic size is taken to be larger than 1."""
-    if any(_concrete(s) == 0 or (_concrete(s) is None and sympy.sympify(s) == 0) for s in shape):
-        return True
-    z = 1
-    for size, stride in zip(reversed(shape), reversed(strides)):
-        if _is_one(size) and not strict:
-            continue
-        if stride is None or not _same(stride, z):
-            return False
-        z = z * size
-    return True
-
-
-def _same(a, b) -> bool:
-    ca, cb = _concrete(a), _concrete(b)
-    if ca is not None and cb is not None:
-        return ca == cb
-    return sympy.expand(sympy.sympify(a) - sympy.sympify(b)) == 0
-
-
-def _smaller(small, large) -> bool:
-    """``small < large`` for two products of sizes; symbolic sizes are taken to be large: both are
-    evaluated exactly with every symbol set to a distinct large integer (no simplification, which
-    on products of floors can take seconds)."""
-    cs, cl = _concrete(small), _concrete(large)
-    if cs is not None and cl is not None:
-        return cs < cl
-    small, large = sympy.sympify(small), sympy.sympify(large)
-    symbols = sorted(small.free_symbols | large.free_symbols, key=str)
-    point = {symbol: 10 ** 6 + 7 * i for i, symbol in enumerate(symbols)}
-    return bool(small.xreplace(point) < large.xreplace(point))
-
-
-def view_strides(shape, strides, new_shape, strict: bool = False):
-    """Strides of ``x.view(new_shape)`` for ``x`` of ``shape`` and ``strides``, or None where PyTorch
-    cannot make a view (and ``reshape`` copies). ATen's ``computeStride`` rule: each run of dims that
-    is contiguous in memory may be split or merged freely. Dims of size 1 never break a run, unless
-    ``strict``. A symbolic size is taken to be larger than 1."""
-    if any(s is None for s in strides):
-        return None
-    if not shape:
-        return contiguous_strides(new_shape)
-    new_strides = [None] * len(new_shape)
-    view_d = len(new_shape) - 1
-    chunk_base = strides[-1]
-    tensor_numel, view_numel = 1, 1
-    for d in range(len(shape) - 1, -1, -1):
-        tensor_numel = tensor_numel * shape[d]
-        if d == 0 or ((strict or not _is_one(shape[d - 1]))
-                      and not _same(strides[d - 1], tensor_numel * chunk_base)):
-            while view_d >= 0 and (_smaller(view_numel, tensor_numel) or _is_one(new_shape[view_d])):
-                new_strides[view_d] = view_numel * chunk_base
-                view_numel = view_numel * new_shape[view_d]
-                view_d -= 1
-            if not _same(view_numel, tensor_numel):
-                return None
-            if d > 0:
-                chunk_base = strides[d - 1]
-                tensor_numel, view_numel = 1, 1
-    return tuple(new_strides) if view_d == -1 else None
-
-
-class OpRecord(NamedTuple):
-    """One op as the program ran it: where (scope), what it counted, the parameters it introduced,
-    the storages it read and the (storage, elements) it allocated. (A NamedTuple: a network walk
-    makes hundreds, and a frozen dataclass costs several times more to build.)"""
-
-    index: int
-    scope: tuple
-    counts: dict
-    params: object
-    uses: tuple
-    allocations: tuple
-
-
-@dataclass(slots=True)
-class Tensor:
-    """A symbolic tensor: its shape, strides and the storage it lives in. Treated as immutable."""
-
-    shape: tuple
-    storage: object
-    strides: tuple = None
-
-    def __post_init__(self):
-        if self.strides is None:
-            self.strides = contiguous_strides(self.shape)
-
-    @property
-    def numel(self):
-        return numel(self.shape)
-
-    @property
-    def ndim(self) -> int:
-        return len(self.shape)
-
-
-class Program:
     def __init__(self):
-        self._ids = itertools.count()
-        self._liveness = Liveness()
-        self._counts: dict = {}
-        self._params: dict = {}
-        self._attention: list = []
-        self.attention_scopes: list = []     # the scope of each attention map, parallel to _attention
-        self._anonymous = itertools.count()
-        self.degenerate = False
-        self._scope: list[str] = []
-        self._scope_key: tuple = ()
-        self._pending_counts: dict = {}
-        self._pending_params = 0
-        self.records: list[OpRecord] = []
-        self._templates: dict = {}
-
-    @contextlib.contextmanager
-    def scope(self, *names: str):
-        """Label the ops run inside, e.g. ``with g.scope("stage2", "block1"):`` (for breakdowns);
-        parameter names are local to their scope."""
-        self._scope.extend(names)
-        self._scope_key = tuple(self._scope)
-        try:
-            yield
-        finally:
-            del self._scope[len(self._scope) - len(names):]
-            self._scope_key = tuple(self._scope)
-
-    def _record(self, uses, allocations) -> None:
-        """One executed op: liveness, plus a record carrying the counts and parameters since the last."""
-        self._liveness.record(uses, allocations)
-        self.records.append(OpRecord(len(self.records), self._scope_key, self._pending_counts,
-                                     self._pending_params, tuple(uses), tuple(allocations)))
-        self._pending_counts = {}
-        self._pending_params = 0
+        super().__init__()
+        self.replays = Replays(self)
 
     def replayable(self, key, fn, *inputs: Tensor):
         """``fn(*inputs)``, writing its ops into this program; a later call with the same ``key`` (which
         must determine everything ``fn`` does: the inputs' shapes and strides included) replays the
-        recorded ops instead, under the current scope, with fresh storages. A network's repeated
-        blocks (ResNet-50 has 12 blocks identical to the one before) then cost a copy of their
-        records instead of a second pass through every formula. Counts, parameters, liveness and
-        records come out exactly as running ``fn`` again would make them (tests/cost/test_replayable.py)."""
-        template = self._templates.get(key)
-        if template is not None:
-            replayed = self._replay(template, inputs)
-            if replayed is not None:
-                return replayed
-            return fn(*inputs)
-        clean = not self._pending_counts and self._pending_params == 0
-        start, prefix = len(self.records), self._scope_key
-        params_before, attention_before, degenerate_before = len(self._params), len(self._attention), self.degenerate
-        out = fn(*inputs)
-        if clean and not self._pending_counts and self._pending_params == 0:
-            self._templates[key] = self._template(start, prefix, params_before, attention_before,
-                                                  degenerate_before, inputs, out)
-        return out
-
-    def _template(self, start, prefix, params_before, attention_before, degenerate_before, inputs, out):
-        """What ``replayable`` needs to replay ops ``start:``; None when they cannot be replayed safely
-        (ops outside the caller's scope, or reading a live tensor that is not one of ``inputs``)."""
-        records = self.records[start:]
-        n = len(prefix)
-        if any(rec.scope[:n] != prefix for rec in records):
-            return None
-        inside = {storage for rec in records for storage, _ in rec.allocations}
-        given = [t.storage for t in inputs]
-        outside = {u for rec in records for u in rec.uses} - inside - set(given)
-        if any(u in self._liveness.size for u in outside):
-            return None
-        outputs = out if isinstance(out, tuple) else (out,)
-        if not all(isinstance(t, Tensor) and (t.storage in inside or t.storage in given) for t in outputs):
-            return None
-        added = list(itertools.islice(self._params, params_before, None))     # dicts keep insertion order
-        if any(name[:n] != prefix for name in added):
-            return None
-        params = [(name[n:], self._params[name]) for name in added]
-        counts: dict = {}
-        for rec in records:
-            for kind, value in rec.counts.items():
-                counts[kind] = counts.get(kind, 0) + value
-        return {"records": [(rec.scope[n:], rec.counts, rec.params, rec.uses, rec.allocations) for rec in records],
-                "counts": counts,
-                "inputs": [(t.storage, t.shape, t.strides) for t in inputs], "params": params,
-                "attention": self._attention[attention_before:],
-                "attention_scopes": [scope[n:] for scope in self.attention_scopes[attention_before:]],
-                "degenerate": self.degenerate and not degenerate_before,
-                "outputs": [(t.shape, t.storage, t.strides) for t in outputs], "tuple": isinstance(out, tuple)}
-
-    def _replay(self, template, inputs):
-        if (self._pending_counts or self._pending_params != 0
-                or [(t.shape, t.strides) for t in inputs] != [(shape, strides) for _, shape, strides in template["inputs"]]):
-            return None
-        prefix = self._scope_key
-        params = {prefix + name: elements for name, elements in template["params"]}
-        if not params.keys().isdisjoint(self._params):
-            return None
-        self._params.update(params)
-        storage = {old: t.storage for (old, _, _), t in zip(template["inputs"], inputs)}
-        for kind, value in template["counts"].items():
-            self._counts[kind] = self._counts.get(kind, 0) + value
-        get, ids, records, live, scopes = storage.get, self._ids, self.records, self._liveness.record, {}
-        for suffix, counts, params, uses, allocations in template["records"]:
-            if allocations:
-                for old, _ in allocations:
-                    storage[old] = next(ids)
-                allocations = tuple([(storage[old], elements) for old, elements in allocations])
-            uses = tuple([get(u, u) for u in uses])
-            live(uses, allocations)
-            scope = scopes.get(suffix) or scopes.setdefault(suffix, prefix + suffix)
-            records.append(OpRecord(len(records), scope, counts, params, uses, allocations))
-        self._attention.extend(template["attention"])
-        self.attention_scopes.extend(prefix + suffix for suffix in template["attention_scopes"])
-        self.degenerate = self.degenerate or template["degenerate"]
-        outputs = [Tensor(shape, storage[old], strides) for shape, old, strides in template["outputs"]]
-        return tuple(outputs) if template["tuple"] else outputs[0]
-
-    # -- bookkeeping -------------------------------------------------------------------------------
-    def input(self, shape) -> Tensor:
-        """The module's input; concrete sizes become Python ints, so that a concrete walk stays in
-        integer arithmetic (sympy only where a size is a symbol)."""
-        shape = tuple(_concrete(s) if _concrete(s) is not None else s for s in shape)
-        t = Tensor(shape, next(self._ids))
-        self._liveness.add_input(t.storage, t.numel)
-        return t
-
-    def _count(self, counts: dict) -> None:
-        for name, value in counts.items():
-            self._counts[name] = self._counts.get(name, 0) + value
-            self._pending_counts[name] = self._pending_counts.get(name, 0) + value
-
-    def _alloc(self, uses, *shapes) -> list[Tensor]:
-        outs = [Tensor(tuple(s), next(self._ids)) for s in shapes]
-        self._record([u.storage for u in uses], [(o.storage, o.numel) for o in outs])
-        return outs
+        recorded ops instead, under the current scope, with fresh storages (``cost/replay.py``)."""
+        return self.replays.run(key, fn, inputs)
 
     def _view(self, x: Tensor, shape, strides=None) -> Tensor:
-        self._record([x.storage], [])
+        """A view of ``x``: given strides, else those of a zero-copy reshape or expand (``alias_strides``)."""
         shape = tuple(shape)
-        if strides is None:
-            strides = self._reshape_strides(x, shape)
-        return Tensor(shape, x.storage, tuple(strides))
-
-    @staticmethod
-    def _reshape_strides(x: Tensor, shape) -> tuple:
-        """Strides of a zero-copy view of ``x`` with ``shape``: a reshape (ATen's rule, ``view_strides``)
-        or an expand of size-1 dims (stride 0). Anything else gets an unknown layout, which later
-        counts as non-contiguous (verification against the tracer catches a wrong guess)."""
-        if tuple(shape) == x.shape:
-            return x.strides
-        if _same(numel(shape), numel(x.shape)):
-            strides = view_strides(x.shape, x.strides, shape)
-            if strides is not None:
-                return strides
-        elif len(shape) == x.ndim and all(a == b or _is_one(a) for a, b in zip(x.shape, shape)):
-            return tuple(0 if _is_one(a) and not _is_one(b) else st for a, b, st in zip(x.shape, shape, x.strides))
-        return (None,) * len(shape)
-
-    def param(self, name: str | None, elements) -> None:
-        """Register a learnable parameter; the same name is counted once (weight sharing)."""
-        name = (*self._scope, name if name is not None else f"_param{next(self._anonymous)}")
-        if name in self._params:
-            if sympy.expand(self._params[name] - elements) != 0:
-                raise ValueError(f"parameter {name!r} reused with another size")
-            return
-        self._params[name] = elements
-        self._pending_params += elements
-
-    def parameter(self, name: str, shape) -> Tensor:
-        """A parameter used directly as an operand (e.g. CCNet's gamma); never counts as memory."""
-        self.param(name, numel(shape))
-        return Tensor(tuple(shape), ("param", name))
-
-    def mark_attention_map(self, t: Tensor) -> Tensor:
-        """Declare ``t`` an attention map (mirrors ``attncost.reference.marks.attention_map``)."""
-        self._attention.append(t.numel)
-        self.attention_scopes.append(self._scope_key)
-        return t
-
-    def finish(self, *outputs: Tensor) -> Cost:
-        return Cost(
-            counts=self._counts,
-            params=_total(self._params.values()),
-            activation_elements=self._liveness.activation_elements(),
-            peak_live_elements=self._liveness.peak([o.storage for o in outputs]),
-            attention_map_elements=exact_max(self._attention),
-        )
+        return self.alias(x, shape, alias_strides(x.shape, x.strides, shape) if strides is None else strides)
 
     # -- layers with parameters --------------------------------------------------------------------
     def conv(self, x: Tensor, out_channels, kernel, stride=1, padding=0, dilation=1, groups=1,
@@ -366,18 +69,30 @@ class Program:
         w_shape = (out_channels, _divide(x.shape[1], groups), *kernel)
         out_shape = (x.shape[0], out_channels, *out_spatial)
         self.param(name, numel(w_shape) + (out_channels if bias else 0))
-        self._count(products.conv(x.shape, w_shape, out_shape, bias))
-        return self._alloc([x], out_shape)[0]
+        self.count(products.conv(x.shape, w_shape, out_shape, bias))
+        return self.allocate([x], out_shape)[0]
 
     def linear(self, x: Tensor, out_features, bias=True, name=None) -> Tensor:
-        """nn.Linear. On a 2-D input aten runs addmm/mm; on more dims view -> addmm -> view."""
+        """nn.Linear (F.linear) as aten runs it. On a 2-D input: addmm / mm. On more dims, a contiguous
+        input is viewed to 2-D, run through addmm / mm and viewed back; a non-contiguous one goes
+        through matmul (reshape to 2-D, a copy where no view exists; mm; view back) and, with a bias,
+        an add of the bias parameter ``<name>.bias``. Where a size of 1 alone makes the input
+        contiguous, the program is marked degenerate (as in ``contiguous``)."""
         in_features = x.shape[-1]
         out_shape = (*x.shape[:-1], out_features)
-        self.param(name, in_features * out_features + (out_features if bias else 0))
-        self._count(products.linear(x.shape, out_shape, bias))
+        if x.ndim > 2 and not is_contiguous(x.shape, x.strides):
+            rows = self.reshape(x, (numel(x.shape[:-1]), in_features))
+            y = self.reshape(self.linear(rows, out_features, bias=False, name=name), out_shape)
+            if bias:
+                y = self.add(y, self.parameter(None if name is None else f"{name}.bias", (out_features,)))
+            return y
+        if x.ndim > 2 and not is_contiguous(x.shape, x.strides, strict=True):
+            self.mark_degenerate(f"a dim of size 1 makes the {x.shape} input of linear {name!r} contiguous")
         if x.ndim > 2:
             self._view(x, (numel(x.shape[:-1]), in_features))
-        out = self._alloc([x], out_shape)[0]
+        self.param(name, in_features * out_features + (out_features if bias else 0))
+        self.count(products.linear(x.shape, out_shape, bias))
+        out = self.allocate([x], out_shape)[0]
         if x.ndim > 2:
             out = self._view(out, out_shape)
         return out
@@ -388,8 +103,8 @@ class Program:
         channels = x.shape[1]
         if affine:
             self.param(name, 2 * channels)
-        self._count(pointwise.norm(NORM_BATCH, x.shape, affine))
-        return self._alloc([x], x.shape)[0]
+        self.count(pointwise.norm(NORM_BATCH, x.shape, affine))
+        return self.allocate([x], x.shape)[0]
 
     def layer_norm(self, x: Tensor, normalized_ndim: int, affine=True, name=None) -> Tensor:
         """nn.LayerNorm over the last ``normalized_ndim`` dims; aten.native_layer_norm also writes
@@ -397,17 +112,17 @@ class Program:
         normalized = x.shape[x.ndim - normalized_ndim:]
         if affine:
             self.param(name, 2 * numel(normalized))
-        self._count(pointwise.norm(NORM_LAYER, x.shape, affine))
+        self.count(pointwise.norm(NORM_LAYER, x.shape, affine))
         stats = (*x.shape[: x.ndim - normalized_ndim], *(1,) * normalized_ndim)
-        return self._alloc([x], x.shape, stats, stats)[0]
+        return self.allocate([x], x.shape, stats, stats)[0]
 
     def group_norm(self, x: Tensor, groups, affine=True, name=None) -> Tensor:
         """nn.GroupNorm(groups, C); aten.native_group_norm also writes mean and rstd, (N, groups) each."""
         if affine:
             self.param(name, 2 * x.shape[1])
-        self._count(pointwise.norm(NORM_GROUP, x.shape, affine))
+        self.count(pointwise.norm(NORM_GROUP, x.shape, affine))
         stats = (x.shape[0], groups)
-        return self._alloc([x], x.shape, stats, stats)[0]
+        return self.allocate([x], x.shape, stats, stats)[0]
 
     def conv_with_weight(self, x: Tensor, weight: Tensor, bias: Tensor | None = None, stride=1, padding=0,
                          dilation=1, groups=1) -> Tensor:
@@ -419,32 +134,115 @@ class Program:
         out_spatial = tuple(conv_output_size(s, k, st, p, d)
                             for s, k, st, p, d in zip(x.shape[2:], kernel, stride, padding, dilation))
         out_shape = (x.shape[0], weight.shape[0], *out_spatial)
-        self._count(products.conv(x.shape, weight.shape, out_shape, bias is not None))
-        return self._alloc([x, weight] + ([bias] if bias is not None else []), out_shape)[0]
+        self.count(products.conv(x.shape, weight.shape, out_shape, bias is not None))
+        return self.allocate([x, weight] + ([bias] if bias is not None else []), out_shape)[0]
 
     # -- matrix products ---------------------------------------------------------------------------
     def bmm(self, a: Tensor, b: Tensor) -> Tensor:
+        """torch.bmm of (B, n, m) and (B, m, p)."""
         out_shape = (a.shape[0], a.shape[1], b.shape[2])
-        self._count(products.matmul(a.shape, b.shape, out_shape))
-        return self._alloc([a, b], out_shape)[0]
+        self.count(products.matmul(a.shape, b.shape, out_shape))
+        return self.allocate([a, b], out_shape)[0]
+
+    def mm(self, a: Tensor, b: Tensor) -> Tensor:
+        """torch.mm of two activations, (n, m) and (m, p) (a parameter operand is ``linear``)."""
+        out_shape = (a.shape[0], b.shape[1])
+        self.count(products.matmul(a.shape, b.shape, out_shape))
+        return self.allocate([a, b], out_shape)[0]
 
     def matmul(self, a: Tensor, b: Tensor) -> Tensor:
-        """torch.matmul of two 3-D tensors: aten expands, views, runs bmm and views the result."""
-        self._view(a, a.shape)
-        self._view(a, a.shape)
-        self._view(b, b.shape)
-        self._view(b, b.shape)
-        out = self.bmm(a, b)
-        return self._view(out, out.shape)
+        """torch.matmul of two activations of 2+ dims each, with its broadcasting, as at::matmul runs
+        it under the tracer (a dispatch mode, under which ATen takes its tensor-subclass paths):
+
+        - both 2-D: mm;
+        - where ``b`` has more dims than ``a``, aten first looks at ``b.mT`` (a view it records) to
+          decide whether to fold, and declines;
+        - 3+ dims against a matrix: when the dims of ``a`` before the last two collapse onto the
+          next (``layout.folds``), ``a`` is reshaped to 2-D, mm, the result viewed back;
+        - two 3-D operands whose batch sizes differ, one of them 1: that one is squeezed to a
+          matrix and the product starts again;
+        - otherwise the batch dims broadcast; each operand is expanded to (*batch, rows, cols) (a
+          view), reshaped to (B, rows, cols) (a copy where no view exists), bmm, the result viewed
+          to (*batch, n, p).
+
+        Eager PyTorch without a dispatch mode skips the squeeze (its expand of a size-1 batch is a
+        view): the same counts and memory, other view ops.
+        """
+        if a.ndim < 2 or b.ndim < 2:
+            raise ValueError(f"matmul of a {a.ndim}-D and a {b.ndim}-D operand is not modelled (2+ dims each)")
+        if any(isinstance(t.storage, tuple) and t.storage[0] == "param" for t in (a, b)):
+            raise ValueError("matmul with a parameter operand is a linear layer: use Program.linear")
+        n, m, p = a.shape[-2], a.shape[-1], b.shape[-1]
+        if a.ndim == 2 and b.ndim == 2:
+            return self.mm(a, b)
+        if a.ndim < b.ndim:
+            self.transpose(b, -2, -1)
+        elif b.ndim == 2:
+            fold = folds(a.shape, a.strides)
+            if fold != folds(a.shape, a.strides, strict=False):
+                self.mark_degenerate(f"a dim of size 1 decides whether matmul folds its {a.shape} operand")
+            if fold:
+                rows = self.reshape(a, (numel(a.shape[:-1]), m))
+                return self._view(self.mm(rows, b), (*a.shape[:-1], p))
+        if a.ndim == 3 and b.ndim == 3 and not same(a.shape[0], b.shape[0]):
+            if is_one(a.shape[0]):
+                return self.matmul(self.squeeze(a, 0), b)
+            if is_one(b.shape[0]):
+                return self.matmul(a, self.squeeze(b, 0))
+        batch = broadcast(a.shape[:-2], b.shape[:-2])
+        a3 = self._batched(self.expand(a, (*batch, n, m)), numel(batch))
+        b3 = self._batched(self.expand(b, (*batch, m, p)), numel(batch))
+        return self._view(self.bmm(a3, b3), (*batch, n, p))
+
+    def _batched(self, x: Tensor, rows) -> Tensor:
+        """``x.reshape(rows, *x.shape[-2:])``; of a 3-D ``x`` a view with its own strides."""
+        if x.ndim == 3:
+            return self._view(x, x.shape)
+        return self.reshape(x, (rows, *x.shape[-2:]))
+
+    # -- attention, as the reference modules write it out ----------------------------------------
+    def split_heads(self, x: Tensor, parts: int, heads, head_dim) -> list:
+        """(N, L, parts*heads*d) -> ``parts`` tensors of (N, heads, L, d), as timm's Attention splits its
+        fused qkv: ``x.reshape(N, L, parts, heads, d).permute(2, 0, 3, 1, 4)``, made contiguous once
+        (one copy), ``unbind(0)``."""
+        n, length, _ = x.shape
+        x = self.permute(self.reshape(x, (n, length, parts, heads, head_dim)), (2, 0, 3, 1, 4))
+        return self.unbind(self.contiguous(x), 0)
+
+    def merge_heads(self, x: Tensor) -> Tensor:
+        """(N, heads, L, d) -> (N, L, heads*d): ``x.transpose(1, 2).reshape(N, L, heads*d)``, a copy
+        except where one head or d = 1 allows a view."""
+        n, heads, length, d = x.shape
+        return self.reshape(self.transpose(x, 1, 2), (n, length, heads * d))
+
+    def attention(self, q: Tensor, k: Tensor, v: Tensor, scale, *, op: OpKind = MUL, on: str = "logits",
+                  mask: Tensor | None = None) -> Tensor:
+        """Scaled dot-product attention written out as the explicit ops a reference module runs (not
+        F.scaled_dot_product_attention, whose CPU kernels hide them): ``softmax(q k^T <op> scale) v``
+        over the last two dims, the softmax marked as the attention map.
+
+        ``op`` (MUL or DIV) applies ``scale`` to the query before the product (``on="query"``, timm's
+        ``q = q * scale``) or to the logits after it (``on="logits"``); ``mask`` (a bool buffer) is
+        then applied in place, ``logits.masked_fill_(mask, -inf)``."""
+        if on not in ("query", "logits"):
+            raise ValueError(f"attention scale on {on!r}: 'query' or 'logits'")
+        if on == "query":
+            q = self.binary(op, q, scale)
+        logits = self.matmul(q, self.transpose(k, -2, -1))
+        if on == "logits":
+            logits = self.binary(op, logits, scale)
+        if mask is not None:
+            logits = self.binary(WHERE, logits, mask, inplace=True)
+        return self.matmul(self.mark_attention_map(self.softmax(logits, -1)), v)
 
     # -- elementwise -------------------------------------------------------------------------------
     def unary(self, op: OpKind, x: Tensor, inplace=False) -> Tensor:
         """An elementwise op of kind ``op`` (``ops.pointwise.GELU``, ...), optionally in place."""
-        self._count(pointwise.elementwise(op, x.shape))
+        self.count(pointwise.elementwise(op, x.shape))
         if inplace:
-            self._record([x.storage], [])
+            self.record([x.storage], [])
             return x
-        return self._alloc([x], x.shape)[0]
+        return self.allocate([x], x.shape)[0]
 
     def relu(self, x, inplace=False):
         return self.unary(RELU, x, inplace)
@@ -456,12 +254,12 @@ class Program:
         """a <op> b with broadcasting (``op`` an elementwise kind); ``b`` may be a Python scalar."""
         b_shape = b.shape if isinstance(b, Tensor) else ()
         out_shape = broadcast(a.shape, b_shape)
-        self._count(pointwise.elementwise(op, out_shape))
+        self.count(pointwise.elementwise(op, out_shape))
         uses = [a] + ([b] if isinstance(b, Tensor) else [])
         if inplace:
-            self._record([u.storage for u in uses], [])
+            self.record([u.storage for u in uses], [])
             return a
-        return self._alloc(uses, out_shape)[0]
+        return self.allocate(uses, out_shape)[0]
 
     def add(self, a, b, inplace=False):
         return self.binary(ADD, a, b, inplace)
@@ -473,28 +271,28 @@ class Program:
         return self.binary(DIV, a, b, inplace)
 
     def softmax(self, x: Tensor, dim: int) -> Tensor:
-        self._count(pointwise.softmax(x.shape))
-        return self._alloc([x], x.shape)[0]
+        self.count(pointwise.softmax(x.shape))
+        return self.allocate([x], x.shape)[0]
 
     # -- reductions and pooling --------------------------------------------------------------------
     def reduce(self, op: OpKind, x: Tensor, dims, keepdim=False) -> Tensor:
         """mean / sum / amax (``ops.pointwise.REDUCE_MEAN``, ...) over ``dims``."""
         dims = {normalize_dim(d, x.ndim) for d in _pair(dims, 1)}
         out_shape = tuple(1 if i in dims else s for i, s in enumerate(x.shape) if keepdim or i not in dims)
-        self._count(pointwise.reduce(op, x.shape))
-        return self._alloc([x], out_shape)[0]
+        self.count(pointwise.reduce(op, x.shape))
+        return self.allocate([x], out_shape)[0]
 
     def max_dim(self, x: Tensor, dim: int, keepdim=False) -> Tensor:
         """torch.max(x, dim): writes values and int64 indices."""
         dim = normalize_dim(dim, x.ndim)
         out_shape = tuple(1 if i == dim else s for i, s in enumerate(x.shape) if keepdim or i != dim)
-        self._count(pointwise.reduce(REDUCE_MAX, x.shape))
-        return self._alloc([x], out_shape, out_shape)[0]
+        self.count(pointwise.reduce(REDUCE_MAX, x.shape))
+        return self.allocate([x], out_shape, out_shape)[0]
 
     def global_avg_pool(self, x: Tensor) -> Tensor:
         """adaptive_avg_pool2d(x, 1): aten runs it as a mean over H and W with keepdim."""
-        self._count(pointwise.global_avg_pool(x.shape))
-        return self._alloc([x], (*x.shape[:2], 1, 1))[0]
+        self.count(pointwise.global_avg_pool(x.shape))
+        return self.allocate([x], (*x.shape[:2], 1, 1))[0]
 
     def _pool_shape(self, x, kernel, stride, padding, dilation=1, ceil_mode=False):
         kernel, stride, padding, dilation = (_pair(v) for v in (kernel, stride if stride else kernel, padding, dilation))
@@ -505,54 +303,54 @@ class Program:
     def max_pool2d(self, x: Tensor, kernel, stride=None, padding=0, dilation=1, ceil_mode=False) -> Tensor:
         """F.max_pool2d: aten.max_pool2d_with_indices writes the output and its int64 indices."""
         kernel, out_shape = self._pool_shape(x, kernel, stride, padding, dilation, ceil_mode)
-        self._count(pointwise.pool(POOL_MAX, out_shape, kernel))
-        return self._alloc([x], out_shape, out_shape)[0]
+        self.count(pointwise.pool(POOL_MAX, out_shape, kernel))
+        return self.allocate([x], out_shape, out_shape)[0]
 
     def avg_pool2d(self, x: Tensor, kernel, stride=None, padding=0, ceil_mode=False) -> Tensor:
         kernel, out_shape = self._pool_shape(x, kernel, stride, padding, 1, ceil_mode)
-        self._count(pointwise.pool(POOL_AVG, out_shape, kernel))
-        return self._alloc([x], out_shape)[0]
+        self.count(pointwise.pool(POOL_AVG, out_shape, kernel))
+        return self.allocate([x], out_shape)[0]
 
     def interpolate(self, x: Tensor, size, mode="nearest") -> Tensor:
         out_shape = (*x.shape[:2], *_pair(size))
-        self._count(pointwise.interpolate(mode, out_shape))
-        return self._alloc([x], out_shape)[0]
+        self.count(pointwise.interpolate(mode, out_shape))
+        return self.allocate([x], out_shape)[0]
 
     def affine_grid(self, theta: Tensor, size) -> Tensor:
         """F.affine_grid(theta (N, 2, 3), size (N, C, H, W)) -> sampling grid (N, H, W, 2)."""
         out_shape = (size[0], size[2], size[3], 2)
-        self._count(sampling.affine_grid(theta.shape, out_shape))
-        return self._alloc([theta], out_shape)[0]
+        self.count(sampling.affine_grid(theta.shape, out_shape))
+        return self.allocate([theta], out_shape)[0]
 
     def grid_sample(self, x: Tensor, grid: Tensor, mode="bilinear") -> Tensor:
         """F.grid_sample(x (N, C, H, W), grid (N, Ho, Wo, 2)) -> (N, C, Ho, Wo)."""
         out_shape = (*x.shape[:2], *grid.shape[1:3])
-        self._count(sampling.grid_sample(mode, out_shape))
-        return self._alloc([x, grid], out_shape)[0]
+        self.count(sampling.grid_sample(mode, out_shape))
+        return self.allocate([x, grid], out_shape)[0]
 
     # -- data movement -----------------------------------------------------------------------------
     def cat(self, tensors, dim: int) -> Tensor:
         dim = normalize_dim(dim, tensors[0].ndim)
         out_shape = list(tensors[0].shape)
         out_shape[dim] = sum((t.shape[dim] for t in tensors), 0)
-        self._count(pointwise.copy(out_shape))
-        return self._alloc(tensors, tuple(out_shape))[0]
+        self.count(pointwise.copy(out_shape))
+        return self.allocate(tensors, tuple(out_shape))[0]
 
     def repeat(self, x: Tensor, reps) -> Tensor:
         out_shape = tuple(s * r for s, r in zip(x.shape, reps))
-        self._count(pointwise.copy(out_shape))
-        return self._alloc([x], out_shape)[0]
+        self.count(pointwise.copy(out_shape))
+        return self.allocate([x], out_shape)[0]
 
     def fill(self, shape) -> Tensor:
         """A new tensor filled with a constant (full / new_full / zeros)."""
-        self._count(pointwise.copy(shape))
-        return self._alloc([], tuple(shape))[0]
+        self.count(pointwise.copy(shape))
+        return self.allocate([], tuple(shape))[0]
 
     def diag(self, x: Tensor) -> Tensor:
         """torch.diag of a vector: a square matrix, zeros off the diagonal."""
         out_shape = (x.shape[0], x.shape[0])
-        self._count(pointwise.copy(out_shape))
-        return self._alloc([x], out_shape)[0]
+        self.count(pointwise.copy(out_shape))
+        return self.allocate([x], out_shape)[0]
 
     def contiguous(self, x: Tensor) -> Tensor:
         """``x.contiguous()``: a copy into a fresh storage unless ``x`` is already contiguous.
@@ -562,10 +360,10 @@ class Program:
         that this concrete case does not make)."""
         if is_contiguous(x.shape, x.strides):
             if not is_contiguous(x.shape, x.strides, strict=True):
-                self.degenerate = True
+                self.mark_degenerate(f"a dim of size 1 spares the copy of a {x.shape} contiguous()")
             return x
-        self._count(pointwise.copy(x.shape))
-        return self._alloc([x], x.shape)[0]
+        self.count(pointwise.copy(x.shape))
+        return self.allocate([x], x.shape)[0]
 
     def slice(self, x: Tensor, dim: int, start, stop) -> Tensor:
         """``x[..., start:stop, ...]`` along ``dim``: a view with the same strides."""
@@ -576,6 +374,25 @@ class Program:
     def view(self, x: Tensor, shape) -> Tensor:
         """Any zero-copy reshape: view, permute, transpose, unsqueeze, squeeze, expand, slice."""
         return self._view(x, shape)
+
+    def expand(self, x: Tensor, shape) -> Tensor:
+        """``x.expand(shape)``: new leading dims and stretched dims of size 1 get stride 0; a view."""
+        shape = tuple(shape)
+        return self._view(x, shape, expand_strides(x.shape, x.strides, shape))
+
+    def squeeze(self, x: Tensor, dim: int) -> Tensor:
+        """``x.squeeze(dim)``: drops ``dim`` where it has size 1 (a view)."""
+        dim = normalize_dim(dim, x.ndim)
+        if not is_one(x.shape[dim]):
+            return self._view(x, x.shape, x.strides)
+        return self._view(x, (*x.shape[:dim], *x.shape[dim + 1:]), (*x.strides[:dim], *x.strides[dim + 1:]))
+
+    def unbind(self, x: Tensor, dim: int = 0) -> list:
+        """``x.unbind(dim)``: one op returning a view per index along ``dim``."""
+        dim = normalize_dim(dim, x.ndim)
+        shape, strides = (*x.shape[:dim], *x.shape[dim + 1:]), (*x.strides[:dim], *x.strides[dim + 1:])
+        self.record([x.storage], [])
+        return [Tensor(shape, x.storage, strides) for _ in range(x.shape[dim])]
 
     def permute(self, x: Tensor, dims) -> Tensor:
         return self._view(x, tuple(x.shape[d] for d in dims), tuple(x.strides[d] for d in dims))
@@ -593,10 +410,10 @@ class Program:
         strides = view_strides(x.shape, x.strides, shape)
         if strides is not None:
             if view_strides(x.shape, x.strides, shape, strict=True) is None:
-                self.degenerate = True
+                self.mark_degenerate(f"a dim of size 1 makes the reshape {x.shape} -> {shape} a view")
             return self._view(x, shape, strides)
-        self._count(pointwise.copy(x.shape))
-        copy = self._alloc([x], x.shape)[0]
+        self.count(pointwise.copy(x.shape))
+        copy = self.allocate([x], x.shape)[0]
         return self._view(copy, shape, contiguous_strides(shape))
 
     def unfold(self, x: Tensor, dim: int, size, step) -> Tensor:
@@ -615,10 +432,5 @@ class Program:
         shape = list(x.shape)
         for i in range(len(pads) // 2):
             shape[x.ndim - 1 - i] = shape[x.ndim - 1 - i] + pads[2 * i] + pads[2 * i + 1]
-        self._count(pointwise.copy(shape))
-        return self._alloc([x], tuple(shape))[0]
-
-    def buffer(self, name: str, shape) -> Tensor:
-        """A registered buffer used as an operand (e.g. an attention mask): a constant of the module,
-        neither a parameter nor activation memory."""
-        return Tensor(tuple(shape), ("buffer", name))
+        self.count(pointwise.copy(shape))
+        return self.allocate([x], tuple(shape))[0]

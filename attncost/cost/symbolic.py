@@ -1,8 +1,27 @@
-"""Small symbolic helpers: deciding dominance and taking exact maxima of expressions."""
+"""Small symbolic helpers: concrete sizes kept as ints, sums of sizes, deciding dominance and taking
+exact maxima of expressions."""
 
 from __future__ import annotations
 
 import sympy
+
+
+def as_int(value):
+    """``value`` as a Python int when it is a concrete integer (int or sympy Integer), else None:
+    the fast path that keeps concrete shapes (every network walk) out of sympy's simplifier."""
+    if isinstance(value, int):
+        return value
+    if isinstance(value, sympy.Integer):
+        return int(value)
+    return None
+
+
+def total(values):
+    """Sum of sizes: an int sum when all are concrete (fast), else a sympy Add."""
+    values = list(values)
+    if all(isinstance(v, int) for v in values):
+        return sympy.Integer(sum(values))
+    return sympy.Add(*[sympy.sympify(v) for v in values])
 
 
 def is_nonnegative(expr) -> bool:

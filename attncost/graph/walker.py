@@ -16,8 +16,10 @@ from dataclasses import dataclass, field
 import networkx as nx
 import sympy
 
-from ..cost import Convention, Cost, Program, flops
-from ..cost.program import OpRecord
+from ..cost import Convention, Cost, OpRecord, Program, flops
+
+#: what a breakdown groups by (``--group-by``): stage, block, module kind (attention or conv body), op kind
+GROUP_BY = ("stage", "block", "kind", "op")
 
 
 @dataclass
@@ -122,7 +124,5 @@ def walk(program: Program, outputs) -> NetworkCost:
     """Finish ``program`` and build its graph."""
     outputs = outputs if isinstance(outputs, (list, tuple)) else [outputs]
     total = program.finish(*outputs)
-    live = program._liveness
-    inputs = {key: live.size[key] for key, born in live.born.items() if born == 0}
-    return NetworkCost(total, list(program.records), inputs, tuple(o.storage for o in outputs),
-                       list(zip(program.attention_scopes, program._attention)))
+    return NetworkCost(total, list(program.records), program.inputs(), tuple(o.storage for o in outputs),
+                       program.attention_maps())

@@ -13,7 +13,7 @@ import time
 from .calibrate import fit_sum
 from .harness import measure_segments
 from .table import new_table
-from .validate import sample_architectures
+from .sampling import sample_architectures
 
 CALIBRATION_SEED = 2000
 

@@ -18,6 +18,8 @@ import datetime
 import numpy as np
 
 from ..errors import LutError
+from .harness import measure_architectures
+from .sampling import mean_over_passes, sample_architectures
 from .segments import segment_work
 
 FITS = ("scale", "scale+offset")
@@ -88,9 +90,6 @@ def fit_profile(lut, name: str | None = None) -> dict:
 def calibrate_sum(lut, archs: int = 8, *, passes: int = 3, repeats: int = 3, seed: int = 2000, fit: str = "scale",
                   quiet: bool = False) -> dict:
     """Measure ``archs`` sampled architectures end to end and fit the table's scale (and offset)."""
-    from .harness import measure_architectures
-    from .validate import mean_over_passes, sample_architectures
-
     sampled = sample_architectures(lut.space, archs, seed, extremes=False)
     measurement = measure_architectures(lut.space, sampled, threads=lut.data.get("threads") or 1,
                                         batch=lut.data.get("batch", 1), passes=passes, repeats=repeats, seed=seed,

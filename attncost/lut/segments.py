@@ -5,9 +5,10 @@ depthwise kernel and expansion 6), ``layer3+se`` (SE on layer 3's output) and ``
 head channels, BN, ReLU, global average pooling, FC). A skipped layer has no segment: in the Single-Path
 runtime model (Stamoulis et al. 2019, Eq. 7) it costs nothing.
 
-The costs come from attncost Programs (the catalogue's ``mbconv`` and attention entries, and the
-MnasNet stem, separable first layer and head replayed op by op), so the analytic predictor sees every
-op's MACs, other arithmetic and memory traffic. No torch here.
+The costs come from attncost Programs (the shared blocks of attncost/catalogue/blocks.py for the
+stem, the MBConv layers, separable first layer included, and the head; the catalogue's entries for
+attention), replayed op by op, so the analytic predictor sees every op's MACs, other arithmetic and
+memory traffic. No torch here.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import functools
 from dataclasses import dataclass
 
 from .. import catalogue
+from ..catalogue.blocks import conv_bn_act, mbconv
 from ..cost import Cost, Program
 from ..ops import op_kind as kind
 from ..errors import LutError
@@ -91,34 +93,25 @@ def input_shape(space: Space, key: str, batch: int = 1) -> tuple:
 # -- Programs ------------------------------------------------------------------------------------------
 
 def _stem(g: Program, x, space: Space):
-    """MnasNet stem: conv kxk / stride s (no bias), BN, ReLU."""
-    y = g.conv(x, space.stem_channels, space.stem_kernel, stride=space.stem_stride,
-               padding=(space.stem_kernel - 1) // 2, bias=False, name="stem")
-    return g.unary(space.activation_kind, g.batch_norm(y, name="stem_bn"), inplace=True)
-
-
-def _separable(g: Program, x, layer: Layer, kernel: int, activation: str):
-    """MnasNet's expansion-1 MBConv (the official MBConvBlock skips the expand conv when e = 1):
-    depthwise kxk, BN, act, 1x1 project, BN (+ x when stride 1 and C_in == C_out)."""
-    c = layer.in_channels
-    y = g.conv(x, c, kernel, stride=layer.stride, padding=(kernel - 1) // 2, groups=c, bias=False, name="depthwise")
-    y = g.unary(activation, g.batch_norm(y, name="depthwise_bn"), inplace=True)
-    y = g.batch_norm(g.conv(y, layer.out_channels, 1, bias=False, name="project"), name="project_bn")
-    return g.add(y, x) if layer.stride == 1 and layer.out_channels == c else y
+    """MnasNet stem: conv kxk / stride s (no bias), BN, act."""
+    return conv_bn_act(g, x, space.stem_channels, space.stem_kernel, space.stem_stride, act=space.activation_kind,
+                       name="stem")
 
 
 def _head(g: Program, x, space: Space):
-    """1x1 conv to the head channels (no bias), BN, ReLU, global average pooling, flatten, FC."""
-    y = g.conv(x, space.head_channels, 1, bias=False, name="head")
-    y = g.unary(space.activation_kind, g.batch_norm(y, name="head_bn"), inplace=True)
+    """1x1 conv to the head channels (no bias), BN, act, global average pooling, flatten, FC."""
+    y = conv_bn_act(g, x, space.head_channels, 1, act=space.activation_kind, name="head")
     y = g.view(g.global_avg_pool(y), (y.shape[0], space.head_channels))
     return g.linear(y, space.classes, name="fc")
 
 
-def mbconv_hp(layer: Layer, option: str, activation: str) -> dict:
+def mbconv_layer(layer: Layer, option: str) -> dict:
+    """The MBConv arguments of ``layer`` run as ``option`` (kXeY), shared with the torch segments
+    (lut/network.py): expansion 1 is MnasNet's separable layer, no expand conv (the official
+    MBConvBlock skips it when e = 1)."""
     opt = parse_option(option)
-    return {"kernel": opt.kernel, "expansion": opt.expansion, "out_channels": layer.out_channels,
-            "stride": layer.stride, "skip": False, "activation": activation}
+    return {"out_channels": layer.out_channels, "hidden": layer.in_channels * opt.expansion, "kernel": opt.kernel,
+            "stride": layer.stride}
 
 
 def _run_segment(g: Program, x, space: Space, key: str):
@@ -130,11 +123,7 @@ def _run_segment(g: Program, x, space: Space, key: str):
     if what == "attention":
         entry = catalogue.get(choice)
         return entry.program(g, x, **entry.resolve(x.shape))
-    option = parse_option(choice)
-    if option.expansion == 1:
-        return _separable(g, x, layer, option.kernel, space.activation_kind)
-    entry = catalogue.get("mbconv")
-    return entry.program(g, x, **entry.resolve(x.shape, mbconv_hp(layer, choice, space.activation)))
+    return mbconv(g, x, **mbconv_layer(layer, choice), act=space.activation_kind)
 
 
 @dataclass(frozen=True)

@@ -29,17 +29,22 @@ import hashlib
 import json
 import re
 from dataclasses import asdict, dataclass
-from pathlib import Path
 
-from ..errors import SpecError, UnknownModuleError
+from .. import specfile
+from ..catalogue.families.nas import ACTIVATIONS
+from ..errors import SpecError
 
 SKIP = "skip"
 NO_ATTENTION = "none"
 KERNELS = (3, 5)                    # the mbconv catalogue entry's choices
 EXPANSIONS = (1, 3, 6)              # 3 and 6: the mbconv entry; 1: MnasNet's first (separable) layer
 _OPTION = re.compile(r"^k(\d+)e(\d+)$")
-SPACE_KEYS = {"name", "input", "stem", "head", "options", "attention", "layers", "activation", "notes"}
-LAYER_KEYS = {"in", "out", "stride", "resolution", "options", "skip", "attention"}
+STRIDES = (1, 2)
+DEFAULT_OPTIONS = ("k3e3", "k3e6", "k5e3", "k5e6")   # Single-Path NAS's table order
+SPACE_KEYS = ("name", "input", "stem", "head", "options", "attention", "layers", "activation", "notes")
+STEM_KEYS = ("channels", "kernel", "stride")
+HEAD_KEYS = ("channels", "classes")
+LAYER_KEYS = ("in", "out", "stride", "resolution", "options", "skip", "attention")
 
 
 @dataclass(frozen=True)
@@ -120,8 +125,6 @@ class Space:
     @property
     def activation_kind(self):
         """The Program's unary op of the activation (ReLU6 is hardtanh), as the mbconv entry maps it."""
-        from ..catalogue.families.nas import ACTIVATIONS
-
         return ACTIVATIONS[self.activation]
 
     @property
@@ -149,134 +152,80 @@ class Space:
         return layer.options[0], layer.attention[0]
 
 
-def _line_of(node, key) -> int:
-    if node is not None and hasattr(node, "value") and isinstance(node.value, list):
-        for k, _ in node.value:
-            if getattr(k, "value", None) == key:
-                return k.start_mark.line + 1
-    return node.start_mark.line + 1 if node is not None else 1
+def load_space(path) -> Space:
+    """A search-space YAML file -> :class:`Space`; errors carry the file and line."""
+    root = specfile.read(path)
+    fields = root.mapping("a search space", known=SPACE_KEYS, required=("name", "input", "stem", "head", "layers"))
+    c, h, w = _input(fields["input"])
+    stem = fields["stem"].mapping("stem", known=STEM_KEYS, required=("channels",))
+    head = fields["head"].mapping("head", known=HEAD_KEYS, required=("channels",))
+    stem_channels = stem["channels"].positive_int("stem.channels")
+    stem_kernel = stem["kernel"].positive_int("stem.kernel") if "kernel" in stem else 3
+    stem_stride = stem["stride"].positive_int("stem.stride") if "stride" in stem else 2
+    head_channels = head["channels"].positive_int("head.channels")
+    classes = head["classes"].positive_int("head.classes") if "classes" in head else 1000
+    options = _option_names(fields["options"], "options") if "options" in fields else DEFAULT_OPTIONS
+    attention = _attention_names(fields["attention"], "attention") if "attention" in fields else (NO_ATTENTION,)
+    activation = fields["activation"].choice("activation", tuple(ACTIVATIONS)) if "activation" in fields else "relu"
+    channels, resolution = stem_channels, -(-h // stem_stride)
+    layers = []
+    for index, item in enumerate(fields["layers"].items("layers", non_empty=True)):
+        layer = _layer(index, item, options, attention, channels, resolution)
+        layers.append(layer)
+        channels, resolution = layer.out_channels, layer.out_resolution
+    return Space(name=fields["name"].text("name"), input=(c, h, w), stem_channels=stem_channels,
+                 stem_kernel=stem_kernel, stem_stride=stem_stride, head_channels=head_channels, classes=classes,
+                 options=options, layers=tuple(layers), activation=activation)
 
 
-def _parse_input(text) -> tuple:
-    parts = str(text).lower().split("x")
-    if len(parts) != 3 or not all(p.isdigit() and int(p) > 0 for p in parts):
-        raise SpecError(f"input {text!r} must be CxHxW with positive integers (e.g. 3x224x224)")
-    c, h, w = (int(p) for p in parts)
+def _input(node) -> tuple:
+    """(C, H, W) of the space's input: one square image, ``CxHxW``."""
+    n, c, h, w = node.shape("input")
+    if n != 1:
+        raise node.error(f"input {node.value!r}: a space's input is one image, CxHxW (the batch is --batch)")
     if h != w:
-        raise SpecError(f"input {text!r}: the space needs a square input (H == W)")
+        raise node.error(f"input {node.value!r}: the space needs a square input (H == W)")
     return c, h, w
 
 
-def _positive_int(value, what: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise SpecError(f"{what} must be a positive integer (got {value!r})")
-    return value
+def _attention_names(node, what: str) -> tuple:
+    names = []
+    for item in node.items(f"{what} (a list such as [none, se, eca, cbam])", non_empty=True):
+        name = NO_ATTENTION if str(item.value).lower() == NO_ATTENTION else item.module().name
+        if name in names:
+            raise item.error(f"{what} lists {name} twice")
+        names.append(name)
+    return tuple(names)
 
 
-def _attention_names(values, what: str) -> tuple:
-    from .. import catalogue
-
-    if not isinstance(values, list) or not values:
-        raise SpecError(f"{what} must be a non-empty list such as [none, se, eca, cbam]")
-    names = tuple(NO_ATTENTION if str(v).lower() == NO_ATTENTION else catalogue.get(str(v)).name for v in values)
-    if len(set(names)) != len(names):
-        raise SpecError(f"{what} lists a module twice")
-    return names
-
-
-def _option_names(values, what: str) -> tuple:
-    if not isinstance(values, list) or not values:
-        raise SpecError(f"{what} must be a non-empty list such as [k3e3, k3e6, k5e3, k5e6]")
-    names = tuple(parse_option(v).name for v in values)
-    if len(set(names)) != len(names):
-        raise SpecError(f"{what} lists an option twice")
-    return names
-
-
-def _activation(value) -> str:
-    if value not in ("relu", "relu6"):
-        raise SpecError(f"activation {value!r} is not one of: relu, relu6")
-    return value
-
-
-def _mapping(value, keys: set, what: str) -> dict:
-    if not isinstance(value, dict):
-        raise SpecError(f"{what} must be a mapping")
-    unknown = set(value) - keys
-    if unknown:
-        raise SpecError(f"{what}: unknown key(s) {', '.join(sorted(map(str, unknown)))} (known: {', '.join(sorted(keys))})")
-    return value
-
-
-def load_space(path) -> Space:
-    """A search-space YAML file -> :class:`Space`; errors carry the file and line."""
-    from ..networks.registry import read_yaml
-
-    path = Path(path)
-    data, node = read_yaml(path)
-
-    def at(key_node, key, step):
-        try:
-            return step()
-        except (SpecError, UnknownModuleError, ValueError, TypeError, KeyError) as error:
-            message = error.args[0] if error.args else error
-            raise SpecError(f"{path}:{_line_of(key_node, key)}: {message}") from None
-
-    if not isinstance(data, dict):
-        raise SpecError(f"{path}:1: a search space is a mapping with 'name', 'input', 'stem', 'head', 'layers'")
-    for key in data:
-        if key not in SPACE_KEYS:
-            at(node, key, lambda: _mapping(data, SPACE_KEYS, "space"))
-    for key in ("name", "input", "stem", "head", "layers"):
-        if key not in data:
-            raise SpecError(f"{path}:1: '{key}' is required")
-    c, h, w = at(node, "input", lambda: _parse_input(data["input"]))
-    stem = at(node, "stem", lambda: _mapping(data["stem"], {"channels", "kernel", "stride"}, "stem"))
-    head = at(node, "head", lambda: _mapping(data["head"], {"channels", "classes"}, "head"))
-    stem_channels = at(node, "stem", lambda: _positive_int(stem.get("channels"), "stem.channels"))
-    stem_kernel = at(node, "stem", lambda: _positive_int(stem.get("kernel", 3), "stem.kernel"))
-    stem_stride = at(node, "stem", lambda: _positive_int(stem.get("stride", 2), "stem.stride"))
-    head_channels = at(node, "head", lambda: _positive_int(head.get("channels"), "head.channels"))
-    classes = at(node, "head", lambda: _positive_int(head.get("classes", 1000), "head.classes"))
-    options = at(node, "options", lambda: _option_names(data.get("options", ["k3e3", "k3e6", "k5e3", "k5e6"]),
-                                                         "options"))
-    attention = at(node, "attention", lambda: _attention_names(data.get("attention", [NO_ATTENTION]), "attention"))
-    activation = at(node, "activation", lambda: _activation(data.get("activation", "relu")))
-    if not isinstance(data["layers"], list) or not data["layers"]:
-        raise SpecError(f"{path}:{_line_of(node, 'layers')}: 'layers' must be a non-empty list")
-    layers_node = next(v for k, v in node.value if k.value == "layers")
-    channels, resolution = stem_channels, -(-h // stem_stride)
-    layers = []
-    for index, (item, item_node) in enumerate(zip(data["layers"], layers_node.value)):
-        layer = at(item_node, None, lambda: _layer(index, item, options, attention, channels, resolution))
-        layers.append(layer)
-        channels, resolution = layer.out_channels, layer.out_resolution
-    return Space(name=str(data["name"]), input=(c, h, w), stem_channels=stem_channels, stem_kernel=stem_kernel,
-                 stem_stride=stem_stride, head_channels=head_channels, classes=classes, options=options,
-                 layers=tuple(layers), activation=activation)
+def _option_names(node, what: str) -> tuple:
+    names = []
+    for item in node.items(f"{what} (a list such as [k3e3, k3e6, k5e3, k5e6])", non_empty=True):
+        with item.at():
+            name = parse_option(item.value).name
+        if name in names:
+            raise item.error(f"{what} lists {name} twice")
+        names.append(name)
+    return tuple(names)
 
 
 def _layer(index, item, options, attention, channels, resolution) -> Layer:
-    item = _mapping(item, LAYER_KEYS, f"layer {index}")
-    for key in ("in", "out", "stride", "resolution"):
-        if key not in item:
-            raise SpecError(f"layer {index}: '{key}' is required")
-    in_channels = _positive_int(item["in"], f"layer {index}: in")
-    out_channels = _positive_int(item["out"], f"layer {index}: out")
-    stride = item["stride"]
-    if stride not in (1, 2):
-        raise SpecError(f"layer {index}: stride must be 1 or 2 (got {stride!r})")
+    fields = item.mapping(f"layer {index}", known=LAYER_KEYS, required=("in", "out", "stride", "resolution"))
+    in_channels = fields["in"].positive_int(f"layer {index}: in")
+    out_channels = fields["out"].positive_int(f"layer {index}: out")
+    stride = fields["stride"].value
+    if stride not in STRIDES or isinstance(stride, bool):
+        raise fields["stride"].error(f"layer {index}: stride must be 1 or 2 (got {stride!r})")
     if in_channels != channels:
-        raise SpecError(f"layer {index}: in={in_channels} but the previous layer gives {channels} channels")
-    if item["resolution"] != resolution:
-        raise SpecError(f"layer {index}: resolution={item['resolution']} but the input to this layer is "
-                        f"{resolution}x{resolution}")
-    layer_options = _option_names(item["options"], f"layer {index}: options") if "options" in item else options
-    skippable = bool(item.get("skip", False))
+        raise fields["in"].error(f"layer {index}: in={in_channels} but the previous layer gives {channels} channels")
+    if fields["resolution"].positive_int(f"layer {index}: resolution") != resolution:
+        raise fields["resolution"].error(f"layer {index}: resolution={fields['resolution'].value} but the input to "
+                                         f"this layer is {resolution}x{resolution}")
+    layer_options = _option_names(fields["options"], f"layer {index}: options") if "options" in fields else options
+    skippable = fields["skip"].boolean(f"layer {index}: skip") if "skip" in fields else False
     if skippable and not (stride == 1 and in_channels == out_channels):
-        raise SpecError(f"layer {index}: skip needs stride 1 and in == out (an identity); got stride {stride}, "
-                        f"{in_channels} -> {out_channels}")
-    layer_attention = (_attention_names(item["attention"], f"layer {index}: attention") if "attention" in item
+        raise fields["skip"].error(f"layer {index}: skip needs stride 1 and in == out (an identity); got stride "
+                                   f"{stride}, {in_channels} -> {out_channels}")
+    layer_attention = (_attention_names(fields["attention"], f"layer {index}: attention") if "attention" in fields
                        else (attention if len(layer_options) > 1 or skippable else (NO_ATTENTION,)))
     return Layer(index, in_channels, out_channels, stride, resolution, layer_options, skippable, layer_attention)
-

@@ -3,7 +3,7 @@
 from .attention import POLICIES, AttentionPlacement, placement_from_dict
 from .mnasnet import MnasNetSpec, mnasnet
 from .mobilenet import MobileNetV2Spec, mobilenet_v2
-from .registry import NETWORKS, get_network, load_spec, spec_from_mapping, with_attention
+from .registry import NETWORKS, get_network, load_spec, spec_from_node, with_attention
 from .resnet import ResNetSpec, resnet
 from .vit import ViTSpec, vit
 
@@ -16,5 +16,5 @@ def run_network(g, x, spec):
 
 
 __all__ = ["NETWORKS", "POLICIES", "AttentionPlacement", "MnasNetSpec", "MobileNetV2Spec", "ResNetSpec", "ViTSpec",
-           "get_network", "load_spec", "placement_from_dict", "run_network", "spec_from_mapping",
+           "get_network", "load_spec", "placement_from_dict", "run_network", "spec_from_node",
            "with_attention"]

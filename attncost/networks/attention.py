@@ -6,12 +6,17 @@
 - ``after_blocks``: as a standalone block after chosen blocks of chosen stages (Non-local: e.g. 5
   blocks in res4 of ResNet-50, after every other block).
 Stages are numbered 1..4 (res2..res5 in the papers' naming).
+
+A network walks its spec through ``in_block``, ``after_block`` and ``after_stage`` (the placements that
+apply at a site; the torch reference networks walk the same functions) and attaches each with
+``attend``.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from ..cost import Program, Tensor
 from ..errors import SpecError
 
 POLICIES = ("every_block", "after_stage", "after_blocks")
@@ -33,6 +38,36 @@ class AttentionPlacement:
 
     def after_stage(self, stage: int, last_stage: int) -> bool:
         return self.where == "after_stage" and stage in self.stages and stage != last_stage
+
+
+def in_block(placements, stage: int) -> tuple:
+    """The placements that run inside every block of ``stage`` (on the residual branch, before the add)."""
+    return tuple(p for p in placements if p.in_block(stage))
+
+
+def after_block(placements, stage: int, block: int) -> tuple:
+    """The placements that run as a standalone block after block ``block`` (0-based) of ``stage``."""
+    return tuple(p for p in placements if p.after_block(stage, block))
+
+
+def after_stage(placements, stage: int, last_stage: int) -> tuple:
+    """The placements that run once after ``stage`` (never after the last)."""
+    return tuple(p for p in placements if p.after_stage(stage, last_stage))
+
+
+def attend(g: Program, x: Tensor, placements) -> Tensor:
+    """Each placement's catalogue module (one placement or a sequence) on ``x`` in turn, in scope
+    ``attention:NAME``; a module already run on an equal input (shape, strides, hyperparameters) is
+    replayed, not recomputed."""
+    from .. import catalogue
+
+    for placement in (placements,) if isinstance(placements, AttentionPlacement) else placements:
+        entry = catalogue.get(placement.module)
+        hp = entry.resolve(x.shape, placement.hp)
+        with g.scope(f"attention:{entry.name}"):
+            x = g.replayable(("attention", entry.name, repr(sorted(hp.items())), x.shape, x.strides),
+                             lambda x: entry.program(g, x, **hp), x)
+    return x
 
 
 def placement_from_dict(data: dict, where_text: str = "attention") -> AttentionPlacement:

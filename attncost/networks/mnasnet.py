@@ -25,9 +25,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import ClassVar
 
+from ..catalogue.blocks import conv_bn_act, mbconv
 from ..cost import Program, Tensor
+from .attention import attend, in_block
 from .mobilenet import make_divisible
-from .resnet import _attend
 
 # the official mnasnet_a1 block strings: repeats r, kernel k, stride s, expansion e, input filters i,
 # output filters o, squeeze-excitation ratio se (0: none)
@@ -66,42 +67,18 @@ def block_settings(spec: MnasNetSpec):
             yield stage, b, inp if b == 0 else out, out, kernel, stride if b == 0 else 1, expansion, se_ratio
 
 
-def _conv_bn_relu(g: Program, x: Tensor, out, kernel, stride=1, groups=1, name="conv", relu=True) -> Tensor:
-    y = g.conv(x, out, kernel, stride=stride, padding=(kernel - 1) // 2, groups=groups, bias=False, name=name)
-    y = g.batch_norm(y, name=name + "_bn")
-    return g.relu(y, inplace=True) if relu else y
-
-
-def _squeeze_excite(g: Program, x: Tensor, reduced) -> Tensor:
-    """sigmoid(expand(relu(reduce(mean_HW(x))))) * x, 1x1 convs with bias."""
-    s = g.global_avg_pool(x)
-    s = g.relu(g.conv(s, reduced, 1, name="se_reduce"), inplace=True)
-    s = g.mark_attention_map(g.sigmoid(g.conv(s, x.shape[1], 1, name="se_expand")))
-    return g.mul(s, x)
-
-
 def mnasnet(g: Program, x: Tensor, spec: MnasNetSpec) -> Tensor:
     """The whole network: stem, 7 stages of MBConv blocks, head conv, global pool, fc."""
     with g.scope("stem"):
-        x = _conv_bn_relu(g, x, round_filters(STEM_FILTERS, spec.width), 3, 2, name="conv_stem")
+        x = conv_bn_act(g, x, round_filters(STEM_FILTERS, spec.width), 3, 2, name="conv_stem")
     for stage, b, inp, out, kernel, stride, expansion, se_ratio in block_settings(spec):
         with g.scope(f"stage{stage}", f"block{b}"):
-            identity = x
-            hidden = inp * expansion
-            y = x
-            if expansion != 1:
-                y = _conv_bn_relu(g, y, hidden, 1, name="expand")
-            y = _conv_bn_relu(g, y, hidden, kernel, stride, groups=hidden, name="depthwise")
-            if se_ratio:
-                with g.scope("attention:se"):
-                    y = _squeeze_excite(g, y, se_reduced_filters(inp, se_ratio))
-            y = _conv_bn_relu(g, y, out, 1, name="project", relu=False)
-            for placement in spec.attention:
-                if placement.in_block(min(stage, 4)):
-                    y = _attend(g, y, placement)
-            x = g.add(y, identity) if stride == 1 and inp == out else y
+            attention = in_block(spec.attention, min(stage, 4))
+            x = mbconv(g, x, out, inp * expansion, kernel, stride,
+                       se_channels=se_reduced_filters(inp, se_ratio) if se_ratio else None,
+                       attention=lambda y: attend(g, y, attention))
     with g.scope("head"):
-        x = _conv_bn_relu(g, x, HEAD_FILTERS, 1, name="conv_head")
+        x = conv_bn_act(g, x, HEAD_FILTERS, 1, name="conv_head")
         x = g.global_avg_pool(x)
         x = g.view(x, x.shape[:2])
         return g.linear(x, spec.num_classes, name="fc")

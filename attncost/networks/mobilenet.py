@@ -7,9 +7,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import ClassVar
 
+from ..catalogue.blocks import conv_bn_act, mbconv
 from ..cost import Program, Tensor
 from ..ops.pointwise import HARDTANH
-from .resnet import _attend
+from .attention import attend, in_block
 
 # expansion t, output channels c, repeats n, first stride s (MobileNetV2 Table 2)
 INVERTED_RESIDUAL_SETTING = ((1, 16, 1, 1), (6, 24, 2, 2), (6, 32, 3, 2), (6, 64, 4, 2), (6, 96, 3, 1),
@@ -32,33 +33,24 @@ class MobileNetV2Spec:
     attention: tuple = field(default=(), compare=False)
 
 
-def _conv_bn_relu6(g: Program, x: Tensor, out, kernel, stride=1, groups=1, name="conv", activation=True):
-    y = g.conv(x, out, kernel, stride=stride, padding=(kernel - 1) // 2, groups=groups, bias=False, name=name)
-    y = g.batch_norm(y, name=name + "_bn")
-    return g.unary(HARDTANH, y, inplace=True) if activation else y
+def block_settings(spec: MobileNetV2Spec):
+    """(stage, block, expansion t, output channels, stride) of every inverted residual (Table 2, channels
+    rounded to the width). The torch reference walks the same."""
+    for stage, (t, c, n, s) in enumerate(INVERTED_RESIDUAL_SETTING, start=1):
+        for b in range(n):
+            yield stage, b, t, make_divisible(c * spec.width), s if b == 0 else 1
 
 
 def mobilenet_v2(g: Program, x: Tensor, spec: MobileNetV2Spec) -> Tensor:
     with g.scope("stem"):
-        x = _conv_bn_relu6(g, x, make_divisible(32 * spec.width), 3, 2, name="conv")
-    for stage, (t, c, n, s) in enumerate(INVERTED_RESIDUAL_SETTING, start=1):
-        out_channels = make_divisible(c * spec.width)
-        for b in range(n):
-            stride = s if b == 0 else 1
-            with g.scope(f"stage{stage}", f"block{b}"):
-                inp = x
-                hidden = int(round(x.shape[1] * t))
-                y = x
-                if t != 1:
-                    y = _conv_bn_relu6(g, y, hidden, 1, name="expand")
-                y = _conv_bn_relu6(g, y, hidden, 3, stride, groups=hidden, name="dw")
-                y = _conv_bn_relu6(g, y, out_channels, 1, name="project", activation=False)
-                for placement in spec.attention:
-                    if placement.in_block(min(stage, 4)):
-                        y = _attend(g, y, placement)
-                x = g.add(inp, y) if stride == 1 and inp.shape[1] == out_channels else y
+        x = conv_bn_act(g, x, make_divisible(32 * spec.width), 3, 2, act=HARDTANH, name="conv")
+    for stage, b, t, out_channels, stride in block_settings(spec):
+        with g.scope(f"stage{stage}", f"block{b}"):
+            attention = in_block(spec.attention, min(stage, 4))
+            x = mbconv(g, x, out_channels, int(round(x.shape[1] * t)), 3, stride, act=HARDTANH,
+                       attention=lambda y: attend(g, y, attention), identity_first=True)
     with g.scope("head"):
-        x = _conv_bn_relu6(g, x, make_divisible(1280 * max(1.0, spec.width)), 1, name="conv_last")
+        x = conv_bn_act(g, x, make_divisible(1280 * max(1.0, spec.width)), 1, act=HARDTANH, name="conv_last")
         x = g.global_avg_pool(x)
         x = g.view(x, x.shape[:2])
         return g.linear(x, spec.num_classes, name="classifier")

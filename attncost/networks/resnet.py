@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from .. import catalogue
+from ..catalogue.blocks import conv_bn_act
 from ..cost import Program, Tensor
-from .attention import AttentionPlacement
+from .attention import after_block, after_stage, attend, in_block
 
 
 @dataclass(frozen=True)
@@ -31,19 +31,11 @@ class ResNetSpec:
         return 4 if self.block == "bottleneck" else 1
 
 
-def _conv_bn(g: Program, x: Tensor, out, kernel, stride=1, padding=0, groups=1, name="conv", relu=True):
-    y = g.conv(x, out, kernel, stride=stride, padding=padding, groups=groups, bias=False, name=name)
-    y = g.batch_norm(y, name=name + "_bn")
-    return g.relu(y, inplace=True) if relu else y
-
-
-def _attend(g: Program, x: Tensor, placement: AttentionPlacement) -> Tensor:
-    """The placement's module on ``x``; a module already run on an equal input is replayed."""
-    entry = catalogue.get(placement.module)
-    hp = entry.resolve(x.shape, placement.hp)
-    with g.scope(f"attention:{entry.name}"):
-        return g.replayable(("attention", entry.name, repr(sorted(hp.items())), x.shape, x.strides),
-                            lambda x: entry.program(g, x, **hp), x)
+def stage_settings(spec: ResNetSpec):
+    """(stage, planes, the strides of its blocks) of stages 1..4: 64..512 planes, the first block of
+    stages 2..4 striding by 2 (torchvision's _make_layer). The torch reference walks the same."""
+    for stage, (planes, blocks) in enumerate(zip((64, 128, 256, 512), spec.layers), start=1):
+        yield stage, planes, tuple((1 if stage == 1 else 2) if b == 0 else 1 for b in range(blocks))
 
 
 def _block(g: Program, x: Tensor, spec: ResNetSpec, planes: int, stride: int, stage: int) -> Tensor:
@@ -52,24 +44,22 @@ def _block(g: Program, x: Tensor, spec: ResNetSpec, planes: int, stride: int, st
     if spec.block == "bottleneck":
         width = planes * spec.width_per_group // 64 * spec.groups
         s1, s3 = (stride, 1) if spec.stride_on == "1x1" else (1, stride)
-        out = _conv_bn(g, x, width, 1, s1, name="conv1")
-        out = _conv_bn(g, out, width, 3, s3, 1, spec.groups, name="conv2")
-        out = _conv_bn(g, out, out_channels, 1, name="conv3", relu=False)
+        out = conv_bn_act(g, x, width, 1, s1, name="conv1")
+        out = conv_bn_act(g, out, width, 3, s3, groups=spec.groups, name="conv2")
+        out = conv_bn_act(g, out, out_channels, 1, act=None, name="conv3")
     else:
-        out = _conv_bn(g, x, planes, 3, stride, 1, name="conv1")
-        out = _conv_bn(g, out, planes, 3, 1, 1, name="conv2", relu=False)
-    for placement in spec.attention:
-        if placement.in_block(stage):
-            out = _attend(g, out, placement)
+        out = conv_bn_act(g, x, planes, 3, stride, name="conv1")
+        out = conv_bn_act(g, out, planes, 3, act=None, name="conv2")
+    out = attend(g, out, in_block(spec.attention, stage))
     if stride != 1 or x.shape[1] != out_channels:
-        identity = _conv_bn(g, x, out_channels, 1, stride, name="downsample", relu=False)
+        identity = conv_bn_act(g, x, out_channels, 1, stride, act=None, name="downsample")
     out = g.add(out, identity, inplace=True)
     return g.relu(out, inplace=True)
 
 
 def _block_key(spec: ResNetSpec, planes: int, stride: int, stage: int, x: Tensor) -> tuple:
     """Everything a block's ops depend on: blocks with equal keys are replayed, not recomputed."""
-    attention = tuple((p.module, repr(sorted(p.hp.items()))) for p in spec.attention if p.in_block(stage))
+    attention = tuple((p.module, repr(sorted(p.hp.items()))) for p in in_block(spec.attention, stage))
     return ("resnet-block", spec.block, spec.groups, spec.width_per_group, spec.stride_on, planes, stride,
             attention, x.shape, x.strides)
 
@@ -77,23 +67,18 @@ def _block_key(spec: ResNetSpec, planes: int, stride: int, stage: int, x: Tensor
 def resnet(g: Program, x: Tensor, spec: ResNetSpec) -> Tensor:
     """The whole network: stem, four stages, global pool, fc."""
     with g.scope("stem"):
-        x = _conv_bn(g, x, 64, 7, 2, 3, name="conv1")
+        x = conv_bn_act(g, x, 64, 7, 2, name="conv1")
         x = g.max_pool2d(x, 3, 2, 1)
     last = len(spec.layers)
-    for stage, (planes, blocks) in enumerate(zip((64, 128, 256, 512), spec.layers), start=1):
-        for b in range(blocks):
-            stride = (1 if stage == 1 else 2) if b == 0 else 1
+    for stage, planes, strides in stage_settings(spec):
+        for b, stride in enumerate(strides):
             with g.scope(f"stage{stage}", f"block{b}"):
                 x = g.replayable(_block_key(spec, planes, stride, stage, x),
-                             lambda x: _block(g, x, spec, planes, stride, stage), x)
-            for placement in spec.attention:
-                if placement.after_block(stage, b):
-                    with g.scope(f"stage{stage}", f"block{b}+"):
-                        x = _attend(g, x, placement)
-        for placement in spec.attention:
-            if placement.after_stage(stage, last):
-                with g.scope(f"stage{stage}", "after"):
-                    x = _attend(g, x, placement)
+                                 lambda x: _block(g, x, spec, planes, stride, stage), x)
+            with g.scope(f"stage{stage}", f"block{b}+"):
+                x = attend(g, x, after_block(spec.attention, stage, b))
+        with g.scope(f"stage{stage}", "after"):
+            x = attend(g, x, after_stage(spec.attention, stage, last))
     with g.scope("head"):
         x = g.global_avg_pool(x)
         x = g.view(x, x.shape[:2])

@@ -23,13 +23,7 @@ def compile_totals(spec, with_peak: bool = False):
     """A function ``(n, h, w) -> {field: array}`` for ``spec``'s totals, compiled once."""
     g = Program()
     out = run_network(g, g.input((N, 3, H, W)), spec)
-    if with_peak:
-        cost = g.finish(out)
-        fields = cost.fields()
-    else:
-        fields = {f"count:{k}": v for k, v in g._counts.items()}
-        fields["params"] = sympy.Add(*g._params.values())
-        fields["activation_elements"] = g._liveness.activation_elements()
+    fields = g.totals(out, peak=with_peak)
     names = list(fields)
     compiled = sympy.lambdify((N, H, W), [fields[k] for k in names], modules="numpy")
 

@@ -11,8 +11,8 @@ Scale", ICLR 2021, Eq. 1-4, Table 1 "ViT-Base") as a Program, following timm's
 - final LayerNorm, the class token (``x[:, 0]``, a view), head Linear D -> classes (Eq. 4).
 
 Dropout and drop-path are the identity at inference and run no ops. Attention is written out with
-explicit matmul / softmax (the catalogue's timm ``Attention`` helper, which makes the head split
-contiguous once); each MHSA runs in scope ``attention:mhsa``. The encoder is one stage
+explicit matmul / softmax (the catalogue's timm ``Attention`` block, ``timm_attention``, which makes
+the head split contiguous once); each MHSA runs in scope ``attention:mhsa``. The encoder is one stage
 (``stage1``, blocks ``block0..``).
 
 Position embedding: ``image_size=None`` sizes it for the input's patch grid (197 x 768 at 224 x 224),
@@ -25,7 +25,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from ..catalogue.common import is_concrete
-from ..catalogue.families.transformer import _attention, _linear, mlp_hidden
+from ..catalogue.families.transformer import mlp_hidden, timm_attention
 from ..cost import Program, Tensor
 from ..ops.pointwise import GELU
 from ..errors import SpecError
@@ -75,10 +75,10 @@ def vit(g: Program, x: Tensor, spec: ViTSpec) -> Tensor:
         with g.scope("stage1", f"block{b}"):
             normed = g.layer_norm(z, 1, name="norm1")
             with g.scope("attention:mhsa"):
-                attended = _attention(g, normed, spec.heads, d // spec.heads, True)
+                attended = timm_attention(g, normed, spec.heads, d // spec.heads, True)
             z = g.add(z, attended)
-            hidden = _linear(g, g.layer_norm(z, 1, name="norm2"), mlp_hidden(d, spec.mlp_ratio), name="fc1")
-            z = g.add(z, _linear(g, g.unary(GELU, hidden), d, name="fc2"))
+            hidden = g.linear(g.layer_norm(z, 1, name="norm2"), mlp_hidden(d, spec.mlp_ratio), name="fc1")
+            z = g.add(z, g.linear(g.unary(GELU, hidden), d, name="fc2"))
     with g.scope("head"):
         z = g.layer_norm(z, 1, name="norm")
         cls = g.view(g.slice(z, 1, 0, 1), (n, d))                                   # x[:, 0], a view

@@ -9,7 +9,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .marks import attention_map
+from ..trace.marks import attention_map
 from .registry import reference
 
 

@@ -12,7 +12,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..catalogue.common import eca_kernel
-from .marks import attention_map
+from ..trace.marks import attention_map
 from .registry import reference
 
 

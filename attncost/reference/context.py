@@ -14,7 +14,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from .marks import attention_map
+from ..trace.marks import attention_map
 from .registry import reference
 from .selfattention import QueryKeyValue
 

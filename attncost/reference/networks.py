@@ -9,40 +9,42 @@ import torch
 from torch import nn
 
 from ..catalogue.families.transformer import mlp_hidden
-from ..networks.mnasnet import (HEAD_FILTERS, STEM_FILTERS, MnasNetSpec, block_settings, round_filters,
-                                se_reduced_filters)
-from ..networks.mobilenet import INVERTED_RESIDUAL_SETTING, MobileNetV2Spec, make_divisible
-from ..networks.resnet import ResNetSpec
+from ..networks.attention import after_block, after_stage, in_block
+from ..networks.mnasnet import HEAD_FILTERS, STEM_FILTERS, MnasNetSpec, round_filters, se_reduced_filters
+from ..networks.mnasnet import block_settings as mnasnet_blocks
+from ..networks.mobilenet import MobileNetV2Spec, make_divisible
+from ..networks.mobilenet import block_settings as mobilenet_blocks
+from ..networks.resnet import ResNetSpec, stage_settings
 from ..networks.vit import ViTSpec, check_vit
-from .marks import attention_map
+from .blocks import ConvBnAct, MBConv
 from .registry import build
 from .transformer import Attention
 
 
-def _attention(placement, channels: int, spatial: tuple):
-    return build(placement.module, (1, channels, *spatial), placement.hp)
+def _attention(placements, channels: int, spatial: tuple) -> list:
+    return [build(p.module, (1, channels, *spatial), p.hp) for p in placements]
 
 
 class Bottleneck(nn.Module):
+    """torchvision's BasicBlock / Bottleneck; the ConvBnAct layers are unpacked into flat Sequentials, so
+    module paths read as torchvision's (``layers.0.branch.0`` a Conv2d, ``downsample.1`` a BatchNorm2d)."""
+
     def __init__(self, inplanes, planes, stride, spec: ResNetSpec, attention: list):
         super().__init__()
         width = planes * spec.width_per_group // 64 * spec.groups
         out_channels = planes * spec.expansion
         s1, s3 = (stride, 1) if spec.stride_on == "1x1" else (1, stride)
         if spec.block == "bottleneck":
-            self.branch = nn.Sequential(
-                nn.Conv2d(inplanes, width, 1, s1, bias=False), nn.BatchNorm2d(width), nn.ReLU(inplace=True),
-                nn.Conv2d(width, width, 3, s3, 1, groups=spec.groups, bias=False), nn.BatchNorm2d(width),
-                nn.ReLU(inplace=True), nn.Conv2d(width, out_channels, 1, bias=False), nn.BatchNorm2d(out_channels))
+            self.branch = nn.Sequential(*ConvBnAct(inplanes, width, 1, s1),
+                                        *ConvBnAct(width, width, 3, s3, groups=spec.groups),
+                                        *ConvBnAct(width, out_channels, 1, act_layer=None))
         else:
-            self.branch = nn.Sequential(
-                nn.Conv2d(inplanes, planes, 3, stride, 1, bias=False), nn.BatchNorm2d(planes), nn.ReLU(inplace=True),
-                nn.Conv2d(planes, planes, 3, 1, 1, bias=False), nn.BatchNorm2d(planes))
+            self.branch = nn.Sequential(*ConvBnAct(inplanes, planes, 3, stride),
+                                        *ConvBnAct(planes, planes, 3, act_layer=None))
         self.attention = nn.Sequential(*attention)
         self.downsample = None
         if stride != 1 or inplanes != out_channels:
-            self.downsample = nn.Sequential(nn.Conv2d(inplanes, out_channels, 1, stride, bias=False),
-                                            nn.BatchNorm2d(out_channels))
+            self.downsample = nn.Sequential(*ConvBnAct(inplanes, out_channels, 1, stride, act_layer=None))
         self.relu = nn.ReLU(inplace=True)
 
     def forward(self, x):
@@ -55,21 +57,18 @@ class Bottleneck(nn.Module):
 class ResNet(nn.Module):
     def __init__(self, spec: ResNetSpec, input_size=(224, 224)):
         super().__init__()
-        self.stem = nn.Sequential(nn.Conv2d(3, 64, 7, 2, 3, bias=False), nn.BatchNorm2d(64), nn.ReLU(inplace=True),
-                                  nn.MaxPool2d(3, 2, 1))
+        self.stem = nn.Sequential(*ConvBnAct(3, 64, 7, 2), nn.MaxPool2d(3, 2, 1))
         h, w = _stem_size(input_size)
         layers, inplanes = [], 64
-        for stage, (planes, blocks) in enumerate(zip((64, 128, 256, 512), spec.layers), start=1):
-            for b in range(blocks):
-                stride = (1 if stage == 1 else 2) if b == 0 else 1
+        for stage, planes, strides in stage_settings(spec):
+            out_channels = planes * spec.expansion
+            for b, stride in enumerate(strides):
                 h, w = (h + stride - 1) // stride, (w + stride - 1) // stride
-                out_channels = planes * spec.expansion
-                inner = [_attention(p, out_channels, (h, w)) for p in spec.attention if p.in_block(stage)]
-                layers.append(Bottleneck(inplanes, planes, stride, spec, inner))
+                layers.append(Bottleneck(inplanes, planes, stride, spec,
+                                         _attention(in_block(spec.attention, stage), out_channels, (h, w))))
                 inplanes = out_channels
-                layers += [_attention(p, out_channels, (h, w)) for p in spec.attention if p.after_block(stage, b)]
-            layers += [_attention(p, inplanes, (h, w)) for p in spec.attention
-                       if p.after_stage(stage, len(spec.layers))]
+                layers += _attention(after_block(spec.attention, stage, b), out_channels, (h, w))
+            layers += _attention(after_stage(spec.attention, stage, len(spec.layers)), inplanes, (h, w))
         self.layers = nn.Sequential(*layers)
         self.fc = nn.Linear(inplanes, spec.num_classes)
 
@@ -84,40 +83,22 @@ def _stem_size(input_size):
     return tuple(((s + 2 * 3 - 7) // 2 + 1 + 2 - 3) // 2 + 1 for s in input_size)
 
 
-def _conv_bn_relu6(inp, out, kernel, stride=1, groups=1, activation=True):
-    layers = [nn.Conv2d(inp, out, kernel, stride, (kernel - 1) // 2, groups=groups, bias=False), nn.BatchNorm2d(out)]
-    return layers + ([nn.ReLU6(inplace=True)] if activation else [])
-
-
-class InvertedResidual(nn.Module):
-    def __init__(self, inp, out, stride, t, attention):
-        super().__init__()
-        hidden = int(round(inp * t))
-        layers = _conv_bn_relu6(inp, hidden, 1) if t != 1 else []
-        layers += _conv_bn_relu6(hidden, hidden, 3, stride, hidden) + _conv_bn_relu6(hidden, out, 1, activation=False)
-        self.conv = nn.Sequential(*layers, *attention)
-        self.use_residual = stride == 1 and inp == out
-
-    def forward(self, x):
-        return x + self.conv(x) if self.use_residual else self.conv(x)
-
-
 class MobileNetV2(nn.Module):
+    """torchvision's mobilenetv2.py: ConvBnAct with ReLU6, inverted residuals returning x + conv(x)."""
+
     def __init__(self, spec: MobileNetV2Spec, input_size=(224, 224)):
         super().__init__()
         inp = make_divisible(32 * spec.width)
-        layers = _conv_bn_relu6(3, inp, 3, 2)
+        layers = [ConvBnAct(3, inp, 3, 2, act_layer=nn.ReLU6)]
         h, w = ((s - 1) // 2 + 1 for s in input_size)
-        for stage, (t, c, n, s) in enumerate(INVERTED_RESIDUAL_SETTING, start=1):
-            out = make_divisible(c * spec.width)
-            for b in range(n):
-                stride = s if b == 0 else 1
-                h, w = (h - 1) // stride + 1, (w - 1) // stride + 1
-                attention = [_attention(p, out, (h, w)) for p in spec.attention if p.in_block(min(stage, 4))]
-                layers.append(InvertedResidual(inp, out, stride, t, attention))
-                inp = out
+        for stage, _, t, out, stride in mobilenet_blocks(spec):
+            h, w = (h - 1) // stride + 1, (w - 1) // stride + 1
+            attention = _attention(in_block(spec.attention, min(stage, 4)), out, (h, w))
+            layers.append(MBConv(inp, out, int(round(inp * t)), 3, stride, act_layer=nn.ReLU6, attention=attention,
+                                 identity_first=True))
+            inp = out
         last = make_divisible(1280 * max(1.0, spec.width))
-        layers += _conv_bn_relu6(inp, last, 1)
+        layers.append(ConvBnAct(inp, last, 1, act_layer=nn.ReLU6))
         self.features = nn.Sequential(*layers)
         self.classifier = nn.Linear(last, spec.num_classes)
 
@@ -126,49 +107,21 @@ class MobileNetV2(nn.Module):
         return self.classifier(torch.flatten(x, 1))
 
 
-class MnasBlock(nn.Module):
-    """The official MnasBlock (tensorflow/tpu mnasnet_model.py) in PyTorch: [expand 1x1, BN, ReLU],
-    depthwise k x k, BN, ReLU, [SE on the block input's filters], project 1x1, BN, [+ identity]."""
-
-    def __init__(self, inp, out, kernel, stride, expansion, se_ratio, attention):
-        super().__init__()
-        hidden = inp * expansion
-        layers = _conv_bn_relu(inp, hidden, 1) if expansion != 1 else []
-        layers += _conv_bn_relu(hidden, hidden, kernel, stride, hidden)
-        self.body = nn.Sequential(*layers)
-        self.se = None
-        if se_ratio:
-            reduced = se_reduced_filters(inp, se_ratio)
-            self.se = nn.Sequential(nn.Conv2d(hidden, reduced, 1), nn.ReLU(inplace=True), nn.Conv2d(reduced, hidden, 1))
-        self.project = nn.Sequential(*_conv_bn_relu(hidden, out, 1, relu=False), *attention)
-        self.use_residual = stride == 1 and inp == out
-
-    def forward(self, x):
-        y = self.body(x)
-        if self.se is not None:
-            y = attention_map(torch.sigmoid(self.se(y.mean((2, 3), keepdim=True)))) * y
-        y = self.project(y)
-        return y + x if self.use_residual else y
-
-
-def _conv_bn_relu(inp, out, kernel, stride=1, groups=1, relu=True):
-    layers = [nn.Conv2d(inp, out, kernel, stride, (kernel - 1) // 2, groups=groups, bias=False), nn.BatchNorm2d(out)]
-    return layers + ([nn.ReLU(inplace=True)] if relu else [])
-
-
 class MnasNet(nn.Module):
-    """MnasNet-A1 after the official TensorFlow code (see attncost/networks/mnasnet.py)."""
+    """MnasNet-A1 after the official TensorFlow code (see attncost/networks/mnasnet.py): the official
+    MnasBlock is MBConv with SE on the block input's filters, ReLU in place."""
 
     def __init__(self, spec: MnasNetSpec, input_size=(224, 224)):
         super().__init__()
         stem = round_filters(STEM_FILTERS, spec.width)
-        layers = _conv_bn_relu(3, stem, 3, 2)
+        layers = [ConvBnAct(3, stem, 3, 2)]
         h, w = ((s - 1) // 2 + 1 for s in input_size)
-        for stage, _, inp, out, kernel, stride, expansion, se_ratio in block_settings(spec):
+        for stage, _, inp, out, kernel, stride, expansion, se_ratio in mnasnet_blocks(spec):
             h, w = (h - 1) // stride + 1, (w - 1) // stride + 1
-            attention = [_attention(p, out, (h, w)) for p in spec.attention if p.in_block(min(stage, 4))]
-            layers.append(MnasBlock(inp, out, kernel, stride, expansion, se_ratio, attention))
-        layers += _conv_bn_relu(out, HEAD_FILTERS, 1)
+            attention = _attention(in_block(spec.attention, min(stage, 4)), out, (h, w))
+            layers.append(MBConv(inp, out, inp * expansion, kernel, stride, attention=attention,
+                                 se_channels=se_reduced_filters(inp, se_ratio) if se_ratio else None))
+        layers.append(ConvBnAct(out, HEAD_FILTERS, 1))
         self.features = nn.Sequential(*layers)
         self.fc = nn.Linear(HEAD_FILTERS, spec.num_classes)
 

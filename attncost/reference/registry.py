@@ -2,6 +2,7 @@
 
 Constructors take ``channels`` and the entry's hyperparameters as keyword arguments; ``build``
 fills the defaults from the catalogue entry (the single source of truth) and validates them.
+The family files register themselves; ``attncost.reference`` imports them all.
 """
 
 from __future__ import annotations
@@ -27,7 +28,6 @@ def reference(name: str):
 
 def build(name: str, shape, hp: dict | None = None):
     """The reference module of entry ``name`` for input ``shape`` (N, C, H, W), in eval mode."""
-    _load()
     entry = catalogue.get(name)
     values = entry.resolve(shape, hp)
     try:
@@ -38,11 +38,3 @@ def build(name: str, shape, hp: dict | None = None):
         values["spatial_size"] = (int(shape[2]), int(shape[3]))
     return cls(int(shape[1]), **values).eval()
 
-
-def _load():
-    from . import channel, selfattention, spatial  # noqa: F401
-    from . import baseline  # noqa: F401
-    from . import context  # noqa: F401
-    from . import branch, nas  # noqa: F401
-    from . import other  # noqa: F401
-    from . import transformer  # noqa: F401

@@ -5,7 +5,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from .marks import attention_map
+from ..trace.marks import attention_map
 from .registry import reference
 
 

@@ -18,7 +18,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..catalogue.families.transformer import aa_depths, mlp_hidden, sparse_stride
-from .marks import attention_map
+from ..trace.marks import attention_map
 from .registry import reference
 
 

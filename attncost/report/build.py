@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Callable
 
-from .. import __version__
+from ..version import __version__
 from ..shapes import format_shape
 from . import latency, modules, networks
 from .page import Page, esc, table

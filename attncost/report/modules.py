@@ -6,11 +6,11 @@ from __future__ import annotations
 import numpy as np
 import sympy
 
-from .. import api, catalogue
+from .. import catalogue, query
 from ..cost import Convention, flops
 from ..cost.conventions import weight
 from ..crossover import difference_signs, metric_series, real_roots, sign_changes
-from ..shapes import format_shape
+from ..shapes import DTYPE_BYTES, format_shape
 from ..symbols import H, W
 from . import charts
 from .mathml import to_mathml
@@ -25,7 +25,7 @@ def summary(spec, shape) -> str:
     rows = []
     for module in spec.modules:
         entry = catalogue.get(module.name)
-        row = api.compare_row(entry, shape, module.hp, spec.convention, spec.dtype, module.label)
+        row = query.compare_row(entry, shape, module.hp, spec.convention, spec.dtype, module.label)
         row[f"flops ({spec.convention.value})"] = row.pop("flops")
         for convention in spec.conventions[1:]:
             row[f"flops ({convention.value})"] = int(flops(entry.cost(shape, module.hp), convention))
@@ -47,8 +47,8 @@ def formulas(module) -> str:
     with the dominant term as H and W grow."""
     entry = catalogue.get(module.name)
     cost = entry.formula(module.hp)
-    full = api.formula_rows(cost, Convention.FULL)
-    leading = api.formula_rows(cost, Convention.FULL, leading=True)
+    full = query.formula_rows(cost, Convention.FULL)
+    leading = query.formula_rows(cost, Convention.FULL, leading=True)
     keep = ("params", "macs", "flops (full)", "activation_elements", "peak_live_elements", "attention_map_elements")
     rows = [{"quantity": f["quantity"], "formula": to_mathml(f["expression"]), "dominant term": to_mathml(d["expression"])}
             for f, d in zip(full, leading) if f["quantity"] in keep]
@@ -111,7 +111,7 @@ def op_kinds_and_memory(spec, shape, page) -> str:
         costs.append(catalogue.get(module.name).cost(shape, module.hp))
     kinds = sorted({k for cost in costs for k in cost.counts if weight(Convention.FULL, k)})
     by_kind = {k: [int(weight(Convention.FULL, k) * cost.counts.get(k, 0)) for cost in costs] for k in kinds}
-    nbytes = api.DTYPE_BYTES[spec.dtype]
+    nbytes = DTYPE_BYTES[spec.dtype]
     memory = {
         "peak live": [int(c.peak_live_elements) * nbytes for c in costs],
         "attention map": [int(c.attention_map_elements) * nbytes for c in costs],

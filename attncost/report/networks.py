@@ -3,7 +3,7 @@ cost by stage, block, body or attention module, and op kind."""
 
 from __future__ import annotations
 
-from ..api import DTYPE_BYTES
+from ..shapes import DTYPE_BYTES
 from ..cost import Program, flops
 from ..cost.conventions import weight
 from ..graph import walk

@@ -25,7 +25,7 @@ from ..cost import Cost
 from ..cost.liveness import Liveness
 from ..cost.program import OpRecord
 from ..cost.symbolic import exact_max
-from ..reference import marks
+from . import marks
 from .handlers import HANDLERS, IGNORED, IGNORED_NAMES, Call
 
 

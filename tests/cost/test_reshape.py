@@ -12,7 +12,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from attncost.cost import Program
-from attncost.cost.program import contiguous_strides, view_strides
+from attncost.cost.layout import contiguous_strides, view_strides
 from attncost.ops.pointwise import WHERE
 from attncost.symbols import H, N, W
 from attncost.trace import trace_module

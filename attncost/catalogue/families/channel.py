@@ -10,7 +10,8 @@ from __future__ import annotations
 from ...cost import Program, Tensor
 from ...ops.pointwise import ELEMENTWISE
 from ...errors import HyperparameterError
-from ..common import eca_kernel, fdiv, is_concrete, require_hidden
+from ..blocks import squeeze_excite
+from ..common import eca_kernel, fdiv, is_concrete
 from ..registry import Hyperparameter as HP
 from ..registry import Paper, register
 
@@ -51,25 +52,16 @@ def _gate(g: Program, x: Tensor, logits: Tensor, gate: str = "sigmoid") -> Tenso
     return g.mul(x, s)
 
 
-def _se_check(shape, hp):
-    require_hidden("se", shape[1], hp["r"])
-
-
 @register(
     "se", family="channel", aliases=("squeeze-excitation", "senet"),
     summary="squeeze (global average pool) and excite (C -> C/r -> C MLP, sigmoid) channel gate",
     paper=SE_PAPER,
     hyperparameters=[HP("r", 16, "reduction ratio: hidden channels C // r", minimum=1, symbolic=True)],
-    check=_se_check,
+    hidden="r",
 )
 def se(g: Program, x: Tensor, *, r) -> Tensor:
     """s = sigmoid(W2 relu(W1 GAP(x))), y = x * s (SE Eq. 2-4), with 1x1 convs with bias."""
-    hidden = fdiv(x.shape[1], r)
-    s = g.global_avg_pool(x)
-    s = g.conv(s, hidden, 1, name="fc1")
-    s = g.relu(s, inplace=True)
-    s = g.conv(s, x.shape[1], 1, name="fc2")
-    return _gate(g, x, s)
+    return squeeze_excite(g, x, fdiv(x.shape[1], r))
 
 
 @register(
@@ -188,11 +180,6 @@ def _ge_excite(g: Program, x: Tensor, context: Tensor, extent: str) -> Tensor:
     return _gate(g, x, context)
 
 
-def _ge_check(shape, hp):
-    if "r" in hp:
-        require_hidden("ge-theta-plus", shape[1], hp["r"])
-
-
 @register(
     "ge-theta-minus", family="channel", aliases=("ge-minus", "gather-excite-minus"),
     summary="parameter-free gather-excite: average pooling over extent e, nearest upsampling, sigmoid",
@@ -223,7 +210,7 @@ def ge_theta(g: Program, x: Tensor, *, extent) -> Tensor:
     paper=GE_PAPER,
     hyperparameters=[HP("extent", "global", "gather extent", type=str, choices=EXTENTS),
                      HP("r", 16, "excite MLP reduction ratio", minimum=1, symbolic=True)],
-    check=_ge_check,
+    hidden="r",
 )
 def ge_theta_plus(g: Program, x: Tensor, *, extent, r) -> Tensor:
     """y = x * sigmoid(interp(W2 relu(W1 relu(BN(DWConv(x)))))) (GE-theta-plus, official GEPP)."""
@@ -248,16 +235,12 @@ def _context_pool(g: Program, x: Tensor) -> Tensor:
     return g.view(context, (n, c, 1, 1))
 
 
-def _gc_check(shape, hp):
-    require_hidden("gc", shape[1], hp["r"])
-
-
 @register(
     "gc", family="channel", aliases=("gcnet", "global-context"),
     summary="global context block: softmax-pooled context, bottleneck transform with LayerNorm, add",
     paper=GC_PAPER,
     hyperparameters=[HP("r", 16, "bottleneck ratio: C' = C // r", minimum=1, symbolic=True)],
-    check=_gc_check,
+    hidden="r",
 )
 def gc(g: Program, x: Tensor, *, r) -> Tensor:
     """z = x + W_v2 relu(LN(W_v1 sum_j softmax(W_k x)_j x_j)) (GCNet Eq. 4)."""

@@ -20,7 +20,8 @@ import math
 from ...cost import Program, Tensor
 from ...ops.pointwise import ELEMENTWISE, POW, SUB
 from ...errors import HyperparameterError
-from ..common import fdiv, is_concrete, require_divisible, require_hidden
+from ..blocks import conv_bn_act
+from ..common import fdiv, is_concrete, require_divisible
 from ..registry import Hyperparameter as HP
 from ..registry import Paper, register
 
@@ -83,16 +84,12 @@ def _channel_attention(g: Program, x: Tensor, prefix: str = "") -> Tensor:
     return g.add(g.mul(gamma, out), x)
 
 
-def _pam_check(shape, hp):
-    require_hidden("danet-pam", shape[1], hp["r"])
-
-
 @register(
     "danet-pam", family="self-attention", aliases=("pam",),
     summary="DANet position attention: softmax over all HW positions of 1x1 query/key (C//8), gamma residual",
     paper=DANET_PAPER,
     hyperparameters=[HP("r", 8, "query/key reduction: C // r channels", minimum=1, symbolic=True)],
-    check=_pam_check,
+    hidden="r",
 )
 def danet_pam(g: Program, x: Tensor, *, r) -> Tensor:
     """E_j = alpha * sum_i s_ji D_i + A_j with s = softmax(B^T C) (DANet Eq. 1-2)."""
@@ -119,9 +116,8 @@ def _danet_check(shape, hp):
 
 
 def _conv_bn_relu(g: Program, x: Tensor, out_channels, name: str) -> Tensor:
-    """3x3 conv (no bias) + BN + ReLU, as DANetHead's conv5a/conv5c/conv51/conv52."""
-    y = g.conv(x, out_channels, 3, padding=1, bias=False, name=name)
-    return g.relu(g.batch_norm(y, name=name + "_bn"))
+    """3x3 conv (no bias) + BN + ReLU (not in place), as DANetHead's conv5a/conv5c/conv51/conv52."""
+    return conv_bn_act(g, x, out_channels, 3, inplace=False, name=name)
 
 
 @register(

@@ -25,10 +25,11 @@ import sympy
 from ...cost import Cost, Program, Tensor
 from ...errors import HyperparameterError
 from ...ops.conv import conv
-from ...ops.pointwise import HARDTANH, RELU
 from ...ops.shapes import conv_output_size, numel
 from ...symbols import SHAPE_SYMBOLS
-from ..common import fdiv, is_concrete
+from ..blocks import ACTIVATIONS
+from ..blocks import mbconv as mbconv_block
+from ..common import is_concrete
 from ..registry import Hyperparameter as HP
 from ..registry import Paper, register
 
@@ -42,25 +43,8 @@ SINGLE_PATH_PAPER = Paper(
             "without bias, BN, ReLU; depthwise kxk (stride s, 'same' padding) without bias, BN, ReLU; 1x1 "
             "project without bias, BN; residual add when stride 1 and Cin == Cout; superkernel.py for Eq. 1-4")
 
-ACTIVATIONS = {"relu": RELU, "relu6": HARDTANH}
-
 #: The indicator values of Single-Path NAS Eq. 1-4, named as the official code names them.
 D5X5, D50C, D100C = sympy.symbols("d5x5 d50c d100c", real=True, nonnegative=True)
-
-
-def _mbconv_layers(g: Program, x: Tensor, *, hidden, kernel, out_channels, stride, activation) -> Tensor:
-    """Expand 1x1 -> BN -> act -> depthwise kxk -> BN -> act -> project 1x1 -> BN (+ x)."""
-    c = x.shape[1]
-    act = ACTIVATIONS[activation]
-    y = g.conv(x, hidden, 1, bias=False, name="expand")
-    y = g.unary(act, g.batch_norm(y, name="expand_bn"), inplace=True)
-    y = g.conv(y, hidden, kernel, stride=stride, padding=fdiv(kernel - 1, 2), groups=hidden, bias=False,
-               name="depthwise")
-    y = g.unary(act, g.batch_norm(y, name="depthwise_bn"), inplace=True)
-    y = g.batch_norm(g.conv(y, out_channels, 1, bias=False, name="project"), name="project_bn")
-    if stride == 1 and out_channels == c:
-        y = g.add(y, x)
-    return y
 
 
 def _skippable(channels, out_channels, stride) -> bool:
@@ -98,9 +82,8 @@ def mbconv(g: Program, x: Tensor, *, kernel, expansion, out_channels, stride, sk
     if skip:
         return x
     c = x.shape[1]
-    return _mbconv_layers(g, x, hidden=c * expansion, kernel=kernel,
-                          out_channels=out_channels if out_channels is not None else c,
-                          stride=stride, activation=activation)
+    return mbconv_block(g, x, out_channels if out_channels is not None else c, c * expansion, kernel, stride,
+                        act=ACTIVATIONS[activation])
 
 
 def superkernel_cost(shape=SHAPE_SYMBOLS, out_channels=None, stride=1, d5x5=D5X5, d50c=D50C, d100c=D100C,
@@ -132,8 +115,7 @@ def superkernel_cost(shape=SHAPE_SYMBOLS, out_channels=None, stride=1, d5x5=D5X5
     hidden = 3 * channels + d100c * 3 * channels
     g = Program()
     x = g.input(shape)
-    layer = g.finish(_mbconv_layers(g, x, hidden=hidden, kernel=3, out_channels=out_channels, stride=stride,
-                                    activation=activation))
+    layer = g.finish(mbconv_block(g, x, out_channels, hidden, 3, stride, act=ACTIVATIONS[activation]))
     n, _, h, w = shape
     depthwise_out = (n, hidden, conv_output_size(h, 3, stride, 1), conv_output_size(w, 3, stride, 1))
     ring_taps = 5 * 5 - 3 * 3

@@ -26,9 +26,10 @@ from __future__ import annotations
 import sympy
 
 from ...cost import Program, Tensor
-from ...ops.pointwise import ADD, ELEMENTWISE, POW, REDUCE_MEAN, REDUCE_SUM, SQRT, SUB, WHERE
+from ...ops.pointwise import ADD, ELEMENTWISE, POW, REDUCE_MEAN, REDUCE_SUM, RELU, SQRT, SUB, WHERE
 from ...errors import HyperparameterError
-from ..common import fdiv, is_concrete, require_divisible, require_hidden
+from ..blocks import conv_bn_act
+from ..common import fdiv, is_concrete, require_divisible
 from ..registry import Hyperparameter as HP
 from ..registry import Paper, register
 
@@ -110,18 +111,12 @@ def _sse(g: Program, x: Tensor) -> Tensor:
     return g.mul(x, g.view(q, (n, 1, h, w)))
 
 
-def _hidden_check(name: str):
-    def check(shape, hp):
-        require_hidden(name, shape[1], hp["r"])
-    return check
-
-
 SCSE_R = HP("r", 2, "reduction ratio of the cSE MLP: hidden = C // r", minimum=1, symbolic=True)
 
 
 @register("cse", family="spatial", aliases=("channel-se",),
           summary="channel squeeze & excitation of scSE: SE with nn.Linear layers and r = 2",
-          paper=SCSE_PAPER, hyperparameters=[SCSE_R], check=_hidden_check("cse"),
+          paper=SCSE_PAPER, hyperparameters=[SCSE_R], hidden="r",
           notes="The arithmetic of the 'se' entry with r = 2, counted as the official code runs it: the "
                 "squeeze is a mean over an (N, C, HW) view (reduce.mean) and the MLP is nn.Linear (mac.linear).")
 def cse(g: Program, x: Tensor, *, r) -> Tensor:
@@ -142,7 +137,7 @@ def sse(g: Program, x: Tensor) -> Tensor:
           paper=SCSE_PAPER,
           hyperparameters=[SCSE_R, HP("combine", "max", "how cSE and sSE outputs combine: max (official code) "
                                       "or add (MICCAI paper)", type=str, choices=("max", "add"))],
-          check=_hidden_check("scse"))
+          hidden="r")
 def scse(g: Program, x: Tensor, *, r, combine) -> Tensor:
     """scSE (Roy et al. Sec. 2.3): max(cSE(U), sSE(U)) in the code, cSE(U) + sSE(U) in the paper."""
     channel = _cse(g, x, r)
@@ -299,9 +294,8 @@ def residual_attention(g: Program, x: Tensor, *, p, t, r, depth, upsample, mask,
 
 def _conv_bn_relu(g: Program, x: Tensor, out_channels, kernel, name: str, relu: bool = True) -> Tensor:
     """smp ConvBnRelu: conv with bias (padding k // 2), BatchNorm, ReLU in place."""
-    y = g.conv(x, out_channels, kernel, padding=kernel // 2, name=f"{name}.conv")
-    y = g.batch_norm(y, name=f"{name}.bn")
-    return g.relu(y, inplace=True) if relu else y
+    return conv_bn_act(g, x, out_channels, kernel, padding=kernel // 2, bias=True, act=RELU if relu else None,
+                       name=f"{name}.conv", bn_name=f"{name}.bn")
 
 
 def _fpa_check(shape, hp):
@@ -386,11 +380,6 @@ def _dcn_check(shape, hp):
     require_divisible("deform-conv", "C", shape[1], hp["deform_groups"], "deform_groups")
 
 
-def _buffer(shape, name: str) -> Tensor:
-    """A constant buffer of the module (never counted as memory, like parameters)."""
-    return Tensor(tuple(shape), ("buffer", name))
-
-
 @register("deform-conv", family="other", aliases=("dcn", "dcnv1", "deformable-conv"),
           summary="deformable conv v1: offset conv, bilinear sampling at p0 + p_n + dp_n, k x k conv",
           paper=DCN_PAPER,
@@ -419,8 +408,8 @@ def deform_conv(g: Program, x: Tensor, *, kernel, dilation, deform_groups, out_c
     offset = g.view(offset, (n, dg, k, k, 2, h, w))
     offset = g.permute(offset, (0, 1, 5, 2, 6, 3, 4))                 # (N, dg, H, k, W, k, [dy, dx])
     grid = g.cat([g.slice(offset, 6, 1, 2), g.slice(offset, 6, 0, 1)], 6)   # [dx, dy], as grid_sample reads
-    grid = g.mul(grid, _buffer((2,), "scale"), inplace=True)          # pixels -> [-1, 1] units
-    grid = g.add(grid, _buffer((h, k, w, k, 2), "base"), inplace=True)      # + normalised p0 + p_n
+    grid = g.mul(grid, g.buffer("scale", (2,)), inplace=True)          # pixels -> [-1, 1] units
+    grid = g.add(grid, g.buffer("base", (h, k, w, k, 2)), inplace=True)      # + normalised p0 + p_n
     g.mark_attention_map(grid)
     grid = g.view(grid, (n * dg, h * k, w * k, 2))
     per_group = fdiv(c, dg) if is_concrete(c) else sympy.sympify(c) / dg   # C is divisible by dg

@@ -97,10 +97,6 @@ def nonlocal_block(g: Program, x: Tensor, *, mode, inter_channels, sub_sample, b
     return g.add(y, x)
 
 
-def _ccnet_check(shape, hp):
-    require_hidden("ccnet", shape[1], hp["r"])
-
-
 def _criss_cross(g: Program, x: Tensor, r) -> Tensor:
     """One criss-cross attention pass (CCNet Eq. 1-2) with a residual add scaled by gamma."""
     n, c, h, w = x.shape
@@ -141,7 +137,7 @@ def _criss_cross(g: Program, x: Tensor, r) -> Tensor:
     paper=CCNET_PAPER,
     hyperparameters=[HP("r", 8, "query/key reduction: C // r channels", minimum=1, symbolic=True),
                      HP("recurrence", 2, "R: applications with shared weights", minimum=1)],
-    check=_ccnet_check,
+    hidden="r",
 )
 def ccnet(g: Program, x: Tensor, *, r, recurrence) -> Tensor:
     """H' = gamma * sum over the criss-cross path of A V + H (CCNet Eq. 2), R times."""

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from ...cost import Program, Tensor
 from ...ops.pointwise import ELEMENTWISE, REDUCE_MEAN
-from ..common import fdiv, require_hidden
+from ..common import fdiv
 from ..registry import Hyperparameter as HP
 from ..registry import Paper, register
 
@@ -63,18 +63,13 @@ def _cbam_spatial(g: Program, x: Tensor, kernel) -> Tensor:
     return g.mul(x, s)
 
 
-def _cbam_check(shape, hp):
-    if "r" in hp:
-        require_hidden("cbam", shape[1], hp["r"])
-
-
 R = HP("r", 16, "reduction ratio of the shared MLP: hidden = C // r", minimum=1, symbolic=True)
 KERNEL = HP("kernel", 7, "spatial conv kernel size", minimum=1, odd=True)
 
 
 @register("cbam-channel", family="spatial", aliases=("cbam-cam",),
           summary="CBAM channel gate: shared MLP on avg- and max-pooled vectors, summed, sigmoid",
-          paper=CBAM_PAPER, hyperparameters=[R], check=_cbam_check)
+          paper=CBAM_PAPER, hyperparameters=[R], hidden="r")
 def cbam_channel(g: Program, x: Tensor, *, r) -> Tensor:
     """F' = sigmoid(MLP(AvgPool(F)) + MLP(MaxPool(F))) * F (CBAM Eq. 2)."""
     return _cbam_channel(g, x, r)
@@ -90,7 +85,7 @@ def cbam_spatial(g: Program, x: Tensor, *, kernel) -> Tensor:
 
 @register("cbam", family="spatial", aliases=("convolutional-block-attention",),
           summary="CBAM: channel gate, then spatial gate (sequential, channel first)",
-          paper=CBAM_PAPER, hyperparameters=[R, KERNEL], check=_cbam_check)
+          paper=CBAM_PAPER, hyperparameters=[R, KERNEL], hidden="r")
 def cbam(g: Program, x: Tensor, *, r, kernel) -> Tensor:
     """F' = M_c(F) * F, F'' = M_s(F') * F' (CBAM Eq. 1)."""
     return _cbam_spatial(g, _cbam_channel(g, x, r), kernel)
@@ -127,17 +122,13 @@ def _bam_apply(g: Program, x: Tensor, logits: Tensor) -> Tensor:
     return g.mul(att, x)
 
 
-def _bam_check(shape, hp):
-    require_hidden("bam", shape[1], hp["r"])
-
-
 BAM_R = HP("r", 16, "reduction ratio of both branches: hidden = C // r", minimum=1, symbolic=True)
 DILATION = HP("dilation", 4, "dilation of the spatial branch's 3x3 convs", minimum=1)
 
 
 @register("bam-channel", family="spatial", 
           summary="BAM channel branch alone: pooled MLP with BatchNorm, F * (1 + sigmoid(M_c))",
-          paper=BAM_PAPER, hyperparameters=[BAM_R], check=_bam_check)
+          paper=BAM_PAPER, hyperparameters=[BAM_R], hidden="r")
 def bam_channel(g: Program, x: Tensor, *, r) -> Tensor:
     """F' = F * (1 + sigmoid(M_c(F))) (BAM Eq. 3, the channel-only ablation)."""
     return _bam_apply(g, x, _bam_channel(g, x, r))
@@ -145,7 +136,7 @@ def bam_channel(g: Program, x: Tensor, *, r) -> Tensor:
 
 @register("bam-spatial", family="spatial", 
           summary="BAM spatial branch alone: 1x1 reduce, two dilated 3x3, 1x1, F * (1 + sigmoid(M_s))",
-          paper=BAM_PAPER, hyperparameters=[BAM_R, DILATION], check=_bam_check)
+          paper=BAM_PAPER, hyperparameters=[BAM_R, DILATION], hidden="r")
 def bam_spatial(g: Program, x: Tensor, *, r, dilation) -> Tensor:
     """F' = F * (1 + sigmoid(M_s(F))) (BAM Eq. 4, the spatial-only ablation)."""
     return _bam_apply(g, x, _bam_spatial(g, x, r, dilation))
@@ -157,7 +148,7 @@ def bam_spatial(g: Program, x: Tensor, *, r, dilation) -> Tensor:
           hyperparameters=[BAM_R, DILATION,
                            HP("combine", "mul", "how the branches combine: mul (official code) or add (paper)",
                               type=str, choices=("mul", "add"))],
-          check=_bam_check)
+          hidden="r")
 def bam(g: Program, x: Tensor, *, r, dilation, combine) -> Tensor:
     """F' = F * (1 + sigmoid(M_c(F) o M_s(F))) (BAM Eq. 1-2; o = * in code, + in the paper)."""
     channel = _bam_channel(g, x, r)

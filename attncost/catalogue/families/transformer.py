@@ -4,9 +4,10 @@ attention-augmented convolution (2-D relative logits) and Sparse Transformer str
 
 Every entry takes an (N, C, H, W) map. The token entries read it as H*W tokens of dimension C
 (``x.flatten(2).transpose(1, 2)``) and return the same (N, C, H, W) shape; the token layout of the
-result is a free view of it. Attention is written with explicit matmul / softmax ops, as aten runs
-them: ``torch.matmul`` of batched operands reshapes each to 3-D (a copy where no view exists,
-decided by PyTorch's stride rule), runs bmm and views the result back (``_matmul`` below).
+result is a free view of it. Attention is written with explicit matmul / softmax ops, as the
+reference modules run them; what torch does for each (``torch.matmul`` reshapes batched operands to
+3-D, a copy where no view exists; a non-contiguous input makes ``nn.Linear`` a matmul) is the
+Program's business (``g.matmul``, ``g.linear``, ``g.split_heads``, ``g.attention``), not this file's.
 """
 
 from __future__ import annotations
@@ -14,10 +15,8 @@ from __future__ import annotations
 import sympy
 
 from ...cost import Program, Tensor
-from ...cost.program import is_contiguous
 from ...errors import HyperparameterError
-from ...ops.pointwise import GELU, WHERE
-from ...ops.shapes import numel
+from ...ops.pointwise import DIV, GELU, WHERE
 from ..common import fdiv, is_concrete, require_divisible
 from ..registry import Hyperparameter as HP
 from ..registry import Paper, register
@@ -70,37 +69,17 @@ def sparse_stride(stride, w):
 
 
 # -- program helpers -----------------------------------------------------------------------------
-def _matmul(g: Program, a: Tensor, b: Tensor) -> Tensor:
-    """torch.matmul of operands with equal batch dims: each reshaped to 3-D, bmm, viewed back."""
-    batch = a.shape[:-2]
-    rows = numel(batch)
-    a3 = g.reshape(a, (rows, *a.shape[-2:]))
-    b3 = g.reshape(b, (rows, *b.shape[-2:]))
-    return g.reshape(g.bmm(a3, b3), (*batch, a.shape[-2], b.shape[-1]))
-
-
-def _linear(g: Program, x: Tensor, out_features, bias=True, name=None) -> Tensor:
-    """nn.Linear as aten runs it: ``Program.linear`` on a contiguous input; on a non-contiguous one of
-    3+ dims, matmul (reshape to 2-D, a copy where no view exists; mm) then a bias add."""
-    if x.ndim <= 2 or is_contiguous(x.shape, x.strides):
-        return g.linear(x, out_features, bias=bias, name=name)
-    y = g.linear(g.reshape(x, (numel(x.shape[:-1]), x.shape[-1])), out_features, bias=False, name=name)
-    y = g.reshape(y, (*x.shape[:-1], out_features))
-    if bias:
-        y = g.add(y, g.parameter(f"{name}.bias", (out_features,)))
-    return y
-
-
 def _exact_div(a, b):
     """a / b where the entry's check guarantees that b divides a (C / heads, H*W / l)."""
     return fdiv(int(a), int(b)) if is_concrete(a, b) else sympy.sympify(a) / b
 
 
-def _flag_size_one(g: Program, *sizes) -> None:
+def _flag_size_one(g: Program, **sizes) -> None:
     """Sizes derived from N, C, H, W that are 1 here change which copies aten makes (a view of a
     dim of size 1 needs no copy): the symbolic formula, which takes them larger, does not apply."""
-    if any(is_concrete(s) and int(s) == 1 for s in sizes):
-        g.degenerate = True
+    ones = [name for name, size in sizes.items() if is_concrete(size) and int(size) == 1]
+    if ones:
+        g.mark_degenerate(f"{', '.join(ones)} = 1 changes which copies aten makes")
 
 
 def _tokens(g: Program, x: Tensor) -> Tensor:
@@ -114,32 +93,14 @@ def _to_map(g: Program, tokens: Tensor, shape) -> Tensor:
     return g.reshape(g.transpose(tokens, 1, 2), shape)
 
 
-def _unbind(g: Program, t: Tensor) -> list:
-    """t.unbind(0): views."""
-    return [g.reshape(g.slice(t, 0, i, i + 1), t.shape[1:]) for i in range(t.shape[0])]
-
-
-def _split_heads(g: Program, qkv: Tensor, heads, head_dim) -> list:
-    """(N, L, 3*heads*d) -> q, k, v of (N, heads, L, d): view, permute, one contiguous copy, unbind."""
-    n, length, _ = qkv.shape
-    qkv = g.permute(g.reshape(qkv, (n, length, 3, heads, head_dim)), (2, 0, 3, 1, 4))
-    return _unbind(g, g.contiguous(qkv))
-
-
-def _merge_heads(g: Program, out: Tensor) -> Tensor:
-    """(N, heads, L, d) -> (N, L, heads*d): a copy, except where one head or d = 1 allows a view."""
-    n, heads, length, d = out.shape
-    return g.reshape(g.transpose(out, 1, 2), (n, length, heads * d))
-
-
-def _attention(g: Program, tokens: Tensor, heads, head_dim, qkv_bias) -> Tensor:
-    """timm Attention on contiguous (N, L, C) tokens (Vaswani Sec. 3.2.2)."""
+def timm_attention(g: Program, tokens: Tensor, heads, head_dim, qkv_bias) -> Tensor:
+    """timm Attention on (N, L, C) tokens (Vaswani Sec. 3.2.2); shared with networks/vit.py."""
     c = tokens.shape[2]
-    _flag_size_one(g, head_dim)
-    q, k, v = _split_heads(g, _linear(g, tokens, 3 * heads * head_dim, bias=qkv_bias, name="qkv"), heads, head_dim)
-    q = g.mul(q, sympy.sympify(head_dim) ** sympy.Rational(-1, 2))
-    attn = g.mark_attention_map(g.softmax(_matmul(g, q, g.transpose(k, -2, -1)), -1))   # (N, heads, L, L)
-    return _linear(g, _merge_heads(g, _matmul(g, attn, v)), c, name="proj")
+    _flag_size_one(g, head_dim=head_dim)
+    qkv = g.linear(tokens, 3 * heads * head_dim, bias=qkv_bias, name="qkv")         # (N, L, 3 heads d)
+    q, k, v = g.split_heads(qkv, 3, heads, head_dim)                                # (N, heads, L, d) each
+    out = g.attention(q, k, v, sympy.sympify(head_dim) ** sympy.Rational(-1, 2), on="query")
+    return g.linear(g.merge_heads(out), c, name="proj")                             # (N, L, C)
 
 
 def _require_heads(name: str, channels, heads) -> None:
@@ -162,10 +123,9 @@ def sdpa(g: Program, x: Tensor, *, head_dim) -> Tensor:
     c = x.shape[1]
     d = head_dim if head_dim is not None else c
     tokens = _tokens(g, x)                                                 # (N, HW, C)
-    q, k, v = (_linear(g, tokens, d, name=name) for name in ("q", "k", "v"))
-    scores = g.div(_matmul(g, q, g.transpose(k, 1, 2)), sympy.sqrt(d))    # (N, HW, HW)
-    attn = g.mark_attention_map(g.softmax(scores, -1))
-    return _to_map(g, _linear(g, _matmul(g, attn, v), c, name="proj"), x.shape)
+    q, k, v = (g.linear(tokens, d, name=name) for name in ("q", "k", "v"))     # (N, HW, d)
+    out = g.attention(q, k, v, sympy.sqrt(d), op=DIV)                        # (N, HW, d)
+    return _to_map(g, g.linear(out, c, name="proj"), x.shape)
 
 
 # -- mhsa ----------------------------------------------------------------------------------------
@@ -188,7 +148,7 @@ def _mhsa_check(shape, hp):
 def mhsa(g: Program, x: Tensor, *, heads, head_dim, qkv_bias) -> Tensor:
     """proj(concat_h softmax(q_h k_h^T / sqrt(d)) v_h) over the HW tokens, back to (N, C, H, W)."""
     d = head_dim if head_dim is not None else _exact_div(x.shape[1], heads)
-    return _to_map(g, _attention(g, _tokens(g, x), heads, d, qkv_bias), x.shape)
+    return _to_map(g, timm_attention(g, _tokens(g, x), heads, d, qkv_bias), x.shape)
 
 
 # -- vit-layer -----------------------------------------------------------------------------------
@@ -216,10 +176,10 @@ def vit_layer(g: Program, x: Tensor, *, heads, mlp_ratio, qkv_bias) -> Tensor:
     """z' = MSA(LN(z)) + z, z'' = MLP(LN(z')) + z' (ViT Eq. 2-3) with z the HW tokens of x."""
     n, c, h, w = x.shape
     tokens = g.transpose(g.reshape(x, (n, c, h * w)), 1, 2)              # (N, HW, C), a view
-    attended = _attention(g, g.layer_norm(tokens, 1, name="norm1"), heads, _exact_div(c, heads), qkv_bias)
+    attended = timm_attention(g, g.layer_norm(tokens, 1, name="norm1"), heads, _exact_div(c, heads), qkv_bias)
     tokens = g.add(tokens, attended)
-    hidden = _linear(g, g.layer_norm(tokens, 1, name="norm2"), mlp_hidden(c, mlp_ratio), name="fc1")
-    tokens = g.add(tokens, _linear(g, g.unary(GELU, hidden), c, name="fc2"))
+    hidden = g.linear(g.layer_norm(tokens, 1, name="norm2"), mlp_hidden(c, mlp_ratio), name="fc1")
+    tokens = g.add(tokens, g.linear(g.unary(GELU, hidden), c, name="fc2"))
     return _to_map(g, tokens, x.shape)
 
 
@@ -311,7 +271,7 @@ def _relative_logits_1d(g: Program, q: Tensor, name: str, permutation) -> Tensor
     m = 2 * cols - 1
     rel_k = g.parameter(name, (m, dkh))
     if is_concrete(dkh) and int(dkh) == 1:
-        g.degenerate = True
+        g.mark_degenerate("dk / heads = 1: the einsum runs as a broadcast multiply, not a bmm")
         inner = 3 if sympy.sympify(q.strides[3]) == 1 else 2
         rel = g.mul(g.permute(q, (0, 1, 5 - inner, 4, inner)), g.reshape(rel_k, (1, 1, 1, m, 1)))
         rel = g.permute(rel, (0, 1, 2, 4, 3) if inner == 3 else (0, 1, 4, 2, 3))     # (N, Nh, X, Y, 2Y-1)
@@ -354,25 +314,25 @@ def aa_conv(g: Program, x: Tensor, *, out_channels, kernel, heads, dk, dv, kappa
     fout = out_channels if out_channels is not None else c
     dk, dv = aa_depths(fout, heads, dk, dv, kappa, upsilon, min_key_head_dim)
     dkh, dvh = fdiv(dk, heads), fdiv(dv, heads)
-    _flag_size_one(g, dkh, dvh)
+    _flag_size_one(g, dkh=dkh, dvh=dvh)
     has_conv = not (is_concrete(fout, dv) and int(fout) == int(dv))
-    if not has_conv:
-        g.degenerate = True          # the symbolic formula takes dv < Fout (a conv and a concat)
+    if not has_conv:                 # the symbolic formula takes dv < Fout (a conv and a concat)
+        g.mark_degenerate("dv = Fout: no conv and no concat")
     conv_out = g.conv(x, fout - dv, kernel, padding=kernel // 2, name="conv") if has_conv else None
     k = g.reshape(g.conv(x, dk, 1, name="k"), (n, heads, dkh, h * w))
     q = g.mul(g.conv(x, dk, 1, name="q"), sympy.sympify(dkh) ** sympy.Rational(-1, 2))
     q = g.reshape(q, (n, heads, dkh, h * w))
     v = g.reshape(g.conv(x, dv, 1, name="v"), (n, heads, dvh, h * w))
-    logits = _matmul(g, g.transpose(q, 2, 3), k)                           # (N, Nh, HW, HW)
+    logits = g.matmul(g.transpose(q, 2, 3), k)                             # (N, Nh, HW, HW)
     if relative:
-        _flag_size_one(g, n)         # with N = 1 (and one head) the einsum's reshape of q is a view
+        _flag_size_one(g, N=n)       # with N = 1 (and one head) the einsum's reshape of q is a view
         q5 = g.permute(g.reshape(q, (n, heads, dkh, h, w)), (0, 1, 3, 4, 2))   # (N, Nh, H, W, dkh)
         rel_w = _relative_logits_1d(g, q5, "key_rel_w", (0, 1, 2, 4, 3, 5))
         rel_h = _relative_logits_1d(g, g.transpose(q5, 2, 3), "key_rel_h", (0, 1, 4, 2, 5, 3))
         logits = g.add(logits, rel_h, inplace=True)
         logits = g.add(logits, rel_w, inplace=True)
     weights = g.mark_attention_map(g.softmax(logits, -1))
-    attn = g.reshape(_matmul(g, v, g.transpose(weights, 2, 3)), (n, dv, h, w))
+    attn = g.reshape(g.matmul(v, g.transpose(weights, 2, 3)), (n, dv, h, w))
     attn = g.conv(attn, dv, 1, name="attn_out")
     return g.cat([conv_out, attn], 1) if has_conv else attn
 
@@ -408,9 +368,7 @@ def _sparse_check(shape, hp):
 def _dense_causal(g: Program, q: Tensor, k: Tensor, v: Tensor, scale) -> Tensor:
     """Causal full attention (the official 'all' mode): softmax(mask(q k^T * scale)) v."""
     length = q.shape[2]
-    logits = g.mul(_matmul(g, q, g.transpose(k, -2, -1)), scale)          # (N, heads, n, n)
-    logits = g.binary(WHERE, logits, g.buffer("mask", (length, length)), inplace=True)
-    return _matmul(g, g.mark_attention_map(g.softmax(logits, -1)), v)
+    return g.attention(q, k, v, scale, mask=g.buffer("mask", (length, length)))   # logits (N, heads, n, n)
 
 
 def _strided_merged(g: Program, q: Tensor, k: Tensor, v: Tensor, scale, l) -> Tensor:
@@ -418,7 +376,7 @@ def _strided_merged(g: Program, q: Tensor, k: Tensor, v: Tensor, scale, l) -> Te
     strictly earlier rows), then the two weighted sums of values added."""
     batch, heads, length, d = q.shape
     b = _exact_div(length, l)
-    _flag_size_one(g, b, l, batch)   # with N = 1 (and one head) the window reshapes are views
+    _flag_size_one(g, blocks=b, stride=l, N=batch)   # with N = 1 (and one head) the window reshapes are views
 
     def windows(t):              # (N, heads, n, d) -> (N, heads, b, d, 2l): [previous, own] block
         return g.unfold(g.cat([g.fill((batch, heads, l, d)), t], 2), 2, 2 * l, l)
@@ -426,15 +384,15 @@ def _strided_merged(g: Program, q: Tensor, k: Tensor, v: Tensor, scale, l) -> Te
     def strided_transpose(t):    # (N, heads, n, d) -> (N, heads, l, b, d)
         return g.contiguous(g.transpose(g.reshape(t, (batch, heads, b, l, d)), 2, 3))
 
-    local = _matmul(g, g.reshape(q, (batch, heads, b, l, d)), windows(k))  # (N, heads, b, l, 2l)
+    local = g.matmul(g.reshape(q, (batch, heads, b, l, d)), windows(k))  # (N, heads, b, l, 2l)
     local = g.binary(WHERE, local, g.buffer("local_mask", (b, l, 2 * l)), inplace=True)
     q_t, k_t, v_t = strided_transpose(q), strided_transpose(k), strided_transpose(v)
-    strided = _matmul(g, q_t, g.transpose(k_t, -2, -1))                   # (N, heads, l, b, b)
+    strided = g.matmul(q_t, g.transpose(k_t, -2, -1))                   # (N, heads, l, b, b)
     strided = g.binary(WHERE, strided, g.buffer("strided_mask", (b, b)), inplace=True)
     logits = g.mul(g.cat([local, g.transpose(strided, 2, 3)], -1), scale)  # (N, heads, b, l, 2l + b)
     weights = g.mark_attention_map(g.softmax(logits, -1))
-    out = _matmul(g, g.slice(weights, 4, 0, 2 * l), g.transpose(windows(v), -2, -1))
-    strided_out = _matmul(g, g.transpose(g.slice(weights, 4, 2 * l, 2 * l + b), 2, 3), v_t)
+    out = g.matmul(g.slice(weights, 4, 0, 2 * l), g.transpose(windows(v), -2, -1))
+    strided_out = g.matmul(g.transpose(g.slice(weights, 4, 2 * l, 2 * l + b), 2, 3), v_t)
     out = g.add(out, g.transpose(strided_out, 2, 3), inplace=True)        # (N, heads, b, l, d)
     return g.reshape(out, (batch, heads, length, d))
 
@@ -459,11 +417,11 @@ def sparse_attention(g: Program, x: Tensor, *, mode, stride, heads) -> Tensor:
     n, c, h, w = x.shape
     tokens = _tokens(g, x)                                                 # (N, HW, C)
     d = _exact_div(c, heads)
-    _flag_size_one(g, d)
-    q, k, v = _split_heads(g, _linear(g, tokens, 3 * heads * d, name="qkv"), heads, d)   # 3 * heads * d = 3C
+    _flag_size_one(g, head_dim=d)
+    q, k, v = g.split_heads(g.linear(tokens, 3 * heads * d, name="qkv"), 3, heads, d)    # 3 * heads * d = 3C
     scale = sympy.sympify(d) ** sympy.Rational(-1, 2)
     if mode == "dense":
         out = _dense_causal(g, q, k, v, scale)
     else:
         out = _strided_merged(g, q, k, v, scale, sparse_stride(stride, w))
-    return _to_map(g, _linear(g, _merge_heads(g, out), c, name="proj"), x.shape)
+    return _to_map(g, g.linear(g.merge_heads(out), c, name="proj"), x.shape)
