@@ -16,7 +16,7 @@ from .shapes import DTYPE_BYTES
 from .symbolic_terms import drop_floors, leading_term
 
 __all__ = ["DTYPE_BYTES", "compare", "compare_row", "drop_floors", "formula_rows", "leading_term",
-           "parse_hp_assignments", "typed_hp", "with_ratios"]
+           "parse_hp_assignments", "require_compared", "typed_hp", "with_ratios"]
 
 
 def parse_hp_assignments(items, scoped: bool) -> dict:
@@ -36,9 +36,20 @@ def parse_hp_assignments(items, scoped: bool) -> dict:
     return out
 
 
+def require_compared(hp_by_module: dict, modules) -> None:
+    """Every module an ``--hp NAME.key=value`` names is one of ``modules``: a hyperparameter of a module
+    that is not compared would be ignored silently."""
+    for name, values in hp_by_module.items():
+        if name not in modules:
+            keys = ", ".join(f"{name}.{key}" for key in values)
+            raise HyperparameterError(f"--hp {keys}: {name} is not among the modules given "
+                                      f"({', '.join(dict.fromkeys(modules))})")
+
+
 def compare(names, shape, hp_by_module: dict | None = None, convention=Convention.FULL, dtype="float32") -> list[dict]:
     """One row per module at ``shape``: params, MACs, FLOPs, memory, ratio of FLOPs to the first."""
     hp_by_module = hp_by_module or {}
+    require_compared(hp_by_module, [catalogue.get(name).name for name in names])
     rows = []
     for name in names:
         entry = catalogue.get(name)

@@ -20,9 +20,14 @@ import sympy
 from . import catalogue
 from .cost import Convention, flops
 from .errors import AttncostError, HyperparameterError
+from .shapes import MAX_SIZE
 from .symbolic_terms import drop_floors
 from .symbols import C, H, N, W
 
+#: the most sizes one crossover evaluates (``--range``): every size is checked for validity, and
+#: where a default derives from the varied size (ECA's k from C) counted, one by one (65,536 such
+#: sizes take about 10 s), and each is an element of the arrays compared
+MAX_RANGE = 2 ** 16
 METRICS = ("macs", "flops", "params", "peak", "attention-map", "activation")
 VARY = {"H=W": (H, W), "H": (H,), "W": (W,), "C": (C,), "N": (N,)}
 
@@ -59,18 +64,35 @@ def crossover(name_a: str, name_b: str, shape, vary: str = "H=W", metric: str = 
         raise AttncostError(f"--vary {vary!r} must be one of: {', '.join(VARY)}")
     if metric not in METRICS:
         raise AttncostError(f"--metric {metric!r} must be one of: {', '.join(METRICS)}")
+    for value in (lo, hi):
+        if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+            raise AttncostError(f"range {lo!r}..{hi!r} must be two integers")
     if lo < 1 or hi <= lo:
         raise AttncostError(f"range {lo}..{hi} must satisfy 1 <= lo < hi")
+    if hi > MAX_SIZE:
+        raise AttncostError(f"range {lo}..{hi}: hi must be at most {MAX_SIZE} (2^31), the largest size")
+    if hi - lo + 1 > MAX_RANGE:
+        raise AttncostError(f"range {lo}..{hi} has {hi - lo + 1:,} sizes; at most {MAX_RANGE:,} (2^16) are "
+                            f"evaluated: narrow --range")
     hp_by_module = hp_by_module or {}
     varied = VARY[vary]
     t = sympy.Symbol("t", positive=True, integer=True)
     entries = [_entry(name_a), _entry(name_b)]
+    for name in hp_by_module:
+        if name not in [e.name for e in entries]:
+            keys = ", ".join(f"{name}.{key}" for key in hp_by_module[name])
+            raise HyperparameterError(f"--hp {keys}: {name} is not among the modules given "
+                                      f"({entries[0].name}, {entries[1].name})")
     shape = list(shape)
     for i, sym in enumerate((N, C, H, W)):
         if sym in varied:
             shape[i] = sym
         elif isinstance(shape[i], sympy.Symbol):
             raise AttncostError(f"--shape leaves {sym} symbolic but --vary {vary} does not vary it")
+    for entry in entries:                       # a value wrong at every size is named, not "not valid"
+        for key, value in hp_by_module.get(entry.name, {}).items():
+            if isinstance(entry, catalogue.Entry):
+                entry.hp(key).check(value, entry.name)
     values = np.arange(lo, hi + 1)
     valid = np.ones(len(values), dtype=bool)
     exprs, series = [], []
@@ -81,7 +103,9 @@ def crossover(name_a: str, name_b: str, shape, vary: str = "H=W", metric: str = 
         series.append(values_of)
         valid &= valid_of
     if not valid.any():
-        raise HyperparameterError(f"{entries[0].name} and {entries[1].name} are not both valid for {vary} in {lo}..{hi}")
+        reason = _first_reason(entries, shape, varied, hp_by_module, lo)
+        raise HyperparameterError(f"{entries[0].name} and {entries[1].name} are not both valid for {vary} in {lo}..{hi}"
+                                  + (f" (at {vary} = {lo}: {reason})" if reason else ""))
     names = [e.name for e in entries]
 
     def cheaper(sign) -> str:
@@ -113,9 +137,10 @@ class UserModelEntry:
             raise HyperparameterError(f"--hp applies to catalogue entries, not to {self.name}")
         key = tuple(shape)
         if key not in self._costs:
-            from .usermodels import formula
+            from .usermodels import formula, naming
 
-            analysis = formula(self._model, [key])
+            with naming(self.name):
+                analysis = formula(self._model, [key])
             if analysis.specialised:
                 fixed = ", ".join(f"{s}={v}" for s, v in sorted(analysis.specialised.items(), key=str))
                 raise AttncostError(f"{self.name} uses {fixed} as a fixed size (traced there): it cannot vary")
@@ -210,6 +235,17 @@ def _evaluate_each(entry, shape, varied, hp, values, valid, metric, convention) 
             concrete = tuple(int(value) if s in varied else s for s in shape)
             out[i] = float(metric_expr(entry.cost(concrete, hp), metric, convention))
     return out
+
+
+def _first_reason(entries, shape, varied, hp_by_module, value) -> str:
+    """Why the first of ``entries`` that is invalid at ``value`` is (its error message), or ""."""
+    concrete = tuple(int(value) if s in varied else s for s in shape)
+    for entry in entries:
+        try:
+            entry.resolve(concrete, hp_by_module.get(entry.name, {}))
+        except HyperparameterError as error:
+            return str(error)
+    return ""
 
 
 def _valid(entry, shape, varied, hp, values) -> np.ndarray:

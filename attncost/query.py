@@ -16,7 +16,8 @@ from .symbols import H, W
 
 def typed_hp(entry, raw: dict) -> dict:
     """CLI strings -> typed values, with the entry's own parsing."""
-    return {key: entry.hp(key).parse(value) if isinstance(value, str) else value for key, value in raw.items()}
+    return {key: entry.hp(key).parse(value, entry.name) if isinstance(value, str) else value
+            for key, value in raw.items()}
 
 
 def compare_row(entry, shape, hp: dict, convention=Convention.FULL, dtype="float32", label: str | None = None) -> dict:

@@ -1,4 +1,12 @@
-"""Parsing input shapes such as ``256x14x14`` (C x H x W, N = 1) or ``8x256x14x14``."""
+"""Parsing input shapes such as ``256x14x14`` (C x H x W, N = 1) or ``8x256x14x14``.
+
+Every shape any command or :func:`attncost.analyze` reads is checked here, once: each size is a
+positive integer of ASCII digits (not ``²56``, whose ``str.isdigit`` is true) of at most
+:data:`MAX_SIZE` (2^31), and a shape has at most :data:`MAX_ELEMENTS` (2^62) elements, so its numel
+fits torch's int64 with room for the products a cost takes of it. Nothing a formula does loops over a
+size, so larger is not slower, only absurd; on real tensors, where the work and memory do grow with the
+elements, :data:`attncost.usermodels.REAL_MAX_ELEMENTS` bounds them further.
+"""
 
 from __future__ import annotations
 
@@ -6,10 +14,39 @@ import re
 
 import sympy
 
-from .errors import ShapeError
+from .errors import ShapeError, elide
+from .numbers import MAX_INT, is_ascii_int
 from .symbols import SHAPE_SYMBOLS, symbol
 
-_DIM = re.compile(r"^(\d+|[NCHW])$")
+#: the largest size of one dimension
+MAX_SIZE = MAX_INT
+#: the most elements one shape may have (the product of its concrete sizes)
+MAX_ELEMENTS = 2 ** 62
+
+
+def _size(part: str, where: str, plural: bool = False) -> int | None:
+    """A size as typed -> a positive int, or None if ``part`` is no integer at all (the caller's
+    message says what else it may be). ``where`` starts the error: ``shape '0x14x14': C`` (one size)
+    or ``input shape '0x3'`` with ``plural`` (sizes)."""
+    if not is_ascii_int(part) or part.startswith("+"):
+        return None
+    subject = f"{where}: sizes must be" if plural else f"{where} must be"
+    if part.startswith("-") or not part.strip("0"):
+        raise ShapeError(f"{subject} {'positive integers' if plural else 'a positive integer'}, got "
+                         f"{elide(part, 24)}")
+    if len(part.lstrip("0")) > len(str(MAX_SIZE)) or int(part) > MAX_SIZE:
+        raise ShapeError(f"{subject} at most {MAX_SIZE} (2^31), got {elide(part, 24)}")
+    return int(part)
+
+
+def check_elements(dims, text: str) -> None:
+    """At most :data:`MAX_ELEMENTS` elements in the concrete sizes of ``dims`` (``text`` names the shape)."""
+    total = 1
+    for d in dims:
+        if isinstance(d, int):
+            total *= d
+            if total > MAX_ELEMENTS:
+                raise ShapeError(f"shape {text!r} has more than {MAX_ELEMENTS} (2^62) elements")
 
 
 def parse_shape(text: str, allow_symbols: bool = False) -> tuple:
@@ -22,16 +59,15 @@ def parse_shape(text: str, allow_symbols: bool = False) -> tuple:
         parts = ["1"] + parts
     dims = []
     for part, symbol in zip(parts, SHAPE_SYMBOLS):
-        if part.isdigit():
-            value = int(part)
-            if value <= 0:
-                raise ShapeError(f"shape {text!r}: {symbol} must be a positive integer, got {value}")
+        value = _size(part, f"shape {text!r}: {symbol}")
+        if value is not None:
             dims.append(value)
         elif allow_symbols and part.upper() == str(symbol):
             dims.append(symbol)
         else:
             raise ShapeError(f"shape {text!r}: {part!r} is not a positive integer"
                              + (f" or the letter {symbol}" if allow_symbols else ""))
+    check_elements(dims, text)
     return tuple(dims)
 
 
@@ -80,15 +116,15 @@ def parse_inputs(text: str, allow_symbols: bool = False, exact: bool = False) ->
             raise ShapeError(f"input shape {item!r} must be sizes joined by x, e.g. 3x224x224 or 196x768")
         dims = []
         for part in (p.strip() for p in parts):
-            if part.isdigit():
-                if int(part) <= 0:
-                    raise ShapeError(f"input shape {item!r}: sizes must be positive integers, got {part}")
-                dims.append(int(part))
+            value = _size(part, f"input shape {item!r}", plural=True)
+            if value is not None:
+                dims.append(value)
             elif allow_symbols and _LETTER.match(part):
                 dims.append(letter_symbol(part))
             else:
                 raise ShapeError(f"input shape {item!r}: {part!r} is not a positive integer"
                                  + (" or a letter" if allow_symbols else ""))
+        check_elements(dims, item)
         inputs.append((tuple(dims), dtype))
     if len(inputs) == 1 and len(inputs[0][0]) == 3 and not exact:
         inputs[0] = ((1,) + inputs[0][0], inputs[0][1])

@@ -55,6 +55,8 @@ from __future__ import annotations
 import contextlib
 import fnmatch
 import importlib.util
+import logging
+import sys
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import NamedTuple
@@ -66,19 +68,23 @@ from torch.utils._pytree import tree_flatten
 
 from .cost.program import OpRecord
 from .cost.symbolic import exact_max
-from .errors import AttncostError, ShapeError
-from .graph.walker import NetworkCost
+from .errors import AttncostError, ShapeError, elide
+from .graph.walker import WalkResult
 from .ops.attention import MAC_ATTENTION, native_multi_head_attention
 from .ops.conv import MAC_MATMUL
 from .ops.pointwise import SOFTMAX_KIND
 from .reference import REFERENCES
-from .shapes import DTYPE_BYTES, FLOAT_DTYPES, INPUT_DTYPES, MODES, format_inputs
+from .shapes import DTYPE_BYTES, FLOAT_DTYPES, INPUT_DTYPES, MAX_SIZE, MODES, check_elements, format_inputs
 from .trace.handlers import PRIMITIVE_OF
 from .trace.tracer import CostTracer, _storage_key
 
 #: inputs with more elements than this (all inputs together) are counted on FakeTensors by default:
 #: 2^20, 4 MiB of float32, e.g. above 3x591x591
 FAKE_THRESHOLD = 2 ** 20
+#: the most input elements (all inputs together) counted on real tensors (``fake=False``, or where
+#: FakeTensors fail): 2^28, 1 GiB of float32 inputs, whose activations are allocated and computed for
+#: real; above it only FakeTensors count (no allocation)
+REAL_MAX_ELEMENTS = 2 ** 28
 
 MHA_KIND = "nn.MultiheadAttention"
 DETECTED_KIND = "softmax-matmul"
@@ -95,7 +101,7 @@ class ModelRunError(AttncostError):
 class Analysis:
     """A user model's walked cost, how it was traced, and what could not be counted."""
 
-    network: NetworkCost
+    network: WalkResult
     method: str                                   # "eager hooks", "torch.fx", "eager hooks (fx failed: ...)"
     unsupported: dict = field(default_factory=dict)   # aten op -> (calls, first scope)
     inputs: tuple = ()                            # ((shape, dtype), ...) as counted
@@ -386,6 +392,9 @@ def _shape_spec(shape, dtype, exact_shape) -> InputShape:
     shape = tuple(int(v) if isinstance(v, int) else v for v in shape)
     if any(isinstance(v, int) and v <= 0 for v in shape):
         raise ShapeError(f"input shape {shape}: sizes must be positive")
+    if any(isinstance(v, int) and v > MAX_SIZE for v in shape):
+        raise ShapeError(f"input shape {shape}: sizes must be at most {MAX_SIZE} (2^31)")
+    check_elements(shape, "x".join(map(str, shape)))
     if len(shape) == 3 and not exact_shape:
         return InputShape((1,) + shape, dtype, True)
     return InputShape(shape, dtype)
@@ -427,6 +436,15 @@ def input_specs(inputs, exact_shape: bool = False) -> list:
 
 def _is_shape_dtype(item) -> bool:
     return isinstance(item, tuple) and len(item) == 2 and _is_shape(item[0]) and isinstance(item[1], (str, torch.dtype))
+
+
+def _require_real(specs, why: str = "") -> None:
+    """Real tensors for inputs of at most :data:`REAL_MAX_ELEMENTS` elements, else a ShapeError."""
+    elements = sum(_spec_elements(s) for s in specs)
+    if elements > REAL_MAX_ELEMENTS:
+        raise ShapeError(f"inputs {format_inputs(_described(specs))} have {elements:,} elements: {why}real tensors "
+                         f"are allocated only up to {REAL_MAX_ELEMENTS:,} (2^28); count them on FakeTensors "
+                         "(fake=True, --fake)")
 
 
 def _spec_elements(spec):
@@ -513,6 +531,20 @@ def _in_mode(model, mode):
             module.training = training
 
 
+@contextlib.contextmanager
+def _quiet_torch_log():
+    """torch logs the traceback of an op that fails on FakeTensors (``failed while attempting to run
+    meta``) before raising it; the error is reported once, as the analysis's error (its traceback with
+    ``attncost --debug``), so that log is off while the model runs."""
+    log = logging.getLogger("torch._subclasses.fake_tensor")
+    before = log.disabled
+    log.disabled = True
+    try:
+        yield
+    finally:
+        log.disabled = before
+
+
 def _outside_inference_mode():
     """Inference mode skips autograd's decompositions, so the tracer would see conv2d, linear and
     matmul instead of the aten ops it counts: the analysis runs outside it (under no_grad)."""
@@ -574,7 +606,7 @@ def module_names(model, rules=None, scopes: dict | None = None) -> dict:
 
 
 class _Counted(NamedTuple):
-    network: NetworkCost
+    network: WalkResult
     method: str
     unsupported: dict
     modules: dict                                  # scope -> (module path, class name)
@@ -620,7 +652,7 @@ def _count(model, specs, *, method, rules, mode, dtype, fake_mode=None, size_to_
         total = replace(total, attention_map_elements=exact_max([total.attention_map_elements] + [n for _, n in maps]))
     unsupported = {op: (n, tracer.unsupported_scopes.get(op, "")) for op, n in tracer.unsupported.items()}
     outputs = tuple(_storage_key(t) for t in tree_flatten(out)[0] if isinstance(t, torch.Tensor))
-    network = NetworkCost(total, _parameter_records(model, scopes) + records, inputs, outputs,
+    network = WalkResult(total, _parameter_records(model, scopes) + records, inputs, outputs,
                           list(tracer.marked_maps) + maps)
     return _Counted(network, method, unsupported, _recognised_names(module_names(model, rules, scopes), records))
 
@@ -676,15 +708,42 @@ def _described(specs) -> tuple:
                  for s in specs)
 
 
+#: what running a user's code may raise that is the user's code failing, not attncost: every
+#: exception, ``sys.exit()`` (which must not end attncost with the model's exit code) and any other
+#: BaseException, except Ctrl-C (``KeyboardInterrupt``, caught before it: the user stopping attncost)
+USER_CODE_ERRORS = BaseException
+
+
+def describe(error: BaseException) -> str:
+    """``TypeError: build() missing 1 required positional argument: 'n'`` (the first line of the
+    message), or ``SystemExit: sys.exit(3) was called``."""
+    if isinstance(error, SystemExit):
+        return f"SystemExit: sys.exit({'' if error.code is None else repr(error.code)}) was called"
+    try:
+        text = str(error).strip()
+    except Exception:                              # a message that cannot be made: the type says enough
+        text = ""
+    first = elide(text.splitlines()[0], 100) if text else ""
+    return f"{type(error).__name__}: {first}" if first else type(error).__name__
+
+
 def _failure(error, specs, fake) -> ModelRunError:
     hint = ""
-    if any(isinstance(s, InputShape) and s.added_batch for s in specs):
-        hint = (" (note: the 3-dim shape was read as CxHxW and given a batch of 1; exact_shape=True or "
-                "--exact-shape takes it as written)")
-    where = "on FakeTensors " if fake else ""
-    text = str(error).strip().splitlines()[0] if str(error).strip() else ""
-    return ModelRunError(f"running the model {where}on {format_inputs(_described(specs))} failed: "
-                         f"{type(error).__name__}: {text}{hint}")
+    if not isinstance(error, SystemExit) and any(isinstance(s, InputShape) and s.added_batch for s in specs):
+        hint = " (CxHxW got a batch of 1; --exact-shape / exact_shape=True adds none)"
+    where = " on FakeTensors" if fake else ""
+    return ModelRunError(f"the forward{where} on {format_inputs(_described(specs))} failed: {describe(error)}{hint}")
+
+
+@contextlib.contextmanager
+def naming(reference: str):
+    """Errors analysing the model of ``reference`` (``FILE.py:FN``) start with it."""
+    try:
+        yield
+    except AttncostError as error:
+        if str(error).startswith(f"{reference}:"):
+            raise
+        raise type(error)(f"{reference}: {error}") from error
 
 
 def analyze(model: torch.nn.Module, inputs=None, method: str = "eager", *, attention=(), attention_modules=(),
@@ -709,25 +768,27 @@ def analyze(model: torch.nn.Module, inputs=None, method: str = "eager", *, atten
         fake = sum(_spec_elements(s) for s in specs) > FAKE_THRESHOLD
     kwargs = dict(method=method, rules=rules, mode=mode, dtype=dtype)
     note = ""
-    with torch.random.fork_rng(devices=[]), _outside_inference_mode():
+    with torch.random.fork_rng(devices=[]), _outside_inference_mode(), _quiet_torch_log():
         try:
             if fake:
                 try:
                     from torch._subclasses.fake_tensor import FakeTensorMode
 
                     result = _count(model, specs, fake_mode=FakeTensorMode(allow_non_fake_inputs=True), **kwargs)
-                except AttncostError:
+                except (AttncostError, KeyboardInterrupt):
                     raise
-                except Exception as error:
+                except USER_CODE_ERRORS as error:
                     if not auto:
                         raise _failure(error, specs, True) from error
+                    _require_real(specs, f"FakeTensors failed ({describe(error)}) and ")
                     note = f" on real tensors (FakeTensors failed: {type(error).__name__})"
                     fake = False
             if not fake:
+                _require_real(specs)
                 result = _count(model, specs, **kwargs)
-        except AttncostError:
+        except (AttncostError, KeyboardInterrupt):
             raise
-        except Exception as error:
+        except USER_CODE_ERRORS as error:
             raise _failure(error, specs, False) from error
     method = result.method + (" on FakeTensors" if fake else note)
     return Analysis(result.network, method, result.unsupported, _described(specs), fake, mode or "as given",
@@ -748,18 +809,18 @@ def formula(model: torch.nn.Module, inputs, hints: dict | None = None, *, attent
     rules = attention_rules(attention, attention_modules)
     sym = SymbolicInputs(hints)
     try:
-        with torch.random.fork_rng(devices=[]), _outside_inference_mode():
+        with torch.random.fork_rng(devices=[]), _outside_inference_mode(), _quiet_torch_log():
             result = _count(model, specs, method="eager", rules=rules, mode=mode, dtype=dtype,
                             fake_mode=sym.fake_mode, size_to_expr=sym.size_to_expr, symbolic=sym.tensor)
-    except AttncostError:
+    except (AttncostError, KeyboardInterrupt):
         raise
-    except Exception as error:
+    except USER_CODE_ERRORS as error:
         raise _failure(error, specs, True) from error
     specialised = sym.specialised()
     network = result.network
     if specialised:
         fix = lambda e: sympy.sympify(e).subs(specialised)  # noqa: E731
-        network = NetworkCost(network.total.map(fix),
+        network = WalkResult(network.total.map(fix),
                               [rec._replace(counts={k: fix(v) for k, v in rec.counts.items()},
                                             allocations=tuple((key, fix(n)) for key, n in rec.allocations))
                                for rec in network.records],
@@ -774,31 +835,46 @@ def formula(model: torch.nn.Module, inputs, hints: dict | None = None, *, attent
 
 def load_model(reference: str, with_inputs: bool = False):
     """``path/to/model.py:build_fn`` -> the module that ``build_fn()`` returns; ``build_fn`` may also
-    return ``(model, example_inputs)``. With ``with_inputs``: (model, example inputs or None)."""
+    return ``(model, example_inputs)``. With ``with_inputs``: (model, example inputs or None).
+
+    Whatever the file or ``build_fn`` raises (``sys.exit()`` included) is an :class:`AttncostError`
+    naming ``FILE.py:FN``, the exception's type and the first line of its message; the original is its
+    ``__cause__`` (``attncost --debug`` prints its traceback)."""
     path, _, function = reference.rpartition(":")
     if not path or not function:
         raise AttncostError(f"{reference!r} must be FILE.py:FUNCTION, e.g. models/mine.py:build")
     file = Path(path)
     if not file.is_file():
         raise AttncostError(f"{path}: no such file")
+    if not function.isidentifier():
+        raise AttncostError(f"{reference}: {function!r} is not a Python function name")
     spec = importlib.util.spec_from_file_location(f"attncost_user_{file.stem}", file)
+    if spec is None or spec.loader is None:
+        raise AttncostError(f"{path}: cannot be imported as a Python file")
     module = importlib.util.module_from_spec(spec)
+    writes_bytecode, sys.dont_write_bytecode = sys.dont_write_bytecode, True   # no __pycache__ next to it
     try:
         spec.loader.exec_module(module)
-    except Exception as error:
-        raise AttncostError(f"{path}: importing it failed: {type(error).__name__}: {error}") from None
+    except KeyboardInterrupt:
+        raise
+    except USER_CODE_ERRORS as error:
+        raise ModelRunError(f"{reference}: importing {path} failed: {describe(error)}") from error
+    finally:
+        sys.dont_write_bytecode = writes_bytecode
     build = getattr(module, function, None)
     if not callable(build):
         raise AttncostError(f"{path} has no function {function!r}")
     try:
         built = build()
-    except Exception as error:
-        raise AttncostError(f"{path}:{function}() failed: {type(error).__name__}: {error}") from None
+    except KeyboardInterrupt:
+        raise
+    except USER_CODE_ERRORS as error:
+        raise ModelRunError(f"{reference}: {function}() failed: {describe(error)}") from error
     example = None
     if isinstance(built, (tuple, list)) and len(built) == 2 and isinstance(built[0], torch.nn.Module):
         built, example = built
     model = built
     if not isinstance(model, torch.nn.Module):
-        raise AttncostError(f"{path}:{function}() returned {type(model).__name__}, not an nn.Module "
+        raise AttncostError(f"{reference}: {function}() returned {type(model).__name__}, not an nn.Module "
                             "(or (model, example_inputs))")
     return (model, example) if with_inputs else model

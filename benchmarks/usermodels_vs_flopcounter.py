@@ -30,10 +30,10 @@ GB = 1 << 30
 
 
 def _nonlocal_resnet50(size: int):
-    from attncost.networks import AttentionPlacement, get_network, with_attention
+    from attncost.networks import AttentionPlacement, definition, with_attention
     from attncost.reference.networks import build_network
 
-    spec = with_attention(get_network("resnet50"),
+    spec = with_attention(definition("resnet50"),
                           [AttentionPlacement("nonlocal", where="after_blocks", stages=(3,), blocks=(1, 3, 5))])
     return build_network(spec, (size, size))
 
@@ -77,11 +77,11 @@ def measure_time(repeats: int, threads: int) -> dict:
     from torch.utils.flop_counter import FlopCounterMode
 
     import attncost
-    from attncost.networks import get_network
+    from attncost.networks import definition
     from attncost.reference.networks import build_network
 
     torch.set_num_threads(threads)
-    model = build_network(get_network("resnet50"), (224, 224)).eval()
+    model = build_network(definition("resnet50"), (224, 224)).eval()
     x = torch.randn(1, 3, 224, 224)
 
     def analyze():

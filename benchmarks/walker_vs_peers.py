@@ -22,7 +22,7 @@ import torch
 
 from attncost.cost import Program
 from attncost.graph import walk
-from attncost.networks import AttentionPlacement, get_network, run_network, with_attention
+from attncost.networks import AttentionPlacement, definition, forward, with_attention
 from attncost.networks.sweep import compile_totals
 from attncost.reference.networks import build_network
 
@@ -41,14 +41,14 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=5)
     args = parser.parse_args()
-    spec = with_attention(get_network("resnet50"), [AttentionPlacement("cbam")])
+    spec = with_attention(definition("resnet50"), [AttentionPlacement("cbam")])
     model = build_network(spec)
     x = torch.randn(1, 3, 224, 224)
     sizes = np.arange(64, 64 + 8 * 100, 8)
 
     def walker():
         g = Program()
-        return walk(g, run_network(g, g.input((1, 3, 224, 224)), spec))
+        return walk(g, forward(g, g.input((1, 3, 224, 224)), spec))
 
     def walker_with_graph():
         walker().graph          # the networkx op graph is built on first use

@@ -30,7 +30,7 @@ PACKAGE = Path(__file__).parents[1] / "attncost"
 #: bottom to top; a layer's components may import the components of the layers below it. A component
 #: is a subpackage or module of ``attncost`` ("" is the package itself, ``attncost/__init__.py``).
 LAYERS = (
-    ("errors", "symbols", "version"),        # the error family; N, C, H, W; __version__
+    ("errors", "symbols", "version", "numbers"),  # the error family; N, C, H, W; __version__; numbers typed
     ("shapes", "io", "symbolic_terms"),      # parsing shapes; reading and writing files; leading terms
     ("ops",),                                # one definition per primitive
     ("cost",),                               # Cost, conventions, the Program

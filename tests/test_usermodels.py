@@ -11,18 +11,18 @@ import attncost
 from attncost.cost import Program
 from attncost.cost.compare import differences
 from attncost.graph import walk
-from attncost.networks import AttentionPlacement, get_network, run_network, with_attention
+from attncost.networks import AttentionPlacement, definition, forward, with_attention
 from attncost.reference.networks import build_network
 
 FIXTURE = Path(__file__).parent / "fixtures" / "user_model.py"
 
 
 def test_analyze_equals_the_walker_and_labels_catalogue_modules():
-    spec = with_attention(get_network("resnet18"), [AttentionPlacement("se")])
+    spec = with_attention(definition("resnet18"), [AttentionPlacement("se")])
     shape = (1, 3, 64, 64)
     analysis = attncost.analyze(build_network(spec, shape[2:]), shape)
     g = Program()
-    walked = walk(g, run_network(g, g.input(shape), spec))
+    walked = walk(g, forward(g, g.input(shape), spec))
     assert differences(walked.total, analysis.network.total) == []
     kinds = {row["kind"]: row for row in analysis.network.breakdown("kind", "macs")}
     # SE (r = 16, with biases) in the 8 basic blocks, C = 64, 64, 128, 128, 256, 256, 512, 512:
@@ -33,7 +33,7 @@ def test_analyze_equals_the_walker_and_labels_catalogue_modules():
 
 
 def test_fx_counts_the_same_ops_but_not_the_same_memory():
-    spec = get_network("resnet18")
+    spec = definition("resnet18")
     model = build_network(spec, (32, 32))
     eager = attncost.analyze(model, (1, 3, 32, 32))
     fx = attncost.analyze(model, (1, 3, 32, 32), method="fx")

@@ -18,9 +18,13 @@ import sympy
 
 from ..cost import Cost, Program
 from ..errors import HyperparameterError, UnknownModuleError
+from ..numbers import MAX_INT, check_number, parse_float, parse_int
 from ..symbols import SHAPE_SYMBOLS, symbol
 from .common import require_hidden
 
+#: The one list of families, in listing order. Each has one file named after it (``family_module``)
+#: in ``catalogue/families/`` (its entries) and in ``reference/`` (their nn.Modules); both packages
+#: import exactly these, so a family is added here and nowhere else.
 FAMILIES = {
     "channel": "channel attention (squeeze-excitation style gates and global context)",
     "spatial": "spatial and channel-spatial gates",
@@ -30,6 +34,11 @@ FAMILIES = {
     "nas": "neural architecture search building blocks",
     "baseline": "plain layers to weigh attention against",
 }
+
+
+def family_module(family: str) -> str:
+    """The module name of ``family``'s file (or package): ``self-attention`` -> ``self_attention``."""
+    return family.replace("-", "_")
 
 
 @dataclass(frozen=True)
@@ -50,8 +59,12 @@ class Hyperparameter:
     """A hyperparameter with its default and validation.
 
     ``symbolic``: may appear as a sympy symbol in formulas (``attncost formula``).
-    ``choices``: allowed values for categorical ones. ``minimum``: the smallest allowed number.
-    ``odd``: must be odd (kernel sizes). ``optional``: ``None`` is allowed (derived from C).
+    ``choices``: allowed values for categorical ones. ``minimum``: the smallest allowed number,
+    ``above``: a bound it must exceed (``0.0``: positive floats). ``maximum``: the largest allowed
+    number; an int is never above 2^31 (:data:`attncost.numbers.MAX_INT`), and one the work grows with
+    (a branch, group or application the program writes out one by one) declares a smaller maximum, in
+    its help. Floats must be finite. ``odd``: must be odd (kernel sizes). ``optional``: ``None`` is
+    allowed (derived from C).
     """
 
     name: str
@@ -63,22 +76,31 @@ class Hyperparameter:
     odd: bool = False
     optional: bool = False
     symbolic: bool = False
+    maximum: float | None = None
+    above: float | None = None
 
-    def parse(self, text: str):
-        """Convert a CLI string into this hyperparameter's type."""
-        if self.optional and text.lower() in ("none", "auto"):
+    def parse(self, text: str, entry_name: str | None = None):
+        """Convert a CLI string into this hyperparameter's type (``entry_name`` names it in errors).
+        Numbers are ASCII digits only; floats finite."""
+        label = f"{entry_name + '.' if entry_name else 'hyperparameter '}{self.name}={text!r}"
+        if self.optional and text.strip().lower() in ("none", "auto"):
             return None
-        try:
-            if self.type is bool:
-                if text.lower() in ("true", "1", "yes"):
-                    return True
-                if text.lower() in ("false", "0", "no"):
-                    return False
-                raise ValueError
-            return self.type(text)
-        except ValueError:
-            raise HyperparameterError(
-                f"hyperparameter {self.name}={text!r} is not a valid {self.type.__name__}") from None
+        if self.type is bool:
+            if text.lower() in ("true", "1", "yes"):
+                return True
+            if text.lower() in ("false", "0", "no"):
+                return False
+        elif self.type is int:
+            return parse_int(text, label, maximum=self.maximum or MAX_INT, error=HyperparameterError)
+        elif self.type is float:
+            return parse_float(text, label, error=HyperparameterError)
+        else:
+            try:
+                return self.type(text)
+            except ValueError:
+                pass
+        raise HyperparameterError(f"{label} is not a valid {self.type.__name__}"
+                                  + (" (or none)" if self.optional else ""))
 
     def check(self, value, entry_name: str):
         where = f"{entry_name}.{self.name}"
@@ -93,14 +115,18 @@ class Hyperparameter:
         if self.type is int and isinstance(value, float) and value.is_integer():
             value = int(value)
         if self.type is float and isinstance(value, int):
+            if abs(value) > MAX_INT:
+                raise HyperparameterError(f"{where}={value!r} must be at most {MAX_INT} (2^31)")
             value = float(value)
         if not isinstance(value, self.type):
             raise HyperparameterError(f"{where}={value!r} must be {self.type.__name__}")
         if self.choices is not None and value not in self.choices:
             allowed = ", ".join(map(str, self.choices))
             raise HyperparameterError(f"{where}={value!r} is not one of: {allowed}")
-        if self.minimum is not None and value < self.minimum:
-            raise HyperparameterError(f"{where}={value!r} must be at least {self.minimum:g}")
+        if self.type in (int, float):
+            maximum = self.maximum if self.maximum is not None else MAX_INT
+            check_number(value, f"{where}={value!r}", minimum=self.minimum, maximum=maximum, above=self.above,
+                         error=HyperparameterError)
         if self.odd and value % 2 == 0:
             raise HyperparameterError(f"{where}={value!r} must be odd")
         return value

@@ -7,14 +7,18 @@ import torch. Files are written atomically.
 
 from __future__ import annotations
 
+import os
 import types
 
 import click
 
 from ..errors import LutError
 from ..format import FORMATS, render
-from ..io import atomic_write
+from ..io import atomic_write, check_outputs
 from .choices import DomainChoice
+
+#: the most --threads a measurement takes: this machine's logical CPUs (lut.harness.max_threads)
+MAX_THREADS = max(1, os.cpu_count() or 1)
 
 
 def _lut():
@@ -62,8 +66,8 @@ def _table_rows(lut) -> list[dict]:
     return rows
 
 
-def _save(lut, output: str, layout: str) -> None:
-    atomic_write(output, lut.text(layout))
+def _save(lut, output: str, layout: str, option: str = "-o") -> None:
+    atomic_write(output, lut.text(layout), option)
     if layout == "singlepath":
         _progress(f"note: the Single-Path layout has no constant term; stem, head and fixed layers take "
                   f"{lut.constant_ms:.4g} ms here (the official code hardcodes total_runtime = 19.5999 for the "
@@ -78,7 +82,8 @@ def lut():
 @lut.command()
 @click.argument("space", type=click.Path(dir_okay=False))
 @click.option("-o", "--output", required=True, type=click.Path(dir_okay=False), help="table file to write")
-@click.option("--threads", default=1, show_default=True, type=click.IntRange(1), help="PyTorch threads")
+@click.option("--threads", default=1, show_default=True, type=click.IntRange(1, MAX_THREADS),
+              help=f"PyTorch threads (1..{MAX_THREADS}, the logical CPUs)")
 @click.option("--repeats", default=15, show_default=True, type=click.IntRange(1), help="timed rounds")
 @click.option("--warmup", default=3, show_default=True, type=click.IntRange(0), help="untimed rounds first")
 @click.option("--batch", default=1, show_default=True, type=click.IntRange(1))
@@ -97,6 +102,7 @@ def build(space, output, threads, repeats, warmup, batch, timing, calibrate_arch
     from ..lut.build import build_table
     from ..lut.harness import context_architectures
 
+    check_outputs([("-o", output)], [("SPACE", space)])
     spec = _space(space)
     how = (f"in {len(context_architectures(spec))} networks" if timing == "in-context" else "alone")
     _progress(f"measuring the segments of {spec.name} {how} and {calibrate_archs} architectures end to end "
@@ -124,6 +130,7 @@ def predict(space, profile, output, batch, layout):
     """Predict SPACE's table from op counts and memory traffic with a device profile (no measuring)."""
     from ..lut.predict import load_profile, predict_table
 
+    check_outputs([("-o", output)], [("SPACE", space), ("--device-profile", profile)])
     table = predict_table(_space(space), load_profile(profile), batch)
     if output:
         _save(table, output, layout)
@@ -142,11 +149,12 @@ def calibrate(table, output, name):
     from ..lut.predict import profile_text
     from ..lut.table import load_table
 
+    check_outputs([("-o", output)], [("TABLE", table)])
     loaded = load_table(table)
     if loaded.data.get("timing") == "predicted":
         raise LutError(f"{table}: a predicted table; calibrate needs a measured one")
     profile = fit_profile(loaded, name)
-    atomic_write(output, profile_text(profile))
+    atomic_write(output, profile_text(profile), "-o")
     click.echo(render([{"quantity": k, "value": profile[k]} for k in
                        ("macs_per_s", "other_ops_per_s", "bytes_per_s", "seconds_per_op")],
                       "table", {"fit MAPE on the table's entries": f"{profile['fitted_on']['mape_pct']:.1f}%",
@@ -165,12 +173,16 @@ def calibrate_sum(table, archs, passes, repeats, fit, seed):
     from ..lut.calibrate import calibrate_sum as fit_table_sum
     from ..lut.table import load_table
 
+    check_outputs([("TABLE", table)])                # written in place: it must be writable
     loaded = load_table(table)
     if loaded.data.get("timing") == "predicted":
         raise LutError(f"{table}: a predicted table; calibrate-sum needs a measured one")
+    from ..lut.harness import check_threads
+
+    check_threads(loaded.data.get("threads") or 1, f"{table}: threads (the table's)")
     _progress(f"measuring {archs} architectures of {loaded.space.name} end to end ({passes} passes) ...")
     loaded.data["calibration"] = fit_table_sum(loaded, archs, passes=passes, repeats=repeats, seed=seed, fit=fit)
-    atomic_write(table, loaded.text())
+    atomic_write(table, loaded.text(), "TABLE")
     calibration = loaded.calibration
     click.echo(f"scale {calibration['scale']:.4f}, offset {calibration['offset_ms']:.4g} ms "
                f"({fit}, {archs} architectures); written to {table}")
@@ -190,7 +202,7 @@ ESTIMATOR_COLUMNS = ("mape_pct", "max_err_pct", "bias_pct", "within5_pct", "with
 @click.option("--calibrate-archs", default=8, show_default=True, type=click.IntRange(0),
               help="held-out architectures for calibrations the table lacks")
 @click.option("--seed", default=0, show_default=True)
-@click.option("--threads", type=click.IntRange(1), help="default: the table's")
+@click.option("--threads", type=click.IntRange(1, MAX_THREADS), help=f"1..{MAX_THREADS} [default: the table's]")
 @click.option("--report", "report_path", type=click.Path(dir_okay=False), help="also write the full report (JSON)")
 @FORMAT
 def validate(table, samples, passes, repeats, space, profile, calibrate_archs, seed, threads, report_path, fmt):
@@ -202,14 +214,19 @@ def validate(table, samples, passes, repeats, space, profile, calibrate_archs, s
     from ..lut.table import load_table
     from ..lut.validate import validate as run
 
+    check_outputs([("--report", report_path)], [("TABLE", table), ("--space", space), ("--device-profile", profile)])
     loaded = load_table(table, _space(space) if space else None)
     profile_data = load_profile(profile) if profile else None
+    if threads is None:
+        from ..lut.harness import check_threads
+
+        check_threads(loaded.data.get("threads") or 1, f"{table}: threads (the table's; give --threads)")
     _progress(f"measuring {samples} + {calibrate_archs} architectures of {loaded.space.name} end to end "
               f"({passes} passes x {repeats} runs) ...")
     report = run(loaded, samples, passes=passes, repeats=repeats, seed=seed, profile=profile_data,
                  calibrate_archs=calibrate_archs, threads=threads)
     if report_path:
-        atomic_write(report_path, json.dumps(report, indent=1))
+        atomic_write(report_path, json.dumps(report, indent=1), "--report")
     rows = [{"estimate": name, **{k: round(v, 4) for k, v in metrics.items() if k in ESTIMATOR_COLUMNS}}
             for name, metrics in report["accuracy"].items()]
     noise = report["noise"]

@@ -7,18 +7,22 @@ torch is imported only by the commands that run real PyTorch (``verify``).
 
 from __future__ import annotations
 
+import os
 import sys
+import traceback
 
 import click
 import sympy
 
 from .. import api, catalogue
 from ..cost import Convention
-from ..errors import AttncostError
+from ..errors import AttncostError, one_line
 from ..format import FORMATS, render, render_result
-from ..io import atomic_write
+from ..io import atomic_write, check_outputs
+from ..numbers import parse_int
 from ..shapes import DTYPE_BYTES, MODES, format_inputs, format_shape, parse_inputs, parse_shape
 from .choices import DomainChoice
+from .numbers import Integer
 
 
 class ShapeType(click.ParamType):
@@ -86,20 +90,46 @@ def _patterns(values) -> tuple:
     return tuple(p.strip() for value in values for p in value.split(",") if p.strip())
 
 
+#: the most random configurations ``verify --samples`` checks per entry: each one runs the reference
+#: module in PyTorch (about 10 ms), so 10,000 is minutes per entry, the whole catalogue hours
+MAX_SAMPLES = 10_000
+#: exit code of an unexpected exception (a bug in attncost, not the input): EX_SOFTWARE
+INTERNAL_ERROR = 70
+
+
 class Group(click.Group):
-    """Turns user errors (ours and click's usage errors) into one line and exit code 2."""
+    """Turns user errors (ours and click's) into one line of at most 200 characters
+    (:func:`attncost.errors.one_line`) and exit code 2, and any other exception (a bug) into one line
+    and exit code 70. ``--debug`` (or ``ATTNCOST_DEBUG=1``) prints the full traceback first, for bug
+    reports, and lets a bug's exception through."""
+
+    debug = False
 
     def main(self, *args, **kwargs):
         kwargs["standalone_mode"] = False
+        Group.debug = os.environ.get("ATTNCOST_DEBUG", "").strip().lower() in ("1", "true", "yes")
         try:
             return super().main(*args, **kwargs)
-        except (AttncostError, click.UsageError) as error:
+        except (AttncostError, click.ClickException) as error:
             message = error.format_message() if isinstance(error, click.ClickException) else str(error)
-            click.echo(f"Error: {message}", err=True)
+            if Group.debug:
+                traceback.print_exc()
+            click.echo(one_line(f"Error: {message}"), err=True)
             sys.exit(2)
         except click.exceptions.Abort:
             click.echo("Aborted.", err=True)
             sys.exit(1)
+        except Exception as error:
+            if Group.debug:
+                raise
+            click.echo(one_line(f"Error: internal error (a bug in attncost, please report it with the output of "
+                                f"--debug): {type(error).__name__}: {error}"), err=True)
+            sys.exit(INTERNAL_ERROR)
+
+
+def _debug(ctx, param, value):
+    if value:
+        Group.debug = True
 
 
 CONVENTION = click.option("--convention", type=click.Choice([c.value for c in Convention]), default="full",
@@ -110,6 +140,8 @@ FORMAT = click.option("--format", "fmt", type=click.Choice(FORMATS), default="ta
 
 @click.group(cls=Group, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="attncost")
+@click.option("--debug", is_flag=True, is_eager=True, expose_value=False, callback=_debug,
+              help="on an error, print the full traceback too (for bug reports); also ATTNCOST_DEBUG=1")
 def cli():
     """Exact parameters, MACs, FLOPs and memory of CV attention modules, proven against PyTorch."""
 
@@ -155,6 +187,10 @@ def formula(name, hps, leading, latex, shape, hints, attention_modules, mode, ex
             raise AttncostError(f"{option} applies to your own model (FILE.py:FN); {name} is a catalogue entry")
     entry = catalogue.get(name)
     hp = api.typed_hp(entry, api.parse_hp_assignments(hps, scoped=False))
+    for key, value in hp.items():
+        if value is None and entry.hp(key).symbolic:   # derived from C (ECA's k), which a formula keeps symbolic
+            raise AttncostError(f"--hp {key}=none: {entry.name}.{key} derived from C needs a number for C; in a "
+                                f"formula give {key} a number, or leave it out to keep it the symbol {key}")
     cost = entry.formula(hp)
     rows = api.formula_rows(cost, convention, leading)
     printer = sympy.latex if latex else sympy.sstr
@@ -170,7 +206,7 @@ def formula(name, hps, leading, latex, shape, hints, attention_modules, mode, ex
 def _user_formula(reference, shape, hints, hps, leading, latex, attention_modules, mode, exact_shape, convention,
                   fmt):
     """``attncost formula FILE.py:FN --shape 3xHxW``: a user's model's cost in the shape's letters."""
-    from ..usermodels import formula as symbolic, load_model
+    from ..usermodels import formula as symbolic, load_model, naming
 
     if hps:
         raise AttncostError("--hp applies to catalogue entries; your own model fixes its own hyperparameters")
@@ -179,11 +215,13 @@ def _user_formula(reference, shape, hints, hps, leading, latex, attention_module
     values = {}
     for item in hints:
         letter, _, value = item.partition("=")
-        if not letter.strip().isalpha() or not value.strip().isdigit() or int(value) < 2:
+        if not (len(letter.strip()) == 1 and letter.strip().isascii() and letter.strip().isalpha()):
             raise AttncostError(f"--hint {item!r} must be LETTER=VALUE with VALUE >= 2, e.g. H=512")
-        values[letter.strip().upper()] = int(value)
-    analysis = symbolic(load_model(reference), shape, values, attention_modules=_patterns(attention_modules),
-                        mode=mode, exact_shape=exact_shape)
+        values[letter.strip().upper()] = parse_int(value, f"--hint {item!r}", minimum=2, error=AttncostError)
+    model = load_model(reference)
+    with naming(reference):
+        analysis = symbolic(model, shape, values, attention_modules=_patterns(attention_modules), mode=mode,
+                            exact_shape=exact_shape)
     cost = analysis.network.total
     grow = tuple(sorted((s for s in analysis.hints if str(s) != "N"), key=str)) or tuple(analysis.hints)
     rows = api.formula_rows(cost, convention, leading, grow or (sympy.Symbol("H"), sympy.Symbol("W")))
@@ -229,8 +267,8 @@ def compare(names, shape, hps, dtype, convention, fmt):
               help="fixed sizes, the varied ones as letters, e.g. 1024xHxW")
 @click.option("--vary", type=DomainChoice(lambda: _crossover().VARY), default="H=W", show_default=True)
 @click.option("--metric", type=DomainChoice(lambda: _crossover().METRICS), default="macs", show_default=True)
-@click.option("--range", "value_range", nargs=2, type=int, default=(1, 1024), show_default=True,
-              help="integer range of the varied size")
+@click.option("--range", "value_range", nargs=2, type=Integer(1), default=(1, 1024), show_default=True,
+              help="integer range of the varied size: LO HI, 1 <= LO < HI <= 2^31, at most 65,536 sizes")
 @click.option("--hp", "hps", multiple=True, metavar="NAME.KEY=VALUE", help="set a module's hyperparameter")
 @CONVENTION
 @FORMAT
@@ -291,6 +329,7 @@ def network(network, attn, where, stages, blocks, shape, group_by, graphml, dept
     from ..cost import Program
     from ..graph import walk
 
+    check_outputs([("--graphml", graphml)], [("NETWORK", _input_file(network))])
     if _is_user_model(network):
         return _user_network(network, attn, shape, group_by, graphml, convention, fmt, depth=depth,
                              dtype=network_dtype, strict=strict, fake=fake, mode=mode, exact_shape=exact_shape,
@@ -303,13 +342,14 @@ def network(network, attn, where, stages, blocks, shape, group_by, graphml, dept
     if network.endswith((".yaml", ".yml")):
         spec = networks.load_spec(network)
     else:
-        spec = networks.get_network(network)
+        spec = networks.definition(network)
     if attn:
-        try:
-            stage_list = tuple(int(s) for s in stages.split(",") if s)
-            block_list = tuple(int(b) for b in blocks.split(",") if b)
-        except ValueError:
-            raise AttncostError("--stages and --blocks take comma-separated integers") from None
+        stage_list = tuple(parse_int(s, f"--stages {stages!r}: {s!r}", error=AttncostError)
+                           for s in stages.split(",") if s.strip())
+        block_list = tuple(parse_int(b, f"--blocks {blocks!r}: {b!r}", error=AttncostError)
+                           for b in blocks.split(",") if b.strip())
+        if not stage_list:
+            raise AttncostError(f"--stages {stages!r} names no stage: give comma-separated stages, e.g. 3,4")
         placements = [networks.placement_from_dict({"module": name, "where": where, "stages": list(stage_list),
                                                      **({"blocks": list(block_list)} if block_list else {})},
                                                     "--attn") for name in attn.split(",")]
@@ -317,9 +357,16 @@ def network(network, attn, where, stages, blocks, shape, group_by, graphml, dept
     if shape[1] != 3:
         raise AttncostError(f"--shape {format_shape(shape)}: the reference networks take 3 input channels")
     g = Program()
-    result = walk(g, networks.run_network(g, g.input(shape), spec))
+    result = walk(g, networks.forward(g, g.input(shape), spec))
     _print_network(result, spec.name, shape, group_by, graphml, convention, fmt, _paper_note(spec, shape, result),
                    depth=depth, dtype=network_dtype or "float32")
+
+
+def _input_file(network: str):
+    """The file NETWORK reads, if it names one (a spec file, or FILE.py of FILE.py:FN)."""
+    if _is_user_model(network):
+        return network.rsplit(":", 1)[0]
+    return network if network.endswith((".yaml", ".yml")) else None
 
 
 def _paper_note(spec, shape, result) -> dict:
@@ -332,7 +379,7 @@ def _paper_note(spec, shape, result) -> dict:
         return {}                     # a basic block has no 1x1 to move the stride to
     other = type(spec)(**{**spec.__dict__, "stride_on": "1x1" if spec.stride_on == "3x3" else "3x3"})
     g = Program()
-    other_macs = int(g.finish(networks.run_network(g, g.input(shape), other)).macs)
+    other_macs = int(g.finish(networks.forward(g, g.input(shape), other)).macs)
     here = "the first 1x1 (the original ResNet, as the SE/CBAM/BAM/GC papers used)" if spec.stride_on == "1x1" \
         else "the 3x3 (torchvision's v1.5)"
     return {"note": f"stride on {here}; with it on the {'3x3' if spec.stride_on == '1x1' else 'first 1x1'} "
@@ -343,14 +390,15 @@ def _paper_note(spec, shape, result) -> dict:
 def _user_network(reference, attn, shape, group_by, graphml, convention, fmt, depth=None, dtype=None, strict=False,
                   fake=None, mode="eval", exact_shape=False, attention_modules=()):
     """``attncost network FILE.py:FN``: a user's own model, counted by the tracer (imports torch)."""
-    from ..usermodels import analyze, load_model
+    from ..usermodels import analyze, load_model, naming
 
     if attn:
         raise AttncostError("--attn applies to reference networks; put attention in your own model")
     model, example = load_model(reference, with_inputs=True)
     inputs = shape or (example if example is not None else "3x224x224")
-    analysis = analyze(model, inputs, fake=fake, dtype=dtype, mode=mode, exact_shape=exact_shape,
-                       attention_modules=attention_modules)
+    with naming(reference):
+        analysis = analyze(model, inputs, fake=fake, dtype=dtype, mode=mode, exact_shape=exact_shape,
+                           attention_modules=attention_modules)
     shape = analysis.inputs[0][0]
     extra = {"inputs": format_inputs(analysis.inputs), "mode": analysis.mode, "fake_tensors": analysis.fake}
     where = getattr(analysis, "module_name", lambda scope: scope)
@@ -389,7 +437,7 @@ def _print_network(result, name, shape, group_by, graphml, convention, fmt, extr
             data["counts"] = ";".join(f"{k}={v}" for k, v in data["counts"].items())
             for key in ("params", "macs", "elements"):
                 data[key] = int(data[key])
-        atomic_write(graphml, "\n".join(nx.generate_graphml(graph)))
+        atomic_write(graphml, "\n".join(nx.generate_graphml(graph)), "--graphml")
     click.echo(render_result(doc, fmt))
     if strict and doc["incomplete"]:
         sys.exit(3)
@@ -438,20 +486,20 @@ def report(spec, output, modules, shapes, network_names, lut, measurements, conv
     if output is None:
         name = os.path.splitext(os.path.basename(spec))[0] if spec else "report"
         output = os.path.join("reports", f"{name}.html")
-    folder = os.path.dirname(os.path.abspath(output))
-    if not os.path.isdir(folder):
-        raise AttncostError(f"-o {output}: folder {folder} does not exist")
+    check_outputs([("-o", output)], [("SPEC", spec), ("--lut", lut), ("--measurements", measurements),
+                                     *(("a file the spec names", path) for path in report_spec.inputs)])
 
     def progress(step, total, description):
         click.echo(f"[{step}/{total}] {description}", err=True)
 
-    atomic_write(output, build_report(report_spec, progress))
+    atomic_write(output, build_report(report_spec, progress), "-o")
     click.echo(f"wrote {output}", err=True)
 
 
 @cli.command()
 @click.argument("names", nargs=-1)
-@click.option("--samples", default=50, show_default=True, help="random configurations per entry")
+@click.option("--samples", default=50, show_default=True, type=Integer(1, MAX_SAMPLES),
+              help=f"random configurations per entry (1 to {MAX_SAMPLES:,})")
 @click.option("--seed", default=0, show_default=True)
 @click.option("--symbolic/--no-symbolic", default=True, show_default=True,
               help="also prove the formula against a FakeTensor trace with symbolic N, H, W "

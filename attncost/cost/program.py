@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import sympy
 
+from ..errors import ShapeError
 from ..ops import conv as products, pointwise, sampling
 from ..ops.pointwise import (ADD, DIV, MUL, NORM_BATCH, NORM_GROUP, NORM_LAYER, POOL_AVG, POOL_MAX, REDUCE_MAX, RELU,
                              SIGMOID, WHERE, OpKind)
@@ -28,8 +29,25 @@ from .symbolic import as_int
 __all__ = ["OpRecord", "Program", "Tensor"]     # OpRecord: also the tracer's record type
 
 
+def _shape_text(shape) -> str:
+    return "(" + ", ".join(str(s) for s in shape) + ")"
+
+
 def _pair(value, n=2) -> tuple:
     return tuple(value) if isinstance(value, (tuple, list)) else (value,) * n
+
+
+def _provably_different(a, b) -> bool:
+    """Whether two sizes (ints or sympy expressions) differ for certain: both concrete and unequal,
+    or a difference that is a non-zero number (``H`` and ``H + 1``). Two symbolic sizes that may be
+    equal (``floor(H/2)`` and ``H // 2 + 0``) are not."""
+    if a == b:
+        return False
+    ca, cb = as_int(a), as_int(b)
+    if ca is not None and cb is not None:
+        return ca != cb
+    difference = sympy.sympify(a) - sympy.sympify(b)
+    return bool(difference.is_number and difference != 0)
 
 
 def _divide(size, divisor):
@@ -46,6 +64,19 @@ class Program(Recorder):
     def __init__(self):
         super().__init__()
         self.replays = Replays(self)
+
+    def _broadcast(self, what: str, a_shape, b_shape) -> tuple:
+        """The broadcast of two shapes, refused as PyTorch refuses it: aligned from the last dim, each
+        pair of sizes must be equal or one of them 1. The error names the op and the scope."""
+        ndim = max(len(a_shape), len(b_shape))
+        padded = [(1,) * (ndim - len(s)) + tuple(s) for s in (a_shape, b_shape)]
+        for i, (p, q) in enumerate(zip(*padded)):
+            if not is_one(p) and not is_one(q) and _provably_different(p, q):
+                where = "/".join(self.scope_key) or "the top level"
+                raise ShapeError(f"{where}: {what} of shapes {_shape_text(a_shape)} and {_shape_text(b_shape)} "
+                                 f"does not broadcast (dim {i - ndim}: {p} vs {q}; PyTorch needs each pair of sizes "
+                                 f"equal or 1)")
+        return broadcast(a_shape, b_shape)
 
     def replayable(self, key, fn, *inputs: Tensor):
         """``fn(*inputs)``, writing its ops into this program; a later call with the same ``key`` (which
@@ -189,7 +220,10 @@ class Program(Recorder):
                 return self.matmul(self.squeeze(a, 0), b)
             if is_one(b.shape[0]):
                 return self.matmul(a, self.squeeze(b, 0))
-        batch = broadcast(a.shape[:-2], b.shape[:-2])
+        if _provably_different(m, b.shape[-2]):
+            raise ShapeError(f"{'/'.join(self.scope_key) or 'the top level'}: matmul of shapes {_shape_text(a.shape)} "
+                             f"and {_shape_text(b.shape)}: {m} columns against {b.shape[-2]} rows")
+        batch = self._broadcast("matmul", a.shape[:-2], b.shape[:-2])
         a3 = self._batched(self.expand(a, (*batch, n, m)), numel(batch))
         b3 = self._batched(self.expand(b, (*batch, m, p)), numel(batch))
         return self._view(self.bmm(a3, b3), (*batch, n, p))
@@ -253,7 +287,12 @@ class Program(Recorder):
     def binary(self, op: OpKind, a: Tensor, b, inplace=False) -> Tensor:
         """a <op> b with broadcasting (``op`` an elementwise kind); ``b`` may be a Python scalar."""
         b_shape = b.shape if isinstance(b, Tensor) else ()
-        out_shape = broadcast(a.shape, b_shape)
+        out_shape = self._broadcast(f"{op.name.split('.')[-1]}", a.shape, b_shape)
+        if inplace and (len(out_shape) > len(a.shape)
+                        or any(_provably_different(s, o) for s, o in zip(a.shape, out_shape))):
+            raise ShapeError(f"{'/'.join(self.scope_key) or 'the top level'}: in-place {op.name.split('.')[-1]} "
+                             f"of shapes {_shape_text(a.shape)} and {_shape_text(b_shape)}: the result "
+                             f"{_shape_text(out_shape)} does not fit the first operand")
         self.count(pointwise.elementwise(op, out_shape))
         uses = [a] + ([b] if isinstance(b, Tensor) else [])
         if inplace:

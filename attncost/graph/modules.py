@@ -21,7 +21,7 @@ with the node's path:
 - ``attention_map_elements`` is the largest attention map marked inside the module (0 if none),
   so also a maximum over children.
 
-Peaks and attention maps need the walk's inputs, outputs and attention-map scopes (``NetworkCost``
+Peaks and attention maps need the walk's inputs, outputs and attention-map scopes (``WalkResult``
 has them from :func:`attncost.graph.walk` and :func:`attncost.analyze`); where they are missing, or
 the liveness replayed from the records does not give the walk's own peak, rows carry ``None`` and
 only the totals have a peak.

@@ -23,8 +23,9 @@ GROUP_BY = ("stage", "block", "kind", "op")
 
 
 @dataclass
-class NetworkCost:
-    """A walked network: its total cost, the op records behind it and (built on first use) its op graph.
+class WalkResult:
+    """What :func:`walk` gives for a Program (a reference network's, a user model's traced ops): its
+    total cost, the op records behind it and (built on first use) its op graph.
 
     ``inputs`` (storage -> elements: tensors live from the start), ``outputs`` (storages kept live to
     the end) and ``attention_maps`` ((scope, elements) of each attention map marked) let
@@ -120,9 +121,9 @@ def build_graph(records: list[OpRecord]) -> nx.DiGraph:
     return graph
 
 
-def walk(program: Program, outputs) -> NetworkCost:
+def walk(program: Program, outputs) -> WalkResult:
     """Finish ``program`` and build its graph."""
     outputs = outputs if isinstance(outputs, (list, tuple)) else [outputs]
     total = program.finish(*outputs)
-    return NetworkCost(total, list(program.records), program.inputs(), tuple(o.storage for o in outputs),
+    return WalkResult(total, list(program.records), program.inputs(), tuple(o.storage for o in outputs),
                        program.attention_maps())

@@ -5,6 +5,7 @@
 - ``harness`` / ``worker`` / ``network``: measuring in a worker process with the malloc settings (torch);
 - ``build``: a measured table with its build-time scale;
 - ``table``: the attncost and Single-Path layouts, loading with clear errors;
+- ``schema``: the checks of every JSON file read (tables, device profiles, measurements), with JSON paths;
 - ``runtime``: the Single-Path runtime model (Eq. 7) in sympy and torch;
 - ``predict`` / ``calibrate``: the analytic predictor and the fits (device profile, scale/offset);
 - ``metrics`` / ``validate``: sampled architectures measured end to end, and the table's accuracy.

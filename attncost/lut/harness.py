@@ -20,14 +20,21 @@ Two ways to time a segment (the table records which):
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import signal
 import statistics
 import subprocess
 import sys
+import tempfile
+from pathlib import Path
 
+from ..errors import LutError
+from ..io import terminating
 from .segments import all_segments, architecture_segments, input_shape
 from .space import NO_ATTENTION, Space
+from .worker import STATUS_BYTES, STATUS_ENV
 
 MALLOC_SETTINGS = {"MALLOC_MMAP_THRESHOLD_": str(32 << 20), "MALLOC_TRIM_THRESHOLD_": str(1 << 30)}
 TIMINGS = ("in-context", "isolated")
@@ -42,14 +49,74 @@ def worker_environment(threads: int, malloc: bool = True) -> dict:
             "MKL_NUM_THREADS": str(threads)}
 
 
+def max_threads() -> int:
+    """The most threads a measurement may use: this machine's logical CPUs (``os.cpu_count()``).
+    More would only oversubscribe the cores, and OpenMP dies creating tens of thousands of threads."""
+    return max(1, os.cpu_count() or 1)
+
+
+def check_threads(threads, source: str = "--threads") -> int:
+    """``threads`` if it is 1..max_threads(), else a :class:`LutError` naming ``source``."""
+    limit = max_threads()
+    if isinstance(threads, bool) or not isinstance(threads, int) or not 1 <= threads <= limit:
+        raise LutError(f"{source}: cannot measure with {threads!r} threads; this machine has {limit} logical "
+                       f"CPUs (1..{limit})")
+    return threads
+
+
 def run_worker(request: dict, quiet: bool = False, malloc: bool = True) -> dict:
-    """Run one job in a fresh worker process; its progress goes to our stderr."""
-    process = subprocess.run([sys.executable, "-m", "attncost.lut.worker"], input=json.dumps(request), text=True,
-                             stdout=subprocess.PIPE, stderr=subprocess.DEVNULL if quiet else None,
-                             env=worker_environment(request["threads"], malloc))
+    """Run one job in a fresh worker process; its progress goes to our stderr. A worker that dies (a
+    signal, an exception, no result) is one :class:`LutError` line with its exit status or signal
+    and what it was doing; on SIGINT or SIGTERM the worker is stopped before we end."""
+    check_threads(request["threads"], "measurement worker")
+    process = None
+    with terminating():
+        fd, status = tempfile.mkstemp(prefix="attncost-worker-", suffix=".status")
+        try:
+            os.close(fd)
+            env = {**worker_environment(request["threads"], malloc), STATUS_ENV: status}
+            try:
+                process = subprocess.Popen([sys.executable, "-m", "attncost.lut.worker"], stdin=subprocess.PIPE,
+                                           stdout=subprocess.PIPE, stderr=subprocess.DEVNULL if quiet else None,
+                                           text=True, env=env)
+                output, _ = process.communicate(json.dumps(request))
+            finally:
+                if process is not None and process.poll() is None:      # interrupted: stop the worker
+                    process.kill()
+                    process.wait()
+            doing, failure = _read_status(status)
+        finally:
+            with contextlib.suppress(OSError):
+                os.unlink(status)
+    where = f" while {doing or 'starting (before it could say what it was doing)'}"
+    if process.returncode < 0:
+        number = -process.returncode
+        try:
+            name = signal.Signals(number).name
+        except ValueError:
+            name = f"signal {number}"
+        hint = " (the out-of-memory killer, or someone, killed it)" if number == signal.SIGKILL else ""
+        raise LutError(f"measurement worker died of {name} (signal {number}){where}{hint}")
     if process.returncode != 0:
-        raise RuntimeError(f"measurement worker failed (exit {process.returncode}); see its traceback above")
-    return json.loads(process.stdout)
+        raise LutError(f"measurement worker failed with exit status {process.returncode}{where}"
+                       f"{': ' + failure if failure else ''}")
+    try:
+        return json.loads(output)
+    except ValueError:
+        raise LutError(f"measurement worker exited without a result{where}") from None
+
+
+def _read_status(path) -> tuple:
+    """(what the worker was doing, its error) from its status file."""
+    try:
+        data = Path(path).read_bytes()
+    except OSError:
+        return "", ""
+
+    def record(raw: bytes) -> str:
+        return raw.split(b"\0", 1)[0].decode("utf-8", "replace").strip()
+
+    return record(data[:STATUS_BYTES]), record(data[STATUS_BYTES:])
 
 
 def context_architectures(space: Space) -> list:

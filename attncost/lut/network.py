@@ -48,12 +48,15 @@ def build_segment(space: Space, key: str, batch: int = 1) -> nn.Module:
 class SegmentCache:
     """Builds each segment's module once (seeded per key, so the same key gets the same weights)."""
 
-    def __init__(self, space: Space, batch: int = 1):
+    def __init__(self, space: Space, batch: int = 1, on_build=None):
         self.space, self.batch = space, batch
         self._modules: dict = {}
+        self._on_build = on_build                  # told each key before its module is built
 
     def __getitem__(self, key: str) -> nn.Module:
         if key not in self._modules:
+            if self._on_build is not None:
+                self._on_build(key)
             torch.manual_seed(sum(map(ord, key)))
             self._modules[key] = build_segment(self.space, key, self.batch)
         return self._modules[key]

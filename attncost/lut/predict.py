@@ -20,38 +20,31 @@ from __future__ import annotations
 
 import datetime
 import json
-import math
-from pathlib import Path
-
-import yaml
 
 from ..errors import LutError
+from .schema import PROFILE_FORMAT, RATES, check_profile       # the profile's format lives with its checks
 from .segments import all_segments, segment_work
 from .space import Space
 from .table import FORMAT, VERSION, Lut
 
-PROFILE_FORMAT = "attncost-device-profile"
-RATES = ("macs_per_s", "other_ops_per_s", "bytes_per_s")
-
 
 def load_profile(path) -> dict:
-    """A device profile file, checked: positive rates, non-negative overhead."""
+    """A device profile file (JSON, or YAML), checked by :func:`attncost.lut.schema.check_profile`:
+    positive finite rates, a non-negative finite overhead; one line naming the file and key else."""
+    from ..io import parse_json, parse_yaml, read_text
+
+    text = read_text(path, LutError)
     try:
-        text = Path(path).read_text()
-    except OSError as error:
-        raise LutError(f"{path}: cannot read ({error.strerror})") from None
-    try:
-        data = yaml.safe_load(text)                     # JSON is YAML
-    except yaml.YAMLError as error:
-        raise LutError(f"{path}: not a JSON/YAML device profile ({getattr(error, 'problem', error)})") from None
-    if not isinstance(data, dict) or data.get("format") != PROFILE_FORMAT:
-        raise LutError(f"{path}: not a device profile (no \"format\": \"{PROFILE_FORMAT}\")")
-    for key in (*RATES, "seconds_per_op"):
-        value = data.get(key)
-        if not isinstance(value, (int, float)) or isinstance(value, bool) or not math.isfinite(value) or value < 0 \
-                or (key in RATES and value == 0):
-            raise LutError(f"{path}: {key} must be a {'positive' if key in RATES else 'non-negative'} number")
-    return data
+        data = parse_json(text, path, LutError)
+    except LutError as json_error:
+        if not str(json_error).startswith(f"{path}: not a complete JSON file"):
+            raise
+        try:
+            data, _ = parse_yaml(text, path, LutError)                # JSON is YAML; YAML profiles too
+        except LutError as error:
+            detail = str(error)[len(str(path)):].lstrip(":0123456789 ")
+            raise LutError(f"{path}: not a JSON/YAML device profile ({detail})") from None
+    return check_profile(data, path)
 
 
 def segment_seconds(space: Space, key: str, profile: dict, batch: int = 1) -> float:

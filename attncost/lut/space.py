@@ -30,9 +30,9 @@ import json
 import re
 from dataclasses import asdict, dataclass
 
-from .. import specfile
+from .. import catalogue, specfile
 from ..catalogue.families.nas import ACTIVATIONS
-from ..errors import SpecError
+from ..errors import AttncostError, SpecError
 
 SKIP = "skip"
 NO_ATTENTION = "none"
@@ -228,4 +228,13 @@ def _layer(index, item, options, attention, channels, resolution) -> Layer:
                                    f"{stride}, {in_channels} -> {out_channels}")
     layer_attention = (_attention_names(fields["attention"], f"layer {index}: attention") if "attention" in fields
                        else (attention if len(layer_options) > 1 or skippable else (NO_ATTENTION,)))
+    out_resolution = -(-resolution // stride)
+    for name in layer_attention:                 # each candidate must take the layer's output
+        if name != NO_ATTENTION:
+            with (fields["attention"] if "attention" in fields else item).at():
+                try:
+                    catalogue.get(name).resolve((1, out_channels, out_resolution, out_resolution))
+                except AttncostError as error:
+                    raise type(error)(f"layer {index}: attention {name} on its {out_channels}x{out_resolution}x"
+                                      f"{out_resolution} output: {error}") from None
     return Layer(index, in_channels, out_channels, stride, resolution, layer_options, skippable, layer_attention)

@@ -19,16 +19,16 @@ from __future__ import annotations
 
 import datetime
 import json
-import math
 import os
 import platform
 from pathlib import Path
 
 from ..errors import LutError
+from .schema import TABLE_FORMAT, TABLE_VERSION, check_singlepath, check_table, read
 from .segments import HEAD, STEM, all_segments, architecture_segments, attention_key, layer_key
 from .space import NO_ATTENTION, Space
 
-FORMAT, VERSION = "attncost-lut", 1
+FORMAT, VERSION = TABLE_FORMAT, TABLE_VERSION
 LAYOUTS = ("attncost", "singlepath")
 
 
@@ -135,69 +135,24 @@ def _fail(path, message):
 
 
 def load_table(path, space: Space | None = None) -> Lut:
-    """Read a table; a missing, corrupt or truncated file, a table of another space or one that lacks
-    entries raises :class:`LutError` with one line saying which."""
-    try:
-        text = Path(path).read_text()
-    except OSError as error:
-        _fail(path, f"cannot read ({error.strerror})")
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as error:
-        ran_out = error.pos >= len(text.rstrip()) or error.msg.startswith("Unterminated string")
-        what = "truncated" if ran_out else "corrupt"                             # the parser ran out of text
-        _fail(path, f"not a complete JSON file ({what} at line {error.lineno} column {error.colno}: {error.msg})")
-    if isinstance(data, dict) and data and all(str(k).isdigit() for k in data):
-        _fail(path, "a Single-Path layout table (layer -> option -> ms) has no space nor statistics; "
-                    "give attncost's own layout (lut build without --format singlepath)")
-    if not isinstance(data, dict) or data.get("format") != FORMAT:
-        _fail(path, f"not an attncost latency table (no \"format\": \"{FORMAT}\")")
-    if data.get("version") != VERSION:
-        _fail(path, f"table version {data.get('version')!r} is not {VERSION}")
-    try:
-        stored = Space.from_dict(data["space"])
-    except (KeyError, TypeError, ValueError) as error:
-        _fail(path, f"corrupt space description ({error})")
-    if stored.digest != data.get("space_digest"):
-        _fail(path, "corrupt: the stored space does not match its digest")
-    if space is not None and space.digest != stored.digest:
-        _fail(path, f"built for space {stored.name!r} (digest {stored.digest[:12]}), not for {space.name!r} "
-                    f"(digest {space.digest[:12]})")
-    entries = data.get("entries")
-    if not isinstance(entries, dict):
-        _fail(path, "corrupt: no 'entries' object")
-    missing = [key for key in all_segments(stored) if key not in entries]
-    if missing:
-        shown = ", ".join(missing[:5]) + (f" and {len(missing) - 5} more" if len(missing) > 5 else "")
-        _fail(path, f"lacks {len(missing)} of the {len(all_segments(stored))} entries of space {stored.name!r}: {shown}")
-    statistic = data.get("statistic", "median")
-    if statistic not in ("median", "min"):
-        _fail(path, f"corrupt: statistic {statistic!r} is not median or min")
-    for key, stats in entries.items():
-        value = stats.get(f"{statistic}_ms") if isinstance(stats, dict) else None
-        if not isinstance(value, (int, float)) or isinstance(value, bool) or not math.isfinite(value) or value < 0:
-            _fail(path, f"corrupt entry {key!r}: {statistic}_ms must be a non-negative number")
-    calibration = data.get("calibration")
-    if calibration is not None and not all(isinstance(calibration.get(k), (int, float)) for k in ("scale", "offset_ms")):
-        _fail(path, "corrupt calibration: needs numbers 'scale' and 'offset_ms'")
-    return Lut(data, stored)
+    """Read a table; a missing, corrupt or truncated file, a table of another space, one that lacks
+    entries or holds a value of the wrong type (a negative or NaN time, a calibration that is not a
+    positive finite scale) raises :class:`LutError` with one line naming the file and the JSON path
+    (:func:`attncost.lut.schema.check_table`)."""
+    data = read(path)
+    return Lut(data, check_table(data, path, space))
 
 
 def load_singlepath(path, space: Space) -> dict:
     """A Single-Path layout file -> {(layer, option index): ms}, checked against ``space``'s layers."""
-    try:
-        data = json.loads(Path(path).read_text())
-    except (OSError, json.JSONDecodeError) as error:
-        _fail(path, f"not a readable JSON file ({error})")
+    cells = check_singlepath(read(path), path)
     expected = {str(layer.index) for layer in space.layers}
-    if not isinstance(data, dict) or set(data) != expected:
-        _fail(path, f"layers {sorted(data, key=int) if isinstance(data, dict) else '?'} are not the "
-                    f"{len(expected)} layers of {space.name}")
+    layers = {layer for layer, _ in cells}
+    if layers != expected:
+        _fail(path, f"layers {sorted(layers, key=lambda k: (not k.isdigit(), int(k) if k.isdigit() else k))} are "
+                    f"not the {len(expected)} layers of {space.name}")
     options = {str(j) for j in range(len(space.options))}
-    table = {}
-    for layer, row in data.items():
-        if not isinstance(row, dict) or set(row) != options:
+    for layer in sorted(layers):
+        if {option for row, option in cells if row == layer} != options:
             _fail(path, f"layer {layer}: option keys must be {sorted(options)}")
-        table.update({(int(layer), int(j)): float(ms) for j, ms in row.items()})
-    return table
-
+    return {(int(layer), int(option)): ms for (layer, option), ms in cells.items()}

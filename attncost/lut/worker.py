@@ -24,6 +24,38 @@ import time
 
 MALLOC_ENV = ("MALLOC_MMAP_THRESHOLD_", "MALLOC_TRIM_THRESHOLD_")
 THREAD_ENV = ("OMP_NUM_THREADS", "MKL_NUM_THREADS")
+STATUS_ENV = "ATTNCOST_WORKER_STATUS"     # a file where the worker notes what it is doing, and its error
+STATUS_BYTES = 1024                        # the "doing" record at offset 0; the error after it
+
+_status_fd = None
+
+
+def _open_status() -> None:
+    global _status_fd
+    path = os.environ.get(STATUS_ENV)
+    if path:
+        try:
+            _status_fd = os.open(path, os.O_WRONLY)
+        except OSError:
+            _status_fd = None
+
+
+def _doing(text: str) -> None:
+    """Note what the worker is on (outside every timed region: one pwrite), so that the harness can
+    say where a worker that dies (a segfault, the OOM killer) was."""
+    if _status_fd is not None:
+        data = text.encode("utf-8", "replace")[:STATUS_BYTES - 1]
+        os.pwrite(_status_fd, data + b"\0" * (STATUS_BYTES - len(data)), 0)
+
+
+def _failed(text: str) -> None:
+    if _status_fd is not None:
+        os.pwrite(_status_fd, text.encode("utf-8", "replace")[:4096] + b"\0", STATUS_BYTES)
+
+
+def _segments(keys) -> str:
+    keys = list(keys)
+    return ", ".join(keys) if len(keys) <= 4 else f"{', '.join(keys[:3])}, ... {keys[-1]} ({len(keys)} segments)"
 
 
 def _faults() -> int:
@@ -62,6 +94,7 @@ def _rounds(request, visits: list) -> float:
         rng.shuffle(order)
         before = _faults()
         for visit in order:
+            _doing(f"timing {visit.what} (round {r + 1}/{rounds}{'' if timed else ', warm-up'})")
             visit(timed)
         if timed:
             faults += _faults() - before
@@ -75,14 +108,16 @@ def _architecture_visits(request, cache, x) -> tuple:
     build-time calibration of the sum), and the list of their timed totals per architecture."""
     totals = [[] for _ in request.get("archs", [])]
 
-    def visit_for(chain, out):
+    def visit_for(chain, out, i):
         def visit(timed):
             elapsed = _forward(chain, x)
             if timed:
                 out.append(elapsed / 1e6)
+        visit.what = f"architecture {i + 1} end to end ({_segments(key for key, _ in chain)})"
         return visit
 
-    return [visit_for(cache.chain(keys), out) for keys, out in zip(request.get("archs", []), totals)], totals
+    return [visit_for(cache.chain(keys), out, i)
+            for i, (keys, out) in enumerate(zip(request.get("archs", []), totals))], totals
 
 
 def segments_in_context(request, cache, torch) -> dict:
@@ -91,16 +126,17 @@ def segments_in_context(request, cache, torch) -> dict:
     x = torch.randn(*request["input_shape"])
     samples: dict = {}
 
-    def visit_for(chain):
+    def visit_for(chain, i):
         def visit(timed):
             times = _forward_with_stamps(chain, x)
             if timed:
                 for (key, _), t in zip(chain, times):
                     samples.setdefault(key, []).append(t / 1e6)
+        visit.what = f"network {i + 1} of {len(request['configs'])} ({_segments(key for key, _ in chain)})"
         return visit
 
     archs, totals = _architecture_visits(request, cache, x)
-    faults = _rounds(request, [visit_for(cache.chain(keys)) for keys in request["configs"]] + archs)
+    faults = _rounds(request, [visit_for(cache.chain(keys), i) for i, keys in enumerate(request["configs"])] + archs)
     return {"samples": samples, "architectures_ms": totals, "faults_per_call": faults}
 
 
@@ -118,6 +154,7 @@ def segments_isolated(request, cache, torch) -> dict:
             module(inputs[key])
             if timed:
                 samples.setdefault(key, []).append((time.perf_counter_ns() - start) / 1e6)
+        visit.what = f"segment {key}"
         return visit
 
     archs, totals = _architecture_visits(request, cache, torch.randn(*request["input_shape"]))
@@ -139,6 +176,8 @@ def end_to_end(request, cache, torch) -> dict:
         order = list(range(len(chains)))
         rng.shuffle(order)
         for done, i in enumerate(order, 1):
+            _doing(f"timing architecture {i + 1} of {len(chains)} end to end (pass {p + 1}/{request['passes']}: "
+                   f"{_segments(key for key, _ in chains[i])})")
             for _ in range(request["warmup"]):
                 _forward(chains[i], x)
             before = _faults()
@@ -155,20 +194,24 @@ def end_to_end(request, cache, torch) -> dict:
 JOBS = {"in-context": segments_in_context, "isolated": segments_isolated, "end-to-end": end_to_end}
 
 
-def main() -> None:
+def _run() -> None:
+    _doing("starting (importing torch)")
     import torch
 
     from .network import SegmentCache
     from .space import Space
 
+    _doing("reading its request")
     request = json.load(sys.stdin)
     threads = request["threads"]
+    _doing(f"setting {threads} torch threads")
     torch.set_num_threads(threads)
     space = Space.from_dict(request["space"])
-    cache = SegmentCache(space, request["batch"])
+    cache = SegmentCache(space, request["batch"], on_build=lambda key: _doing(f"building segment {key}"))
     started = time.perf_counter()
     with torch.inference_mode():
         result = JOBS[request["job"]](request, cache, torch)
+    _doing("writing its result")
     result.update({
         "environment": {name: os.environ.get(name) for name in MALLOC_ENV + THREAD_ENV},
         "torch_threads": torch.get_num_threads(),
@@ -176,6 +219,27 @@ def main() -> None:
         "seconds": time.perf_counter() - started,
     })
     json.dump(result, sys.stdout)
+
+
+def main() -> None:
+    """Run the request; an exception is noted in the status file (the harness reports it in one
+    line) instead of a traceback on the user's terminal, and the exit status is 3 (130: interrupted)."""
+    _open_status()
+    try:
+        _run()
+    except KeyboardInterrupt:
+        _failed("interrupted")
+        sys.exit(130)
+    except BaseException as error:           # noqa: BLE001 (MemoryError, RuntimeError from torch, ...)
+        if isinstance(error, SystemExit) and error.code in (0, None):
+            raise
+        message = " ".join(str(error).split()) or "no message"
+        _failed(f"{type(error).__name__}: {message}")
+        if os.environ.get("ATTNCOST_WORKER_TRACEBACK"):
+            import traceback
+
+            traceback.print_exc()
+        sys.exit(3)
 
 
 if __name__ == "__main__":

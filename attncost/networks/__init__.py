@@ -1,20 +1,25 @@
-"""Reference networks described declaratively, run as Programs (no torch)."""
+"""Reference networks described declaratively, run as Programs (no torch).
+
+A definition file (``definitions/``) loads to a spec (``NetworkSpec``); a spec file names a definition
+and adds attention; ``forward`` writes a spec's forward into a Program (see ``registry``)."""
 
 from .attention import POLICIES, AttentionPlacement, placement_from_dict
 from .mnasnet import MnasNetSpec, mnasnet
 from .mobilenet import MobileNetV2Spec, mobilenet_v2
-from .registry import NETWORKS, get_network, load_spec, spec_from_node, with_attention
+from .registry import (DEFINITIONS, FAMILIES, NetworkSpec, definition, load_definition, load_spec, spec_from_node,
+                       with_attention)
 from .resnet import ResNetSpec, resnet
 from .vit import ViTSpec, vit
 
-BUILDERS = {ResNetSpec: resnet, MobileNetV2Spec: mobilenet_v2, MnasNetSpec: mnasnet, ViTSpec: vit}
+#: each family's spec class -> the function writing its forward (one per entry of ``FAMILIES``)
+FORWARDS = {ResNetSpec: resnet, MobileNetV2Spec: mobilenet_v2, MnasNetSpec: mnasnet, ViTSpec: vit}
 
 
-def run_network(g, x, spec):
-    """Write ``spec``'s forward into Program ``g`` on input ``x``."""
-    return BUILDERS[type(spec)](g, x, spec)
+def forward(g, x, spec: NetworkSpec):
+    """Write ``spec``'s forward into Program ``g`` on input ``x``; the network's output tensor."""
+    return FORWARDS[type(spec)](g, x, spec)
 
 
-__all__ = ["NETWORKS", "POLICIES", "AttentionPlacement", "MnasNetSpec", "MobileNetV2Spec", "ResNetSpec", "ViTSpec",
-           "get_network", "load_spec", "placement_from_dict", "run_network", "spec_from_node",
-           "with_attention"]
+__all__ = ["DEFINITIONS", "FAMILIES", "FORWARDS", "POLICIES", "AttentionPlacement", "MnasNetSpec", "MobileNetV2Spec",
+           "NetworkSpec", "ResNetSpec", "ViTSpec", "definition", "forward", "load_definition", "load_spec",
+           "placement_from_dict", "spec_from_node", "with_attention"]

@@ -29,6 +29,7 @@ class AttentionPlacement:
     stages: tuple = (1, 2, 3, 4)
     blocks: tuple = ()                 # for after_blocks: block indices (0-based) within each stage
     hp: dict = field(default_factory=dict, compare=False)
+    source: str | None = field(default=None, compare=False)   # "FILE:LINE" of a spec file's placement, or "--attn"
 
     def in_block(self, stage: int) -> bool:
         return self.where == "every_block" and stage in self.stages
@@ -55,23 +56,85 @@ def after_stage(placements, stage: int, last_stage: int) -> tuple:
     return tuple(p for p in placements if p.after_stage(stage, last_stage))
 
 
+#: modules whose output differs from their input's shape, and the ones of the same paper that keep it
+KEEPING_SHAPE = {"danet": "danet-pam or danet-cam"}
+
+
 def attend(g: Program, x: Tensor, placements) -> Tensor:
     """Each placement's catalogue module (one placement or a sequence) on ``x`` in turn, in scope
     ``attention:NAME``; a module already run on an equal input (shape, strides, hyperparameters) is
-    replayed, not recomputed."""
+    replayed, not recomputed. A module must give a tensor of its input's shape (the network goes on
+    with it: a residual add, the next block's convolution); one that does not (DANet's head gives
+    C // 4 channels) is refused, as PyTorch would fail on it. Errors name the placement's spec file
+    and line where it has one, and the block."""
     from .. import catalogue
 
     for placement in (placements,) if isinstance(placements, AttentionPlacement) else placements:
-        entry = catalogue.get(placement.module)
-        hp = entry.resolve(x.shape, placement.hp)
-        with g.scope(f"attention:{entry.name}"):
-            x = g.replayable(("attention", entry.name, repr(sorted(hp.items())), x.shape, x.strides),
-                             lambda x: entry.program(g, x, **hp), x)
+        with _located(placement):
+            entry = catalogue.get(placement.module)
+            hp = entry.resolve(x.shape, placement.hp)
+            with g.scope(f"attention:{entry.name}"):
+                out = g.replayable(("attention", entry.name, repr(sorted(hp.items())), x.shape, x.strides),
+                                   lambda x: entry.program(g, x, **hp), x)
+            _check_keeps_shape(g, entry.name, placement, x.shape, out.shape)
+        x = out
     return x
 
 
-def placement_from_dict(data: dict, where_text: str = "attention") -> AttentionPlacement:
-    """An ``attention: {module: cbam, where: every_block, stages: [...], blocks: [...], hp: {...}}``."""
+def _check_keeps_shape(g: Program, name: str, placement, before, after) -> None:
+    where = "/".join(g.scope_key) or "the network"
+    if len(before) == len(after) and all(not _differ(a, b) for a, b in zip(before, after)):
+        return
+    alternative = (f" ({KEEPING_SHAPE[name]} do)" if name in KEEPING_SHAPE
+                   else " (PyTorch would fail on what follows)")
+    if len(before) == len(after) and _differ(before[1], after[1]) and not any(
+            _differ(a, b) for i, (a, b) in enumerate(zip(before, after)) if i != 1):
+        change = f"turns {before[1]} channels into {after[1]}"
+    else:
+        change = f"turns a {_shape(before)} input into {_shape(after)}"
+    raise SpecError(f"{where}: {name} {change}; a module inserted into a network must keep its input's "
+                    f"shape{alternative}")
+
+
+def _differ(a, b) -> bool:
+    """Whether two sizes (ints or sympy expressions) provably differ."""
+    import sympy
+
+    if a == b:
+        return False
+    difference = sympy.sympify(a) - sympy.sympify(b)
+    return bool(difference.is_number and difference != 0)
+
+
+def _shape(shape) -> str:
+    return "x".join(str(s) for s in shape)
+
+
+class _located:
+    """Errors raised for a placement name its spec file and line (``FILE:LINE: ...``) where it has
+    one; errors that already do pass unchanged."""
+
+    def __init__(self, placement):
+        self.placement = placement
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, kind, error, trace):
+        from ..errors import AttncostError
+
+        source = self.placement.source
+        if error is None or not source or not isinstance(error, AttncostError) or getattr(error, "located", False):
+            return False
+        located = SpecError(f"{source}: {error}")
+        located.located = True
+        raise located from None
+
+
+def placement_from_dict(data: dict, where_text: str = "attention", source: str | None = None) -> AttentionPlacement:
+    """An ``attention: {module: cbam, where: every_block, stages: [...], blocks: [...], hp: {...}}``;
+    ``source`` (``FILE:LINE``) is where errors found when the network runs point to. Hyperparameter
+    names and values are checked here; what depends on the shape, where the module runs."""
     from .. import catalogue
 
     unknown = set(data) - {"module", "where", "stages", "blocks", "hp"}
@@ -83,11 +146,22 @@ def placement_from_dict(data: dict, where_text: str = "attention") -> AttentionP
     where = data.get("where", "every_block")
     if where not in POLICIES:
         raise SpecError(f"{where_text}: where={where!r} is not one of {', '.join(POLICIES)}")
-    stages = tuple(data.get("stages", (1, 2, 3, 4)))
-    if not all(isinstance(s, int) and 1 <= s <= 4 for s in stages):
-        raise SpecError(f"{where_text}: stages must be numbers 1..4")
-    blocks = tuple(data.get("blocks", ()))
+    stages = data.get("stages", (1, 2, 3, 4))
+    if not isinstance(stages, (list, tuple)) or not all(
+            isinstance(s, int) and not isinstance(s, bool) and 1 <= s <= 4 for s in stages):
+        raise SpecError(f"{where_text}: stages must be a list of numbers 1..4 (got {stages!r})")
+    stages = tuple(stages)
+    blocks = data.get("blocks", ())
+    if not isinstance(blocks, (list, tuple)) or not all(
+            isinstance(b, int) and not isinstance(b, bool) and b >= 0 for b in blocks):
+        raise SpecError(f"{where_text}: blocks must be a list of block indices 0, 1, ... (got {blocks!r})")
+    blocks = tuple(blocks)
     if where == "after_blocks" and not blocks:
         raise SpecError(f"{where_text}: where=after_blocks needs 'blocks'")
+    if not isinstance(data.get("hp") or {}, dict):
+        raise SpecError(f"{where_text}: hp is a mapping such as {{r: 8}}")
     hp = dict(data.get("hp") or {})
-    return AttentionPlacement(name, where, stages, blocks, hp)
+    entry = catalogue.get(name)
+    for key, value in hp.items():
+        entry.hp(key).check(value, entry.name)                 # an unknown name, a value out of range
+    return AttentionPlacement(name, where, stages, blocks, hp, source)

@@ -1,11 +1,18 @@
-"""Built-in reference networks by name, and spec files (YAML, loaded safely) that name one and add
-attention: ``{network: resnet50, attention: {module: cbam, where: every_block}}``."""
+"""The reference networks' definitions and specs (YAML, loaded safely).
+
+Three words, one thing each: a **definition** is a file of ``definitions/`` (``name``, ``family`` and
+that family's fields: one network without attention); a **spec** (``NetworkSpec``: a family's spec
+class, e.g. ``ResNetSpec``) is what a definition loads to, plus attention placements and overrides;
+a **spec file** names a definition and adds those:
+``{network: resnet50, attention: {module: cbam, where: every_block}}``. ``networks.forward`` writes a
+spec's forward into a Program; ``graph.walk`` turns that into a ``WalkResult``."""
 
 from __future__ import annotations
 
 import dataclasses
 import difflib
 from pathlib import Path
+from typing import Union
 
 from .. import specfile
 from ..errors import SpecError, UnknownModuleError
@@ -15,12 +22,14 @@ from .mobilenet import MobileNetV2Spec
 from .resnet import ResNetSpec
 from .vit import ViTSpec
 
+#: network family (a definition's ``family``) -> its spec class; the one list of network families
 FAMILIES = {"resnet": ResNetSpec, "mobilenet-v2": MobileNetV2Spec, "mnasnet": MnasNetSpec, "vit": ViTSpec}
-DEFINITIONS = Path(__file__).parent / "definitions"      # also reachable as specs/networks/
+NetworkSpec = Union[tuple(FAMILIES.values())]            # any family's spec (for annotations)
+DEFINITIONS_DIR = Path(__file__).parent / "definitions"  # also reachable as specs/networks/
 STRIDE_PLACES = ("1x1", "3x3")                           # ResNet v1 (the papers') and v1.5 (torchvision)
 
 
-def load_definition(path) -> object:
+def load_definition(path) -> NetworkSpec:
     """A network definition file (``name``, ``family`` and that family's fields) -> its spec."""
     root = specfile.read(path)
     fields = root.mapping("a network definition", required=("name", "family"))
@@ -34,24 +43,30 @@ def load_definition(path) -> object:
         return cls(**values)
 
 
-NETWORKS: dict = {}
-for _path in sorted(DEFINITIONS.glob("*.yaml")):
-    _spec = load_definition(_path)
-    NETWORKS[_spec.name] = _spec
+def load_definitions(folder) -> dict[str, NetworkSpec]:
+    """Every definition file (``*.yaml``) of ``folder``, by name, as the spec it loads to."""
+    specs = (load_definition(path) for path in sorted(Path(folder).glob("*.yaml")))
+    return {spec.name: spec for spec in specs}
+
+
+#: the built-in networks: the files of ``definitions/``, read as they are, so adding a network of an
+#: existing family is adding a file there
+DEFINITIONS: dict[str, NetworkSpec] = load_definitions(DEFINITIONS_DIR)
 
 SPEC_KEYS = ("network", "attention", "width", "num_classes", "stride_on")
 
 
-def get_network(name: str):
+def definition(name: str) -> NetworkSpec:
+    """The spec of the definition called ``name`` (``_`` read as ``-``), else a one-line error."""
     key = name.lower().replace("_", "-")
-    if key in NETWORKS:
-        return NETWORKS[key]
-    close = difflib.get_close_matches(key, list(NETWORKS), n=3, cutoff=0.5)
+    if key in DEFINITIONS:
+        return DEFINITIONS[key]
+    close = difflib.get_close_matches(key, list(DEFINITIONS), n=3, cutoff=0.5)
     hint = f"; did you mean {' or '.join(map(repr, close))}?" if close else ""
-    raise UnknownModuleError(f"unknown network {name!r}{hint} (known: {', '.join(NETWORKS)})")
+    raise UnknownModuleError(f"unknown network {name!r}{hint} (known: {', '.join(DEFINITIONS)})")
 
 
-def with_attention(spec, placements):
+def with_attention(spec: NetworkSpec, placements) -> NetworkSpec:
     """``spec`` with attention placements; a policy the network has no place for is an error."""
     supported = getattr(type(spec), "supported_placements", None)
     for placement in placements:
@@ -61,17 +76,17 @@ def with_attention(spec, placements):
     return type(spec)(**{**spec.__dict__, "attention": tuple(placements)})
 
 
-def load_spec(path) -> object:
-    """A network spec file -> network spec; every error names the file and line."""
+def load_spec(path) -> NetworkSpec:
+    """A spec file -> its spec; every error names the file and line."""
     return spec_from_node(specfile.read(path))
 
 
-def spec_from_node(node, extra_keys=()) -> object:
-    """The network spec a YAML mapping (a :class:`attncost.specfile.Node`) describes; also used for
+def spec_from_node(node, extra_keys=()) -> NetworkSpec:
+    """The spec a YAML mapping (a :class:`attncost.specfile.Node`) describes; also used for
     the network entries of report specs (``extra_keys`` are allowed and ignored)."""
     fields = node.mapping("a network spec", known=(*SPEC_KEYS, *extra_keys), required=("network",))
     with fields["network"].at():
-        spec = get_network(fields["network"].text("network"))
+        spec = definition(fields["network"].text("network"))
     readers = {"width": _width, "num_classes": lambda n: n.positive_int("num_classes"),
                "stride_on": lambda n: n.choice("stride_on", STRIDE_PLACES)}
     changes = {}
@@ -87,13 +102,13 @@ def spec_from_node(node, extra_keys=()) -> object:
             with item.at():
                 if not item.is_mapping:
                     raise SpecError("attention is a mapping such as {module: cbam, where: every_block}")
-                placements.append(placement_from_dict(item.value))
+                placements.append(placement_from_dict(item.value, source=f"{item.path}:{item.line}"))
     with (fields["attention"] if "attention" in fields else node).at():
         return with_attention(type(spec)(**{**spec.__dict__, **changes}), placements)
 
 
 def _width(node) -> float:
     value = node.value
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value < float("inf"):
         raise node.error(f"width must be a positive number (got {value!r})")
     return float(value)

@@ -15,14 +15,14 @@ import sympy
 
 from ..cost import Program
 from ..symbols import H, N, W
-from . import run_network
+from . import forward
 
 
 @functools.lru_cache(maxsize=64)
 def compile_totals(spec, with_peak: bool = False):
     """A function ``(n, h, w) -> {field: array}`` for ``spec``'s totals, compiled once."""
     g = Program()
-    out = run_network(g, g.input((N, 3, H, W)), spec)
+    out = forward(g, g.input((N, 3, H, W)), spec)
     fields = g.totals(out, peak=with_peak)
     names = list(fields)
     compiled = sympy.lambdify((N, H, W), [fields[k] for k in names], modules="numpy")

@@ -25,7 +25,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from ..catalogue.common import is_concrete
-from ..catalogue.families.transformer import mlp_hidden, timm_attention
+from ..catalogue.families.self_attention.transformer import mlp_hidden, timm_attention
 from ..cost import Program, Tensor
 from ..ops.pointwise import GELU
 from ..errors import SpecError

@@ -8,7 +8,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from ..catalogue.families.transformer import mlp_hidden
+from ..catalogue.families.self_attention.transformer import mlp_hidden
 from ..networks.attention import after_block, after_stage, in_block
 from ..networks.mnasnet import HEAD_FILTERS, STEM_FILTERS, MnasNetSpec, round_filters, se_reduced_filters
 from ..networks.mnasnet import block_settings as mnasnet_blocks
@@ -18,7 +18,7 @@ from ..networks.resnet import ResNetSpec, stage_settings
 from ..networks.vit import ViTSpec, check_vit
 from .blocks import ConvBnAct, MBConv
 from .registry import build
-from .transformer import Attention
+from .self_attention.transformer import Attention
 
 
 def _attention(placements, channels: int, spatial: tuple) -> list:

@@ -1,4 +1,5 @@
-"""Reference implementations of CBAM and BAM (Jongchan/attention-module, the authors' code)."""
+"""Reference implementations of the spatial family (catalogue/families/spatial.py): CBAM and BAM
+(Jongchan/attention-module, the authors' code) and cSE, sSE and scSE (ai-med/squeeze_and_excitation)."""
 
 from __future__ import annotations
 
@@ -135,3 +136,61 @@ class BAM(nn.Module):
         channel, spatial = self.channel_att(x), self.spatial_att(x)
         logits = channel * spatial if self.combine == "mul" else channel + spatial
         return _bam_apply(x, logits)
+
+
+# -- cSE, sSE, scSE ------------------------------------------------------------------------------
+
+class ChannelSELayer(nn.Module):
+    """Mean over H*W, Linear C -> C//r (bias), ReLU, Linear -> C (bias), sigmoid, multiply."""
+
+    def __init__(self, channels: int, r: int):
+        super().__init__()
+        self.fc1 = nn.Linear(channels, channels // r)
+        self.fc2 = nn.Linear(channels // r, channels)
+        self.relu = nn.ReLU()
+
+    def forward(self, x):
+        n, c = x.shape[:2]
+        z = x.view(n, c, -1).mean(dim=2)                                   # (N, C)
+        s = attention_map(torch.sigmoid(self.fc2(self.relu(self.fc1(z)))))
+        return torch.mul(x, s.view(n, c, 1, 1))
+
+
+class SpatialSELayer(nn.Module):
+    """1x1 conv C -> 1 (bias), sigmoid, multiply."""
+
+    def __init__(self, channels: int):
+        super().__init__()
+        self.conv = nn.Conv2d(channels, 1, 1)
+
+    def forward(self, x):
+        n, _, h, w = x.shape
+        q = attention_map(torch.sigmoid(self.conv(x)))                    # (N, 1, H, W)
+        return torch.mul(x, q.view(n, 1, h, w))
+
+
+@reference("cse")
+class ChannelSE(ChannelSELayer):
+    def __init__(self, channels: int, *, r: int):
+        super().__init__(channels, r)
+
+
+@reference("sse")
+class SpatialSE(SpatialSELayer):
+    def __init__(self, channels: int):
+        super().__init__(channels)
+
+
+@reference("scse")
+class ChannelSpatialSE(nn.Module):
+    """max(cSE(x), sSE(x)) as in the official code, or cSE(x) + sSE(x) as in the paper."""
+
+    def __init__(self, channels: int, *, r: int, combine: str):
+        super().__init__()
+        self.cse = ChannelSELayer(channels, r)
+        self.sse = SpatialSELayer(channels)
+        self.combine = combine
+
+    def forward(self, x):
+        channel, spatial = self.cse(x), self.sse(x)
+        return torch.max(channel, spatial) if self.combine == "max" else channel + spatial

@@ -10,7 +10,6 @@ ms}}``) or attncost's own (checked by ``attncost.lut.table.load_table``; entries
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 from ..errors import SpecError
@@ -19,29 +18,28 @@ from .page import table
 
 
 def _read_json(path: Path):
-    try:
-        return json.loads(Path(path).read_text())
-    except (OSError, ValueError) as error:
-        raise SpecError(f"{path}: not a readable JSON file ({error})") from None
+    from ..lut.schema import read
+
+    return read(path, SpecError)
 
 
 def lut_matrix(path: Path) -> tuple[list, list, list]:
-    """(layer labels, option labels, milliseconds[layer][option] or None)."""
+    """(layer labels, option labels, milliseconds[layer][option] or None); the file is checked by
+    :mod:`attncost.lut.schema` (one line naming the file and the JSON path of a bad value)."""
+    from ..lut.schema import check_singlepath
+
     data = _read_json(path)
     cells: dict = {}
     if isinstance(data, dict) and data.get("format") == "attncost-lut":
-        from ..lut.table import load_table
+        from ..lut.table import Lut
+        from ..lut.schema import check_table
 
-        lut = load_table(path)                    # validates the file: one clear line if it is not usable
+        lut = Lut(data, check_table(data, path))
         for key in lut.entries:
             row, column = _segment_cell(key)
             cells[(row, column)] = lut.ms(key)
     elif isinstance(data, dict) and data and all(isinstance(v, dict) for v in data.values()):
-        for layer, options in data.items():
-            for option, ms in options.items():
-                if not isinstance(ms, (int, float)) or isinstance(ms, bool):
-                    raise SpecError(f"{path}: layer {layer} option {option}: {ms!r} is not milliseconds")
-                cells[(str(layer), str(option))] = float(ms)
+        cells = check_singlepath(data, path, SpecError)
     else:
         raise SpecError(f"{path}: not a latency lookup table (attncost's layout, or {{layer: {{option: ms}}}})")
     layers = sorted({k[0] for k in cells}, key=_natural)
@@ -65,44 +63,11 @@ def measurements(path: Path) -> dict:
     """{estimator: [{"name", "predicted_ms", "measured_ms"}]}: from ``attncost lut validate --report``
     (rows of ``measured_ms`` with one column per estimator: the table's sum ``lut``, the analytic
     ``predicted``; their calibrated versions when the report holds calibrations), or a plain list of
-    ``{name, predicted_ms, measured_ms}`` rows."""
-    data = _read_json(path)
-    if isinstance(data, dict) and isinstance(data.get("rows"), list):
-        return _validation_series(path, data)
-    rows = data.get("architectures") if isinstance(data, dict) else data
-    if not isinstance(rows, list) or not rows:
-        raise SpecError(f"{path}: expected a 'lut validate --report' file or a list of "
-                        f"{{name, predicted_ms, measured_ms}} rows")
-    out = []
-    for i, row in enumerate(rows):
-        try:
-            out.append({"name": str(row.get("name", i)), "predicted_ms": float(row["predicted_ms"]),
-                        "measured_ms": float(row["measured_ms"])})
-        except (AttributeError, KeyError, TypeError, ValueError):
-            raise SpecError(f"{path}: row {i} needs predicted_ms and measured_ms (got {row!r})") from None
-    return {"predicted": out}
+    ``{name, predicted_ms, measured_ms}`` rows; checked by
+    :func:`attncost.lut.schema.check_measurements` (finite, non-negative times)."""
+    from ..lut.schema import check_measurements
 
-
-def _validation_series(path, data) -> dict:
-    calibrations = data.get("calibrations") or {}
-    series: dict = {}
-    for i, row in enumerate(data["rows"]):
-        if not isinstance(row, dict) or not isinstance(row.get("measured_ms"), (int, float)):
-            raise SpecError(f"{path}: validation row {i} has no measured_ms")
-        for name, value in row.items():
-            if name in ("arch", "measured_ms") or not isinstance(value, (int, float)):
-                continue
-            estimates = {name: value}
-            calibration = calibrations.get(name)
-            if calibration:
-                estimates[f"{name} calibrated"] = calibration["scale"] * value + calibration["offset_ms"]
-            for label, estimate in estimates.items():
-                series.setdefault(label, []).append({"name": f"architecture {row.get('arch', i)}",
-                                                     "predicted_ms": float(estimate),
-                                                     "measured_ms": float(row["measured_ms"])})
-    if not series:
-        raise SpecError(f"{path}: the validation report has no estimates")
-    return series
+    return check_measurements(_read_json(path), path, SpecError)
 
 
 def lut_section(path: Path, page) -> str:

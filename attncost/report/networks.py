@@ -7,14 +7,14 @@ from ..shapes import DTYPE_BYTES
 from ..cost import Program, flops
 from ..cost.conventions import weight
 from ..graph import walk
-from ..networks import run_network
+from ..networks import forward
 from . import charts
 from .page import esc
 
 
 def walk_network(choice, shape):
     g = Program()
-    return walk(g, run_network(g, g.input(shape), choice.spec))
+    return walk(g, forward(g, g.input(shape), choice.spec))
 
 
 def share_row(choice, result, conventions, dtype, baseline=None) -> dict:

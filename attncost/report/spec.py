@@ -27,10 +27,12 @@ from .. import catalogue, specfile
 from ..cost import Convention
 from ..crossover import METRICS
 from ..errors import AttncostError
-from ..networks import get_network, load_spec, spec_from_node
+from ..networks import definition, load_spec, spec_from_node
 from ..query import typed_hp
 from ..shapes import DTYPE_BYTES, format_shape
+from ..symbols import H, W
 
+MAX_SWEEP = 8192        # the largest H = W of a sweep: every size from lo to hi is evaluated
 SPEC_KEYS = ("title", "convention", "dtype", "modules", "shapes", "sweep", "networks", "input", "latency")
 MODULE_KEYS = ("module", "alias", "hp")
 SWEEP_KEYS = ("channels", "range", "metric")
@@ -82,6 +84,7 @@ class ReportSpec:
     latency: Latency = Latency()
     network_input: tuple = (1, 3, 224, 224)
     conventions: tuple = ()                             # every convention the tables show FLOPs under
+    inputs: tuple = ()                                  # the files the spec names (an output must not be one)
 
     def __post_init__(self):
         if not self.conventions:
@@ -103,16 +106,22 @@ def load_report_spec(path) -> ReportSpec:
     modules = tuple(_module(item, shapes) for item in fields["modules"].items("modules")) if "modules" in fields else ()
     if modules and not shapes:
         raise fields["modules"].error("modules need 'shapes' to be compared at")
-    sweep = (_sweep(fields["sweep"], shapes) if "sweep" in fields
+    sweep = (_sweep(fields["sweep"], shapes, modules) if "sweep" in fields
              else (Sweep(_default_channels(shapes)) if modules else None))
-    networks = tuple(_network(item) for item in fields["networks"].items("networks")) if "networks" in fields else ()
     network_input = fields["input"].shape("input") if "input" in fields else (1, 3, 224, 224)
     if network_input[1] != 3:
         raise fields["input"].error(f"input {format_shape(network_input)}: the reference networks take 3 channels")
+    network_items = fields["networks"].items("networks") if "networks" in fields else []
+    networks = tuple(_network(item) for item in network_items)
+    for item, choice in zip(network_items, networks):
+        _run_network(item, choice, network_input)
     latency = _latency(fields["latency"], path.parent) if "latency" in fields else Latency()
     title = fields["title"].text("title") if "title" in fields else path.stem
+    inputs = tuple(p for p in (latency.lut, latency.measurements) if p is not None) + tuple(
+        path.parent / str(item.value) for item in network_items
+        if item.is_scalar and str(item.value).endswith((".yaml", ".yml")))
     return ReportSpec(title, str(path), conventions[0], dtype, modules, shapes, sweep, networks, latency, network_input,
-                      conventions)
+                      conventions, inputs)
 
 
 def spec_from_options(modules: list[str], shapes: list, convention="macs", networks: list[str] = (),
@@ -124,12 +133,14 @@ def spec_from_options(modules: list[str], shapes: list, convention="macs", netwo
         for shape in shapes:
             entry.resolve(shape, {})
         choices.append(ModuleChoice(entry.name, entry.name))
-    nets = tuple(NetworkChoice(n, get_network(n)) for n in networks)
+    nets = tuple(NetworkChoice(n, definition(n)) for n in networks)
     sweep = Sweep(_default_channels(shapes)) if choices else None
     shown = [c.label for c in choices + list(nets)] + (["latency"] if lut or measurements else [])
+    latency = Latency(Path(lut) if lut else None, Path(measurements) if measurements else None)
+    _check_latency_files(latency)
     return ReportSpec(title or "attncost report: " + ", ".join(shown),
                       "command line", Convention(convention), "float32", tuple(choices), tuple(shapes), sweep, nets,
-                      Latency(Path(lut) if lut else None, Path(measurements) if measurements else None))
+                      latency)
 
 
 def _default_channels(shapes) -> tuple:
@@ -168,7 +179,7 @@ def _module(item, shapes) -> ModuleChoice:
     return ModuleChoice(entry.name, alias.text("alias") if alias is not None else entry.name, hp)
 
 
-def _sweep(node, shapes) -> Sweep:
+def _sweep(node, shapes, modules=()) -> Sweep:
     fields = node.mapping("sweep", known=SWEEP_KEYS)
     channels = _default_channels(shapes)
     if "channels" in fields:
@@ -178,13 +189,25 @@ def _sweep(node, shapes) -> Sweep:
     lo, hi = 7, 112
     if "range" in fields:
         value = fields["range"].value
-        if not (isinstance(value, list) and len(value) == 2 and all(isinstance(v, int) for v in value)
+        if not (isinstance(value, list) and len(value) == 2
+                and all(isinstance(v, int) and not isinstance(v, bool) for v in value)
                 and 1 <= value[0] < value[1]):
             raise fields["range"].error("sweep range must be [lo, hi] with 1 <= lo < hi")
         lo, hi = value
+        if hi > MAX_SWEEP:
+            raise fields["range"].error(f"sweep range [{lo}, {hi}]: H = W goes up to {MAX_SWEEP:,} at most "
+                                        f"(every size is evaluated and plotted)")
     metric = fields["metric"].choice("sweep metric", METRICS) if "metric" in fields else "macs"
     if not channels:
         raise node.error("sweep needs 'channels' (or 'shapes' to take them from)")
+    batch = shapes[0][0] if shapes else 1
+    for c, item in zip(channels, items if "channels" in fields else [node] * len(channels)):
+        for module in modules:                   # a channel count a module cannot take fails at its line
+            with item.at():
+                try:
+                    catalogue.get(module.name).resolve((batch, c, H, W), module.hp)
+                except AttncostError as error:
+                    raise type(error)(f"sweep channels {c}: {error}") from None
     return Sweep(channels, lo, hi, metric)
 
 
@@ -198,7 +221,7 @@ def _network(item) -> NetworkChoice:
         return NetworkChoice(Path(str(item.value)).stem, load_spec(path))
     if item.is_scalar:
         with item.at():
-            return NetworkChoice(item.text("a network"), get_network(item.text("a network")))
+            return NetworkChoice(item.text("a network"), definition(item.text("a network")))
     if not item.is_mapping:
         raise item.error("a network is a name, a spec file or a mapping with 'network'")
     spec = spec_from_node(item, NETWORK_EXTRA_KEYS)
@@ -209,6 +232,18 @@ def _network(item) -> NetworkChoice:
     return NetworkChoice(alias.text("alias"), spec)
 
 
+def _run_network(item, choice: NetworkChoice, shape) -> None:
+    """Write the network's forward once now (a few milliseconds), so that what only running it shows
+    (an attention module a block cannot take, a hyperparameter too large for a stage's channels)
+    fails at the spec's line (or at the line of the network file it names) before the report is built."""
+    from ..cost import Program
+    from ..networks import forward
+
+    with item.at():
+        g = Program()
+        forward(g, g.input(shape), choice.spec)
+
+
 def _latency(node, folder: Path) -> Latency:
     fields = node.mapping("latency", known=LATENCY_KEYS)
     paths = {}
@@ -217,4 +252,17 @@ def _latency(node, folder: Path) -> Latency:
         if not path.is_file():
             raise value.error(f"latency {key} file {value.text(key)!r} not found (looked at {path})")
         paths[key] = path
-    return Latency(paths.get("lut"), paths.get("measurements"))
+    latency = Latency(paths.get("lut"), paths.get("measurements"))
+    _check_latency_files(latency)
+    return latency
+
+
+def _check_latency_files(latency: Latency) -> None:
+    """Read and check the latency files now (:mod:`attncost.lut.schema`: one line naming the file and
+    the JSON path of a bad value), so that a bad file fails before the report is built."""
+    from .latency import lut_matrix, measurements
+
+    if latency.lut is not None:
+        lut_matrix(latency.lut)
+    if latency.measurements is not None:
+        measurements(latency.measurements)

@@ -15,11 +15,11 @@ from attncost.ops.pointwise import RELU
 PACKAGE = Path(__file__).resolve().parents[2] / "attncost"
 WRITE_INTERFACE = ("count", "record", "allocate", "alias", "new_storage", "append_records", "add_params",
                    "add_attention_maps", "checkpoint")
-DESCRIPTIONS = sorted([*(PACKAGE / "catalogue" / "families").glob("*.py"), *(PACKAGE / "networks").glob("*.py")])
+DESCRIPTIONS = sorted([*(PACKAGE / "catalogue" / "families").rglob("*.py"), *(PACKAGE / "networks").glob("*.py")])
 OUTSIDE_COST = sorted(p for p in PACKAGE.rglob("*.py") if "cost" not in p.relative_to(PACKAGE).parts[:1])
 
 
-@pytest.mark.parametrize("path", DESCRIPTIONS, ids=lambda p: f"{p.parent.name}/{p.name}")
+@pytest.mark.parametrize("path", DESCRIPTIONS, ids=lambda p: str(p.relative_to(PACKAGE)))
 def test_forward_descriptions_use_ops_not_the_write_interface(path):
     text = path.read_text()
     calls = re.findall(rf"\bg\.({'|'.join(WRITE_INTERFACE)})\(", text)

@@ -4,7 +4,7 @@ replay path is really taken (the block's function body runs once per distinct ke
 import pytest
 
 from attncost.cost import Program
-from attncost.networks import AttentionPlacement, get_network, run_network, with_attention
+from attncost.networks import AttentionPlacement, definition, forward, with_attention
 from attncost.symbols import H, N, W
 
 
@@ -26,7 +26,7 @@ def _walk(spec, shape, replay: bool, monkeypatch):
 
     monkeypatch.setattr(Program, "replayable", spy)
     g = Program()
-    cost = g.finish(run_network(g, g.input(shape), spec))
+    cost = g.finish(forward(g, g.input(shape), spec))
     monkeypatch.undo()
     return g, cost, calls, runs
 
@@ -49,7 +49,7 @@ EXPECTED = {  # network, attention: (block calls, block runs, attention calls, a
 @pytest.mark.parametrize("network, attention", list(EXPECTED))
 @pytest.mark.parametrize("shape", [(1, 3, 224, 224), (2, 3, 97, 131), (N, 3, H, W)], ids=["224", "odd", "symbolic"])
 def test_replayed_blocks_equal_recomputed_ones(network, attention, shape, monkeypatch):
-    spec = get_network(network)
+    spec = definition(network)
     if attention:
         spec = with_attention(spec, [AttentionPlacement(attention)])
     block_calls, block_runs, attention_calls, attention_runs = EXPECTED[(network, attention)]

@@ -15,7 +15,7 @@ import attncost
 from attncost.cost import Convention, Program, flops
 from attncost.graph import walk
 from attncost.graph.modules import OWN, module_table, scope_kind
-from attncost.networks import NETWORKS, AttentionPlacement, get_network, run_network, with_attention
+from attncost.networks import DEFINITIONS, AttentionPlacement, definition, forward, with_attention
 
 PLACEMENTS = {
     "none": [],
@@ -26,14 +26,14 @@ PLACEMENTS = {
     "gc": [AttentionPlacement("gc", "every_block", (2, 3, 4))],
     "nonlocal": [AttentionPlacement("nonlocal", "after_blocks", (3,), (0, 2))],
 }
-MATRIX = [(n, a) for n in sorted(NETWORKS) for a in sorted(PLACEMENTS)
+MATRIX = [(n, a) for n in sorted(DEFINITIONS) for a in sorted(PLACEMENTS)
           if (not n.startswith("vit") or a == "none")
           and (not n.startswith(("mobilenet", "mnasnet")) or a not in ("bam", "nonlocal"))]
 
 
 def walked(spec, shape=(1, 3, 64, 64)):
     g = Program()
-    return walk(g, run_network(g, g.input(shape), spec))
+    return walk(g, forward(g, g.input(shape), spec))
 
 
 def children(rows, row):
@@ -41,7 +41,7 @@ def children(rows, row):
 
 
 def check_adds_up(network, rows, peaks=True, maps=True):
-    """The invariants of the module table for ``rows`` of ``network`` (a NetworkCost)."""
+    """The invariants of the module table for ``rows`` of ``network`` (a WalkResult)."""
     total = network.total
     assert rows, "no rows"
     leaves = [r for r in rows if not children(rows, r)]
@@ -87,7 +87,7 @@ def check_adds_up(network, rows, peaks=True, maps=True):
 
 @pytest.mark.parametrize("name, attention", MATRIX)
 def test_reference_networks_add_up(name, attention):
-    network = walked(with_attention(get_network(name), PLACEMENTS[attention]))
+    network = walked(with_attention(definition(name), PLACEMENTS[attention]))
     full = module_table(network)
     check_adds_up(network, full)
     for depth in (1, 2, 3):
@@ -103,7 +103,7 @@ def test_reference_networks_add_up(name, attention):
 
 
 def test_rows_name_scopes_and_kinds():
-    network = walked(with_attention(get_network("resnet18"), [AttentionPlacement("se")]), (1, 3, 224, 224))
+    network = walked(with_attention(definition("resnet18"), [AttentionPlacement("se")]), (1, 3, 224, 224))
     rows = {r.name: r for r in module_table(network, 3)}
     assert [r.name for r in module_table(network, 1)] == ["stem", "stage1", "stage2", "stage3", "stage4", "head"]
     se = rows["stage2/block1/attention:se"]
@@ -127,7 +127,7 @@ def test_rows_name_scopes_and_kinds():
 def test_replayed_blocks_keep_their_own_attention_maps():
     """ResNet-50's repeated bottlenecks are replayed from the first (Program.replayable): each SE still
     owns its gate, C channel weights: 256, 512, 1024, 2048 in the four stages (3, 4, 6, 3 blocks)."""
-    network = walked(with_attention(get_network("resnet50"), [AttentionPlacement("se")]))
+    network = walked(with_attention(definition("resnet50"), [AttentionPlacement("se")]))
     se = [r for r in module_table(network, 3) if r.path[-1] == "attention:se"]
     assert [r.attention_map_elements for r in se] == [256] * 3 + [512] * 4 + [1024] * 6 + [2048] * 3
     assert [r.path[:2] for r in se] == [(f"stage{s}", f"block{b}") for s, n in enumerate((3, 4, 6, 3), 1)
@@ -137,7 +137,7 @@ def test_replayed_blocks_keep_their_own_attention_maps():
 def test_peak_of_a_module_counts_what_is_held_for_later():
     """The identity a residual block holds stays live during its attention module, so SE's peak is
     the block's high-water mark while SE runs, not SE's own working set."""
-    network = walked(with_attention(get_network("resnet18"), [AttentionPlacement("se")]), (1, 3, 224, 224))
+    network = walked(with_attention(definition("resnet18"), [AttentionPlacement("se")]), (1, 3, 224, 224))
     rows = {r.name: r for r in module_table(network, 3)}
     se = rows["stage1/block0/attention:se"]
     # stage 1 at 64 x 56 x 56: SE pools its input (64), squeezes (4, ReLU in place), excites (64)
@@ -149,7 +149,7 @@ def test_peak_of_a_module_counts_what_is_held_for_later():
 
 
 def test_without_liveness_data_only_totals_have_peaks():
-    network = walked(get_network("resnet18"))
+    network = walked(definition("resnet18"))
     bare = type(network)(network.total, network.records)
     rows = module_table(bare, 2)
     assert all(r.peak_live_elements is None and r.attention_map_elements is None for r in rows)
@@ -158,7 +158,7 @@ def test_without_liveness_data_only_totals_have_peaks():
 
 def test_depth_must_be_positive():
     with pytest.raises(ValueError):
-        module_table(walked(get_network("resnet18")), 0)
+        module_table(walked(definition("resnet18")), 0)
 
 
 # -- users' models ---------------------------------------------------------------------------------------
@@ -208,9 +208,9 @@ class TwoSE(torch.nn.Module):
 def _user_models():
     from attncost.reference.networks import build_network
 
-    spec = with_attention(get_network("resnet18"), [AttentionPlacement("se")])
+    spec = with_attention(definition("resnet18"), [AttentionPlacement("se")])
     return [("resnet18-se", build_network(spec, (32, 32)), (1, 3, 32, 32)),
-            ("resnet50-cbam", build_network(with_attention(get_network("resnet50"), [AttentionPlacement("cbam")]),
+            ("resnet50-cbam", build_network(with_attention(definition("resnet50"), [AttentionPlacement("cbam")]),
                                             (32, 32)), (1, 3, 32, 32)),
             ("functional", Functional(), (2, 3, 8, 8)),
             ("encoder", Encoder(), torch.randn(2, 6, 16)),
@@ -234,7 +234,7 @@ def test_user_models_add_up(label, model, shape):
 def test_user_model_rows_are_module_paths_and_classes():
     from attncost.reference.networks import build_network
 
-    spec = with_attention(get_network("resnet18"), [AttentionPlacement("se")])
+    spec = with_attention(definition("resnet18"), [AttentionPlacement("se")])
     analysis = attncost.analyze(build_network(spec, (32, 32)), (1, 3, 32, 32))
     rows = {r.name: r for r in module_table(analysis.network, 4, analysis.modules)}
     # attncost.reference.networks names a ResNet's modules stem, layers.<block>.branch/attention/relu

@@ -68,7 +68,11 @@ def test_worker_runs_with_the_malloc_environment(tiny_space):
 
 
 def test_a_failing_worker_is_an_error():
-    with pytest.raises(RuntimeError, match="measurement worker failed"):
+    """One line (a LutError, not a traceback): the exit status, what it was doing, its exception."""
+    from attncost.errors import LutError
+
+    with pytest.raises(LutError, match=r"^measurement worker failed with exit status 3 while setting 1 torch "
+                                       r"threads: KeyError: 'space'$"):
         run_worker({"threads": 1, "job": "nonsense"}, quiet=True)
 
 

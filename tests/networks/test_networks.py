@@ -10,14 +10,14 @@ from attncost.cost import Program
 from attncost.cost.compare import differences
 from attncost.errors import SpecError
 from attncost.graph import walk
-from attncost.networks import NETWORKS, AttentionPlacement, get_network, run_network, with_attention
+from attncost.networks import DEFINITIONS, AttentionPlacement, definition, forward, with_attention
 from attncost.reference.networks import build_network
 from attncost.trace import trace_module
 
 
 def walked(spec, shape):
     g = Program()
-    return walk(g, run_network(g, g.input(shape), spec))
+    return walk(g, forward(g, g.input(shape), spec))
 
 
 # torchvision's model cards (sum of p.numel() of the pretrained models)
@@ -29,7 +29,7 @@ PUBLISHED_PARAMS = {
 
 @pytest.mark.parametrize("name, params", PUBLISHED_PARAMS.items())
 def test_published_parameter_counts(name, params):
-    spec = get_network(name)
+    spec = definition(name)
     assert walked(spec, (1, 3, 224, 224)).total.params == params
     assert sum(p.numel() for p in build_network(spec).parameters()) == params
 
@@ -42,7 +42,7 @@ def test_published_parameter_counts(name, params):
     ("mobilenet-v2", 0.30),    # torchvision: 0.30; the paper: 300 M
 ])
 def test_published_macs(name, gmacs):
-    assert round(float(walked(get_network(name), (1, 3, 224, 224)).total.macs) / 1e9, 2) == gmacs
+    assert round(float(walked(definition(name), (1, 3, 224, 224)).total.macs) / 1e9, 2) == gmacs
 
 
 @pytest.mark.parametrize("name, module, params_m, gflops", [
@@ -51,7 +51,7 @@ def test_published_macs(name, gmacs):
     ("resnet50-v1", "se", 28.09, 3.860),      # CBAM Table 4's SE-ResNet50: 28.09M, 3.860 GFLOPs
 ])
 def test_attention_papers_tables(name, module, params_m, gflops):
-    result = walked(with_attention(get_network(name), [AttentionPlacement(module)]), (1, 3, 224, 224))
+    result = walked(with_attention(definition(name), [AttentionPlacement(module)]), (1, 3, 224, 224))
     assert round(float(result.total.params) / 1e6, 2) == params_m
     assert round(float(result.total.macs) / 1e9, 3) == gflops
 
@@ -69,7 +69,7 @@ PLACEMENTS = {
 
 # every network plain and with each attention it has a place for: ViT takes no CNN placements
 # (checked plain), inverted residuals take attention in every block only (BAM/NL there are errors)
-MATRIX = [(n, a) for n in sorted(NETWORKS) for a in sorted(PLACEMENTS)
+MATRIX = [(n, a) for n in sorted(DEFINITIONS) for a in sorted(PLACEMENTS)
           if (not n.startswith("vit") or a == "none")
           and (not n.startswith(("mobilenet", "mnasnet")) or a not in ("bam", "nonlocal"))]
 
@@ -78,12 +78,12 @@ MATRIX = [(n, a) for n in sorted(NETWORKS) for a in sorted(PLACEMENTS)
 @pytest.mark.parametrize("attention", ["bam", "nonlocal"])
 def test_unsupported_placements_are_errors_not_silently_dropped(network, attention):
     with pytest.raises(SpecError, match="not supported"):
-        with_attention(get_network(network), PLACEMENTS[attention])
+        with_attention(definition(network), PLACEMENTS[attention])
 
 
 @pytest.mark.parametrize("network, attention", MATRIX)
 def test_walker_equals_tracer(network, attention):
-    spec = with_attention(get_network(network), PLACEMENTS[attention])
+    spec = with_attention(definition(network), PLACEMENTS[attention])
     shape = (1, 3, 32, 32)       # small input: the same ops, the same exactness, a faster trace
     result = walked(spec, shape)
     torch.manual_seed(0)
@@ -96,7 +96,7 @@ def test_walker_equals_tracer(network, attention):
 def test_vit_b16_published_figures():
     # torchvision's vit_b_16 model card: 86,567,656 parameters (timm's vit_base_patch16_224: the same),
     # 17.56 GFLOPS (their "FLOPs" are MACs)
-    spec = get_network("vit-b16")
+    spec = definition("vit-b16")
     result = walked(spec, (1, 3, 224, 224))
     assert result.total.params == 86_567_656
     assert round(float(result.total.macs) / 1e9, 2) == 17.56
@@ -105,7 +105,7 @@ def test_vit_b16_published_figures():
 
 def test_mnasnet_a1_published_figures():
     # Tan et al., MnasNet (CVPR 2019) Table 1: MnasNet-A1 3.9M parameters, 312M multiply-adds
-    spec = get_network("mnasnet-a1")
+    spec = definition("mnasnet-a1")
     result = walked(spec, (1, 3, 224, 224))
     assert round(float(result.total.params) / 1e6, 1) == 3.9
     assert abs(float(result.total.macs) - 312e6) <= 0.01 * 312e6
@@ -113,7 +113,7 @@ def test_mnasnet_a1_published_figures():
 
 
 def test_vit_image_size_and_placements():
-    spec = dataclasses.replace(get_network("vit-b16"), image_size=32)
+    spec = dataclasses.replace(definition("vit-b16"), image_size=32)
     # position embedding for 2 x 2 patches + the class token: 768 * (4 + 1) instead of 768 * 197
     assert walked(spec, (1, 3, 32, 32)).total.params == 86_567_656 - 768 * (197 - 5)
     with pytest.raises(SpecError, match="image_size=32"):
@@ -123,7 +123,7 @@ def test_vit_image_size_and_placements():
 
 
 def test_breakdowns_sum_to_totals():
-    result = walked(with_attention(get_network("resnet50"), [AttentionPlacement("se")]), (2, 3, 96, 96))
+    result = walked(with_attention(definition("resnet50"), [AttentionPlacement("se")]), (2, 3, 96, 96))
     for group_by in ("stage", "block", "kind", "op"):
         rows = result.breakdown(group_by, "macs")
         assert sum(r["macs"] for r in rows) == result.total.macs
@@ -142,7 +142,7 @@ def test_breakdowns_sum_to_totals():
 
 
 def test_critical_path_of_a_chain_is_everything():
-    result = walked(get_network("mobilenet-v2"), (1, 3, 32, 32))
+    result = walked(definition("mobilenet-v2"), (1, 3, 32, 32))
     path, weight = result.critical_path("macs")
     # residual adds branch and rejoin, but every conv lies on the longest chain of MobileNetV2
     assert weight == result.total.macs
@@ -153,5 +153,5 @@ def test_eca_net50_modules_have_80_parameters():
     # model uses k = 3, 5, 5, 7 in the four stages: 3*3 + 4*5 + 6*5 + 3*7 = 80
     placements = [AttentionPlacement("eca", "every_block", (stage,), hp={"k": k})
                   for stage, k in zip((1, 2, 3, 4), (3, 5, 5, 7))]
-    result = walked(with_attention(get_network("resnet50-v1"), placements), (1, 3, 224, 224))
+    result = walked(with_attention(definition("resnet50-v1"), placements), (1, 3, 224, 224))
     assert result.attention_share("macs")["params"] == 80

@@ -14,14 +14,14 @@ import pytest
 from attncost.catalogue import get
 from attncost.cost import Program
 from attncost.graph import walk
-from attncost.networks import AttentionPlacement, get_network, run_network, with_attention
+from attncost.networks import AttentionPlacement, definition, forward, with_attention
 
 SHAPE = (1, 3, 224, 224)
 
 
 def total_cost(spec):
     g = Program()
-    return walk(g, run_network(g, g.input(SHAPE), spec)).total
+    return walk(g, forward(g, g.input(SHAPE), spec)).total
 
 
 def bam_after_stages_1_to_3():
@@ -38,7 +38,7 @@ def test_sknet_table2_resnext50_bam():
     # with this one at the printed digit: ResNeXt-50 4.24 (attncost 4.2305), SENet-50 and ResNeXt-50 +
     # CBAM 27.7M 4.25 (attncost 27.56M, 4.233 and 4.237), ResNeXt-101 44.3M 7.99 (attncost 44.18M 7.970)
     # and ResNeXt-101 + BAM 44.6M 8.05 (attncost 44.54M 8.052: the GFLOPs agree, the parameters do not).
-    total = total_cost(with_attention(get_network("resnext50-32x4d"), bam_after_stages_1_to_3()))
+    total = total_cost(with_attention(definition("resnext50-32x4d"), bam_after_stages_1_to_3()))
     assert round(float(total.params) / 1e6, 1) == 25.4
     assert round(float(total.macs) / 1e9, 2) == 4.31
 
@@ -61,7 +61,7 @@ def test_sknet_table2_sknet50_parameters():
     # MACs are not composed: the stride-2 SK units are not modelled, and the table's SKNet-50 4.47 is
     # its own ResNeXt-50 4.24 plus the second branch (16 x 14,450,688 MACs), not attncost's 4.2305 base.
     stages = ((128, 3), (256, 4), (512, 6), (1024, 3))      # grouped-conv width and blocks per stage
-    params = int(total_cost(get_network("resnext50-32x4d")).params)
+    params = int(total_cost(definition("resnext50-32x4d")).params)
     for width, blocks in stages:
         sk_unit = int(get("sk").run((1, width, 14, 14))[0].params)
         grouped_3x3_and_bn = width * (width // 32) * 9 + 2 * width
@@ -102,7 +102,7 @@ def test_eca_net50_readme_row():
     # the stride on the bottleneck's 3x3 (torchvision's layout: "resnet50"; "resnet50-v1" gives 3.64)
     # and ECA after bn3, before the residual add, k = 3, 5, 5, 7 by stage. The units are 1024**2 and
     # 1024**3, and "FLOPs" are thop's, not conv+FC MACs (those would print 3.81): see the helpers.
-    total = total_cost(with_attention(get_network("resnet50"), eca_placements((3, 5, 5, 7))))
+    total = total_cost(with_attention(definition("resnet50"), eca_placements((3, 5, 5, 7))))
     assert total.params == 25_557_032 + 80
     assert as_eca_readme_prints(float(total.params), 2) == 24.37
     # one N x C output per pooling: the 16 ECA modules and the head
@@ -123,5 +123,5 @@ def test_eca_net50_readme_row():
 def test_eca_net101_152_readme_parameters(network, kernels, printed_params_m):
     # Same README table. Parameters only: its FLOPs (7.35G, 10.83G) do not come out of the authors' own
     # paras_flops.py either -- thop 0.0.23-0.0.31 on the official models gives 7.337 and 10.821.
-    total = total_cost(with_attention(get_network(network), eca_placements(kernels)))
+    total = total_cost(with_attention(definition(network), eca_placements(kernels)))
     assert as_eca_readme_prints(float(total.params), 2) == printed_params_m

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from attncost.errors import SpecError
-from attncost.networks import AttentionPlacement, get_network, load_spec, with_attention
+from attncost.networks import AttentionPlacement, definition, load_spec, with_attention
 
 SPECS = Path(__file__).parents[2] / "specs"
 
@@ -33,7 +33,7 @@ def test_every_shipped_spec_is_listed():
 def test_shipped_specs_load(name):
     network, placement, hp = SHIPPED[name]
     spec = load_spec(SPECS / name)
-    assert spec == with_attention(get_network(network), [placement])
+    assert spec == with_attention(definition(network), [placement])
     assert [p.hp for p in spec.attention] == [hp]           # hp is not part of a placement's equality
 
 
@@ -65,17 +65,36 @@ def test_cbam_spec_reproduces_the_paper_row():
     assert round(data["totals"]["macs"] / 1e9, 3) == 3.864
 
 
-DEFINITIONS = sorted((Path(__file__).parents[2] / "specs" / "networks").glob("*.yaml"))
+DEFINITION_FILES = sorted((Path(__file__).parents[2] / "specs" / "networks").glob("*.yaml"))
 
 
 def test_reference_networks_are_the_definition_files():
-    from attncost.networks import NETWORKS
-    from attncost.networks.registry import load_definition
+    from attncost.networks import DEFINITIONS, load_definition
 
-    assert len(DEFINITIONS) == len(NETWORKS) >= 13
-    for path in DEFINITIONS:
+    assert len(DEFINITION_FILES) == len(DEFINITIONS) >= 13
+    for path in DEFINITION_FILES:
         spec = load_definition(path)
-        assert NETWORKS[spec.name] == spec
+        assert DEFINITIONS[spec.name] == spec
+
+
+def test_a_definition_file_is_all_a_network_of_a_known_family_needs(tmp_path):
+    """The recipe of docs/ARCHITECTURE.md: a new file in definitions/ (here a ResNet-26 of the existing
+    bottleneck blocks) is a network for the Program and for the torch reference, with no other edit:
+    the folder is read as it is, and every family has its forward and its torch network."""
+    from attncost.cost import Program
+    from attncost.networks import FAMILIES, FORWARDS, forward
+    from attncost.networks.registry import load_definitions
+    from attncost.reference.networks import NETWORK_CLASSES, build_network
+
+    assert set(FORWARDS) == set(NETWORK_CLASSES) == set(FAMILIES.values())
+    for path in DEFINITION_FILES[:2]:
+        (tmp_path / path.name).write_text(path.read_text())
+    (tmp_path / "resnet26.yaml").write_text("name: resnet26\nfamily: resnet\nblock: bottleneck\nlayers: [2, 2, 2, 2]\n")
+    found = load_definitions(tmp_path)
+    assert len(found) == 3 and found["resnet26"].layers == (2, 2, 2, 2)
+    g = Program()
+    cost = g.finish(forward(g, g.input((1, 3, 64, 64)), found["resnet26"]))
+    assert cost.params == sum(p.numel() for p in build_network(found["resnet26"], (64, 64)).parameters())
 
 
 @pytest.mark.parametrize("text, line, message", [

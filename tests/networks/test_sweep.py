@@ -3,17 +3,17 @@
 import numpy as np
 
 from attncost.cost import Program
-from attncost.networks import AttentionPlacement, get_network, run_network, with_attention
+from attncost.networks import AttentionPlacement, definition, forward, with_attention
 from attncost.networks.sweep import compile_totals, macs
 
 
 def test_sweep_equals_one_walk_per_resolution():
-    spec = with_attention(get_network("resnet50"), [AttentionPlacement("cbam")])
+    spec = with_attention(definition("resnet50"), [AttentionPlacement("cbam")])
     sizes = np.array([32, 57, 96, 129, 224])
     totals = compile_totals(spec)(1, sizes, sizes + 3)
     for i, s in enumerate(sizes):
         g = Program()
-        cost = g.finish(run_network(g, g.input((1, 3, int(s), int(s) + 3)), spec))
+        cost = g.finish(forward(g, g.input((1, 3, int(s), int(s) + 3)), spec))
         assert macs(totals)[i] == cost.macs
         assert totals["params"][i] == cost.params
         assert totals["activation_elements"][i] == cost.activation_elements
@@ -27,8 +27,8 @@ def test_compiling_a_sweep_takes_well_under_a_second():
     shared cores); the old code exceeded it several times over."""
     import time
 
-    spec = with_attention(get_network("resnet50"), [AttentionPlacement("cbam", stages=(1, 2, 3))])
-    compile_totals(with_attention(get_network("resnet18"), []))        # imports and lambdify warm-up
+    spec = with_attention(definition("resnet50"), [AttentionPlacement("cbam", stages=(1, 2, 3))])
+    compile_totals(with_attention(definition("resnet18"), []))        # imports and lambdify warm-up
     start = time.perf_counter()
     compile_totals(spec)
     assert time.perf_counter() - start < 2.0

@@ -121,7 +121,7 @@ def test_bad_lut_file_is_a_clear_error(tmp_path):
 
     lut = tmp_path / "lut.json"
     lut.write_text('{"0": {"0": 0.3, "1": ')
-    with pytest.raises(SpecError, match="not a readable JSON file"):
+    with pytest.raises(SpecError, match=r"not a complete JSON file \(truncated"):
         lut_matrix(lut)
 
 

@@ -16,9 +16,11 @@ def test_example_spec_is_the_seed_comparison():
     assert [m.name for m in spec.modules] == ["se", "eca", "cbam", "bam", "gc", "nonlocal", "ccnet", "danet", "mhsa"]
     assert spec.shapes == ((1, 256, 56, 56), (1, 512, 28, 28), (1, 1024, 14, 14), (1, 2048, 7, 7))
     assert spec.convention is Convention.MACS
-    # ResNet-50 alone, then with each of the nine modules
+    # ResNet-50 alone, then with each of the nine modules; DANet's head changes the channel count, so
+    # its network row places DANet's position attention module instead
     assert len(spec.networks) == 10 and not spec.networks[0].spec.attention
-    assert [n.spec.attention[0].module for n in spec.networks[1:]] == [m.name for m in spec.modules]
+    assert [n.spec.attention[0].module for n in spec.networks[1:]] == [
+        "danet-pam" if m.name == "danet" else m.name for m in spec.modules]
 
 
 def test_module_mapping_alias_and_hp(tmp_path):

@@ -17,10 +17,10 @@ import user_zoo as zoo  # noqa: E402
 
 
 def _resnet18_se():
-    from attncost.networks import AttentionPlacement, get_network, with_attention
+    from attncost.networks import AttentionPlacement, definition, with_attention
     from attncost.reference.networks import build_network
 
-    return build_network(with_attention(get_network("resnet18"), [AttentionPlacement("se")]), (32, 32))
+    return build_network(with_attention(definition("resnet18"), [AttentionPlacement("se")]), (32, 32))
 
 
 CASES = [

@@ -1,8 +1,10 @@
-"""Family files: one per attention family. Importing them registers their entries."""
+"""Family files: one per family of ``registry.FAMILIES``, named after it (``registry.family_module``:
+``self-attention`` is the package ``self_attention/``, one module per sub-family). Importing this
+package imports each, in the order of ``FAMILIES``, which registers its entries."""
 
-from . import channel, selfattention, spatial  # noqa: F401
-from . import context  # noqa: F401
-from . import branch, nas  # noqa: F401
-from . import other  # noqa: F401
-from . import baseline  # noqa: F401
-from . import transformer  # noqa: F401
+from importlib import import_module
+
+from ..registry import FAMILIES, family_module
+
+for _family in FAMILIES:
+    import_module(f"{__name__}.{family_module(_family)}")

@@ -73,7 +73,8 @@ def _sk_check(shape, hp):
     summary="selective kernel: M dilated grouped 3x3 branches, fused, softmax across branches per channel",
     paper=SK_PAPER,
     hyperparameters=[
-        HP("branches", 2, "M: parallel branches; branch m is a 3x3 conv with dilation m+1", minimum=2),
+        HP("branches", 2, "M: parallel branches; branch m is a 3x3 conv with dilation m+1 (2 to 64: each is "
+                     "written out)", minimum=2, maximum=64),
         HP("groups", 32, "G: groups of each branch conv (C must be divisible by G)", minimum=1, symbolic=True),
         HP("r", 16, "reduction ratio of the fuse FC: d = max(C // r, L)", minimum=1, symbolic=True),
         HP("min_hidden", 32, "L: the smallest d", minimum=1),
@@ -130,7 +131,8 @@ def _splat_check(shape, hp):
     summary="ResNeSt split attention: 3x3 conv into R radix splits, GAP of their sum, r-softmax across splits",
     paper=SPLAT_PAPER,
     hyperparameters=[
-        HP("radix", 2, "R: splits per cardinal group (1 uses a sigmoid gate)", minimum=1),
+        HP("radix", 2, "R: splits per cardinal group (1 uses a sigmoid gate; at most 64: each split is written "
+                  "out)", minimum=1, maximum=64),
         HP("cardinality", 1, "K: cardinal groups (groups of fc1/fc2; the conv has K*R groups)", minimum=1),
         HP("reduction", 4, "inter channels max(C*R // reduction, 32)", minimum=1),
     ],

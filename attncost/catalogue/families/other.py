@@ -1,8 +1,5 @@
-"""Other attention mechanisms: scSE, spatial transformer, residual attention, PAN, deformable conv.
+"""Other attention mechanisms: spatial transformer, residual attention, PAN, deformable conv.
 
-- cSE / sSE / scSE (Roy et al.) follow ai-med/squeeze_and_excitation, the authors' code. cSE is SE
-  with nn.Linear layers and r = 2; sSE is a 1x1 conv to one map; scSE combines them with torch.max
-  in the code (the default) and with an addition in the MICCAI paper (``combine=add``).
 - The spatial transformer has no official code; ``loc=tutorial`` is the PyTorch STN tutorial's
   localisation net with its first conv taking C channels (H, W >= 18); the default ``loc=minimal``
   keeps one conv stage so that maps down to 2x2 work. The FC input size (and so the parameters)
@@ -26,22 +23,12 @@ from __future__ import annotations
 import sympy
 
 from ...cost import Program, Tensor
-from ...ops.pointwise import ADD, ELEMENTWISE, POW, REDUCE_MEAN, REDUCE_SUM, RELU, SQRT, SUB, WHERE
+from ...ops.pointwise import ELEMENTWISE, POW, REDUCE_SUM, RELU, SQRT, SUB
 from ...errors import HyperparameterError
 from ..blocks import conv_bn_act
 from ..common import fdiv, is_concrete, require_divisible
 from ..registry import Hyperparameter as HP
 from ..registry import Paper, register
-
-SCSE_PAPER = Paper(
-    title="Concurrent Spatial and Channel 'Squeeze & Excitation' in Fully Convolutional Networks",
-    authors="Roy, Navab, Wachinger", venue="MICCAI 2018", year=2018,
-    equation="Sec. 2.1 (cSE: z = GAP(U), s = sigmoid(W2 relu(W1 z))), Sec. 2.2 (sSE: q = sigmoid(W_sq * U)), "
-             "Sec. 2.3 (scSE = cSE(U) + sSE(U))",
-    code="github.com/ai-med/squeeze_and_excitation",
-    follows="official squeeze_and_excitation.py: ChannelSELayer (mean over HW, nn.Linear C -> C//r -> C with "
-            "bias, r = 2, ReLU, sigmoid), SpatialSELayer (1x1 conv C -> 1 with bias, sigmoid), "
-            "ChannelSpatialSELayer combines the two outputs with torch.max (the paper adds them)")
 
 STN_PAPER = Paper(
     title="Spatial Transformer Networks", authors="Jaderberg, Simonyan, Zisserman, Kavukcuoglu",
@@ -88,61 +75,6 @@ DCN_PAPER = Paper(
 def _concrete_sizes(shape):
     """(H, W) as ints when known, else None (symbolic shapes skip size checks)."""
     return (int(shape[2]), int(shape[3])) if is_concrete(shape[2], shape[3]) else None
-
-
-# -- cSE, sSE, scSE ------------------------------------------------------------------------------
-
-def _cse(g: Program, x: Tensor, r) -> Tensor:
-    """U * sigmoid(W2 relu(W1 mean_HW(U))) with nn.Linear layers (official ChannelSELayer)."""
-    n, c, h, w = x.shape
-    z = g.reduce(REDUCE_MEAN, g.view(x, (n, c, h * w)), 2)          # (N, C)
-    s = g.linear(z, fdiv(c, r), name="cse.fc1")
-    s = g.relu(s)
-    s = g.sigmoid(g.linear(s, c, name="cse.fc2"))
-    g.mark_attention_map(s)
-    return g.mul(x, g.view(s, (n, c, 1, 1)))
-
-
-def _sse(g: Program, x: Tensor) -> Tensor:
-    """U * sigmoid(conv1x1(U)): one spatial map (official SpatialSELayer)."""
-    n, c, h, w = x.shape
-    q = g.sigmoid(g.conv(x, 1, 1, name="sse.conv"))
-    g.mark_attention_map(q)
-    return g.mul(x, g.view(q, (n, 1, h, w)))
-
-
-SCSE_R = HP("r", 2, "reduction ratio of the cSE MLP: hidden = C // r", minimum=1, symbolic=True)
-
-
-@register("cse", family="spatial", aliases=("channel-se",),
-          summary="channel squeeze & excitation of scSE: SE with nn.Linear layers and r = 2",
-          paper=SCSE_PAPER, hyperparameters=[SCSE_R], hidden="r",
-          notes="The arithmetic of the 'se' entry with r = 2, counted as the official code runs it: the "
-                "squeeze is a mean over an (N, C, HW) view (reduce.mean) and the MLP is nn.Linear (mac.linear).")
-def cse(g: Program, x: Tensor, *, r) -> Tensor:
-    """cSE (Roy et al. Sec. 2.1): squeeze spatially, excite channel-wise."""
-    return _cse(g, x, r)
-
-
-@register("sse", family="spatial", aliases=("spatial-se",),
-          summary="spatial squeeze & excitation: 1x1 conv C -> 1 (bias), sigmoid, multiply",
-          paper=SCSE_PAPER)
-def sse(g: Program, x: Tensor) -> Tensor:
-    """sSE (Roy et al. Sec. 2.2): squeeze channel-wise, excite spatially."""
-    return _sse(g, x)
-
-
-@register("scse", family="spatial", aliases=("concurrent-se", "sc-se"),
-          summary="concurrent spatial and channel SE: cSE(U) and sSE(U) combined by max (code) or add (paper)",
-          paper=SCSE_PAPER,
-          hyperparameters=[SCSE_R, HP("combine", "max", "how cSE and sSE outputs combine: max (official code) "
-                                      "or add (MICCAI paper)", type=str, choices=("max", "add"))],
-          hidden="r")
-def scse(g: Program, x: Tensor, *, r, combine) -> Tensor:
-    """scSE (Roy et al. Sec. 2.3): max(cSE(U), sSE(U)) in the code, cSE(U) + sSE(U) in the paper."""
-    channel = _cse(g, x, r)
-    spatial = _sse(g, x)
-    return g.binary(WHERE if combine == "max" else ADD, channel, spatial)
 
 
 # -- spatial transformer -------------------------------------------------------------------------
@@ -238,9 +170,11 @@ def _ran_check(shape, hp):
           summary="residual attention module: trunk units times a bottom-up top-down soft mask, (1 + M) * T",
           paper=RAN_PAPER,
           hyperparameters=[
-              HP("p", 1, "pre-activation units before the split and after the merge", minimum=0),
-              HP("t", 2, "units in the trunk branch", minimum=0),
-              HP("r", 1, "units between adjacent pooling levels of the mask branch (2r at the bottom)", minimum=1),
+              HP("p", 1, "pre-activation units before the split and after the merge (at most 16, as t and r: "
+                 "each unit is written out)", minimum=0, maximum=16),
+              HP("t", 2, "units in the trunk branch (at most 16)", minimum=0, maximum=16),
+              HP("r", 1, "units between adjacent pooling levels of the mask branch (2r at the bottom; at most 16)",
+                 minimum=1, maximum=16),
               HP("depth", 3, "down/up-sampling levels of the mask branch (Attention-56 stages 1, 2, 3 use 3, 2, 1)",
                  choices=(1, 2, 3)),
               HP("upsample", "bilinear", "mask up-sampling: bilinear (Caffe Interp, align_corners) or nearest",

@@ -1,14 +1,19 @@
-"""Channel-spatial gates: CBAM (channel gate, spatial gate, both) and BAM (channel, spatial, both).
+"""Spatial and channel-spatial gates: CBAM (channel gate, spatial gate, both), BAM (channel, spatial,
+both) and cSE / sSE / scSE.
 
-Both follow Jongchan/attention-module, the authors' code. Where the code and the paper disagree the
-code wins by default and the paper is a hyperparameter: BAM's code multiplies the two branches
-(``combine=mul``), its paper adds them (``combine=add``); both cost the same.
+CBAM and BAM follow Jongchan/attention-module, the authors' code. Where the code and the paper
+disagree the code wins by default and the paper is a hyperparameter: BAM's code multiplies the two
+branches (``combine=mul``), its paper adds them (``combine=add``); both cost the same.
+
+cSE / sSE / scSE (Roy et al.) follow ai-med/squeeze_and_excitation, the authors' code. cSE is SE
+with nn.Linear layers and r = 2; sSE is a 1x1 conv to one map; scSE combines them with torch.max
+in the code (the default) and with an addition in the MICCAI paper (``combine=add``).
 """
 
 from __future__ import annotations
 
 from ...cost import Program, Tensor
-from ...ops.pointwise import ELEMENTWISE, REDUCE_MEAN
+from ...ops.pointwise import ADD, ELEMENTWISE, REDUCE_MEAN, WHERE
 from ..common import fdiv
 from ..registry import Hyperparameter as HP
 from ..registry import Paper, register
@@ -27,6 +32,16 @@ BAM_PAPER = Paper(
     follows="official bam.py (its avg_pool2d kernel H assumes square maps; (H, W) here): channel "
             "Linear-BN1d-ReLU-Linear (bias); spatial 1x1 reduce + two dilated "
             "3x3 (BN, ReLU) + 1x1 to one map; att = 1 + sigmoid(channel * spatial)")
+
+SCSE_PAPER = Paper(
+    title="Concurrent Spatial and Channel 'Squeeze & Excitation' in Fully Convolutional Networks",
+    authors="Roy, Navab, Wachinger", venue="MICCAI 2018", year=2018,
+    equation="Sec. 2.1 (cSE: z = GAP(U), s = sigmoid(W2 relu(W1 z))), Sec. 2.2 (sSE: q = sigmoid(W_sq * U)), "
+             "Sec. 2.3 (scSE = cSE(U) + sSE(U))",
+    code="github.com/ai-med/squeeze_and_excitation",
+    follows="official squeeze_and_excitation.py: ChannelSELayer (mean over HW, nn.Linear C -> C//r -> C with "
+            "bias, r = 2, ReLU, sigmoid), SpatialSELayer (1x1 conv C -> 1 with bias, sigmoid), "
+            "ChannelSpatialSELayer combines the two outputs with torch.max (the paper adds them)")
 
 
 def _cbam_channel_attention(g: Program, x: Tensor, r) -> Tensor:
@@ -154,3 +169,58 @@ def bam(g: Program, x: Tensor, *, r, dilation, combine) -> Tensor:
     channel = _bam_channel(g, x, r)
     spatial = _bam_spatial(g, x, r, dilation)
     return _bam_apply(g, x, g.binary(ELEMENTWISE[combine], channel, spatial))
+
+
+# -- cSE, sSE, scSE ------------------------------------------------------------------------------
+
+def _cse(g: Program, x: Tensor, r) -> Tensor:
+    """U * sigmoid(W2 relu(W1 mean_HW(U))) with nn.Linear layers (official ChannelSELayer)."""
+    n, c, h, w = x.shape
+    z = g.reduce(REDUCE_MEAN, g.view(x, (n, c, h * w)), 2)          # (N, C)
+    s = g.linear(z, fdiv(c, r), name="cse.fc1")
+    s = g.relu(s)
+    s = g.sigmoid(g.linear(s, c, name="cse.fc2"))
+    g.mark_attention_map(s)
+    return g.mul(x, g.view(s, (n, c, 1, 1)))
+
+
+def _sse(g: Program, x: Tensor) -> Tensor:
+    """U * sigmoid(conv1x1(U)): one spatial map (official SpatialSELayer)."""
+    n, c, h, w = x.shape
+    q = g.sigmoid(g.conv(x, 1, 1, name="sse.conv"))
+    g.mark_attention_map(q)
+    return g.mul(x, g.view(q, (n, 1, h, w)))
+
+
+SCSE_R = HP("r", 2, "reduction ratio of the cSE MLP: hidden = C // r", minimum=1, symbolic=True)
+
+
+@register("cse", family="spatial", aliases=("channel-se",),
+          summary="channel squeeze & excitation of scSE: SE with nn.Linear layers and r = 2",
+          paper=SCSE_PAPER, hyperparameters=[SCSE_R], hidden="r",
+          notes="The arithmetic of the 'se' entry with r = 2, counted as the official code runs it: the "
+                "squeeze is a mean over an (N, C, HW) view (reduce.mean) and the MLP is nn.Linear (mac.linear).")
+def cse(g: Program, x: Tensor, *, r) -> Tensor:
+    """cSE (Roy et al. Sec. 2.1): squeeze spatially, excite channel-wise."""
+    return _cse(g, x, r)
+
+
+@register("sse", family="spatial", aliases=("spatial-se",),
+          summary="spatial squeeze & excitation: 1x1 conv C -> 1 (bias), sigmoid, multiply",
+          paper=SCSE_PAPER)
+def sse(g: Program, x: Tensor) -> Tensor:
+    """sSE (Roy et al. Sec. 2.2): squeeze channel-wise, excite spatially."""
+    return _sse(g, x)
+
+
+@register("scse", family="spatial", aliases=("concurrent-se", "sc-se"),
+          summary="concurrent spatial and channel SE: cSE(U) and sSE(U) combined by max (code) or add (paper)",
+          paper=SCSE_PAPER,
+          hyperparameters=[SCSE_R, HP("combine", "max", "how cSE and sSE outputs combine: max (official code) "
+                                      "or add (MICCAI paper)", type=str, choices=("max", "add"))],
+          hidden="r")
+def scse(g: Program, x: Tensor, *, r, combine) -> Tensor:
+    """scSE (Roy et al. Sec. 2.3): max(cSE(U), sSE(U)) in the code, cSE(U) + sSE(U) in the paper."""
+    channel = _cse(g, x, r)
+    spatial = _sse(g, x)
+    return g.binary(WHERE if combine == "max" else ADD, channel, spatial)

@@ -1,5 +1,5 @@
 """Reference implementations of the transformer-style self-attention entries
-(catalogue/families/transformer.py).
+(catalogue/families/self_attention/transformer.py).
 
 Every module takes an (N, C, H, W) map and attends over its H*W positions as tokens. Attention is
 written with explicit matmul / softmax ops (never ``F.scaled_dot_product_attention``, whose fused CPU
@@ -17,9 +17,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..catalogue.families.transformer import aa_depths, mlp_hidden, sparse_stride
-from ..trace.marks import attention_map
-from .registry import reference
+from ...catalogue.families.self_attention.transformer import aa_depths, mlp_hidden, sparse_stride
+from ...trace.marks import attention_map
+from ..registry import reference
 
 
 def _tokens(x):

@@ -14,12 +14,12 @@ from __future__ import annotations
 
 import sympy
 
-from ...cost import Program, Tensor
-from ...errors import HyperparameterError
-from ...ops.pointwise import DIV, GELU, WHERE
-from ..common import fdiv, is_concrete, require_divisible
-from ..registry import Hyperparameter as HP
-from ..registry import Paper, register
+from ....cost import Program, Tensor
+from ....errors import HyperparameterError
+from ....ops.pointwise import DIV, GELU, WHERE
+from ...common import fdiv, is_concrete, require_divisible
+from ...registry import Hyperparameter as HP
+from ...registry import Paper, register
 
 VASWANI = dict(
     title="Attention Is All You Need",
@@ -165,7 +165,7 @@ def _vit_check(shape, hp):
                 follows="timm Block (= the official Encoder1DBlock): pre-norm LayerNorm (eps 1e-6), " + TIMM_ATTENTION
                         + ", residual, LayerNorm, Mlp C -> int(C*mlp_ratio) -> C with GELU, residual"),
     hyperparameters=[HP("heads", 12, "number of heads (must divide C)", minimum=1),
-                     HP("mlp_ratio", 4.0, "MLP hidden width / C", type=float),
+                     HP("mlp_ratio", 4.0, "MLP hidden width / C (finite, at most 1024)", type=float, maximum=1024),
                      HP("qkv_bias", True, "bias on the qkv linear", type=bool)],
     check=_vit_check,
     notes="The (N, C, H, W) input is read as H*W tokens of dim C (a view: no class token, no position "
