@@ -28,12 +28,18 @@ OTHER_RATIOS = (0.25, 0.5, 1.0, 2.0, 4.0, 8.0)
 
 
 def fit_sum(estimates, measured, fit: str = "scale") -> dict:
-    """Scale (and offset, ms) minimising the squared relative error of scale * estimate + offset."""
+    """Scale (and offset, ms) minimising the squared relative error of scale * estimate + offset; a
+    scale+offset fit whose scale comes out non-positive falls back to the scale alone (``fit`` says
+    which was used)."""
     estimates, measured = np.asarray(estimates, float), np.asarray(measured, float)
     if len(estimates) < (2 if fit == "scale+offset" else 1):
         raise LutError(f"calibrate-sum: {fit} needs at least {2 if fit == 'scale+offset' else 1} architectures")
     columns = [estimates / measured] + ([1.0 / measured] if fit == "scale+offset" else [])
     solution, *_ = np.linalg.lstsq(np.column_stack(columns), np.ones_like(measured), rcond=None)
+    if fit == "scale+offset" and not solution[0] > 0:
+        # a non-positive scale (few, noisy architectures) is no latency model: the offset has absorbed
+        # everything; fall back to the scale alone, which is positive for positive times
+        return fit_sum(estimates, measured, "scale")
     return {"scale": float(solution[0]), "offset_ms": float(solution[1]) if fit == "scale+offset" else 0.0,
             "fit": fit, "archs": len(measured),
             "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")}

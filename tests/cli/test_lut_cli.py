@@ -61,7 +61,11 @@ def test_calibrate_predict_runtime_and_calibrate_sum(built):
     result = run("lut", "calibrate-sum", folder / "tiny.json", "--archs", "2", "--passes", "1", "--repeats", "1",
                  "--fit", "scale+offset")
     assert result.exit_code == 0 and "scale" in result.stdout
-    assert json.loads((folder / "tiny.json").read_text())["calibration"]["fit"] == "scale+offset"
+    calibration = json.loads((folder / "tiny.json").read_text())["calibration"]
+    # two noisy architectures can fit a non-positive scale exactly; then the scale alone is used
+    # (calibrate.fit_sum), so the table stays readable by its own loader
+    assert calibration["scale"] > 0
+    assert calibration["fit"] == "scale+offset" or (calibration["fit"] == "scale" and calibration["offset_ms"] == 0)
 
 
 def test_validate_small(built):

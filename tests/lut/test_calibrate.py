@@ -41,3 +41,14 @@ def test_profile_fitted_on_a_table_from_a_known_profile_predicts_it(full_space):
     keys = list(truth.entries)
     assert accuracy([refit.ms(k) for k in keys], [truth.ms(k) for k in keys])["mape_pct"] < 3
     assert profile["format"] == "attncost-device-profile" and profile["name"] == "synthetic"
+
+
+def test_a_scale_and_offset_fit_never_gives_a_non_positive_scale():
+    from attncost.lut.calibrate import fit_sum
+
+    # measured times fall as the table sums rise: the least-squares line has a negative slope
+    estimates, measured = [1.0, 2.0, 3.0], [3.0, 2.0, 1.0]
+    fitted = fit_sum(estimates, measured, "scale+offset")
+    assert fitted["scale"] > 0 and fitted["fit"] == "scale" and fitted["offset_ms"] == 0.0
+    # scale alone minimises sum((s*e/m - 1)^2): s = sum(e/m) / sum((e/m)^2) = (1/3 + 1 + 3) / (1/9 + 1 + 9)
+    assert abs(fitted["scale"] - (1 / 3 + 1 + 3) / (1 / 9 + 1 + 9)) < 1e-12
