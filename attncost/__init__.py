@@ -1,30 +1,34 @@
 """attncost: exact, symbolic costs of computer-vision attention modules, proven against PyTorch.
 
+The Python API (docs/API.md) is :func:`compare`, :func:`network`, :func:`analyze`, :func:`formula`
+and :func:`crossover` (:mod:`attncost.api`), each returning a result object of
+:mod:`attncost.results`; :func:`register_op` counts an op attncost has no formula for. Importing
+attncost imports neither torch nor sympy: the functions load what they need when called.
+
 The formula side (this package's ``cost``, ``ops``, ``catalogue``) never imports torch; the torch
 side (``reference``, ``trace``, ``verify``) is imported only by what needs it.
 """
 
 from .version import __version__  # noqa: F401
 
+#: the Python API's functions, defined in :mod:`attncost.api` and imported on first use
+API = ("analyze", "compare", "crossover", "formula", "network")
 
-def analyze(model, inputs=None, method: str = "eager", **options):
-    """Count a user's ``nn.Module`` on ``inputs`` (a tensor, a shape such as ``(1, 3, 224, 224)``
-    or ``(3, 224, 224)`` for batch 1, or a list of them, one per argument): its op graph, totals and
-    breakdowns. ``options``: ``attention=(MyBlock,)``, ``attention_modules=("blocks.*.attn",)``,
-    ``fake=True`` (FakeTensors), ``dtype="float16"``, ``mode="train"``, ``exact_shape=True`` (see
-    :func:`attncost.usermodels.analyze`; imports torch)."""
-    from .usermodels import analyze as _analyze
-
-    return _analyze(model, inputs, method, **options)
+__all__ = ["__version__", *API, "register_op", "unregister_op"]
 
 
-def formula(model, inputs, hints=None, **options):
-    """A user's ``nn.Module``'s cost as expressions in the letters of ``inputs`` (``"3xHxW"``, or
-    shapes with sympy symbols): traced on FakeTensors with symbolic sizes (see
-    :func:`attncost.usermodels.formula`; imports torch)."""
-    from .usermodels import formula as _formula
+def __getattr__(name):
+    if name in API:
+        from . import api
 
-    return _formula(model, inputs, hints, **options)
+        return getattr(api, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted(set(globals()) | set(API))
+
+
 
 
 def register_op(op, counts=None, *, kinds):

@@ -1,5 +1,5 @@
 """Reading and writing attncost's files, the one place where input files are opened and outputs
-written. No torch, no sympy.
+written. No torch, no sympy; yaml is imported when a YAML file is first read.
 
 Reading (:func:`read_text`, :func:`read_yaml`, :func:`read_json`): only regular files of at most
 :data:`MAX_BYTES` (a FIFO, a device or a directory is refused before it is opened, so nothing
@@ -28,10 +28,9 @@ import os
 import signal
 import stat
 import tempfile
+import functools
 import threading
 from pathlib import Path
-
-import yaml
 
 from .errors import AttncostError, SpecError
 
@@ -75,25 +74,33 @@ def read_text(path, error=SpecError) -> str:
                     f"save the file as UTF-8") from None
 
 
-class _Loader(yaml.SafeLoader):
-    """SafeLoader that refuses nesting deeper than MAX_DEPTH while it composes (the composer
-    recurses once per level: a few thousand levels would end in RecursionError)."""
+@functools.cache
+def _loader():
+    """The YAML loader class, made when a YAML file is first read (commands that read none, such as
+    ``compare`` and ``list``, never import yaml)."""
+    import yaml
 
-    def __init__(self, text, path):
-        super().__init__(text)
-        self.path, self.depth = path, 0
+    class _Loader(yaml.SafeLoader):
+        """SafeLoader that refuses nesting deeper than MAX_DEPTH while it composes (the composer
+        recurses once per level: a few thousand levels would end in RecursionError)."""
 
-    def compose_node(self, parent, index):
-        if not self.check_event(yaml.AliasEvent) and not self.check_event(yaml.ScalarEvent):
-            self.depth += 1
-            if self.depth > MAX_DEPTH:
-                mark = self.peek_event().start_mark
-                raise SpecError(f"{self.path}:{mark.line + 1}: nested more than {MAX_DEPTH} levels deep")
-            try:
-                return super().compose_node(parent, index)
-            finally:
-                self.depth -= 1
-        return super().compose_node(parent, index)
+        def __init__(self, text, path):
+            super().__init__(text)
+            self.path, self.depth = path, 0
+
+        def compose_node(self, parent, index):
+            if not self.check_event(yaml.AliasEvent) and not self.check_event(yaml.ScalarEvent):
+                self.depth += 1
+                if self.depth > MAX_DEPTH:
+                    mark = self.peek_event().start_mark
+                    raise SpecError(f"{self.path}:{mark.line + 1}: nested more than {MAX_DEPTH} levels deep")
+                try:
+                    return super().compose_node(parent, index)
+                finally:
+                    self.depth -= 1
+            return super().compose_node(parent, index)
+
+    return _Loader
 
 
 def read_yaml(path, error=SpecError) -> tuple:
@@ -104,9 +111,11 @@ def read_yaml(path, error=SpecError) -> tuple:
 
 def parse_yaml(text: str, path, error=SpecError) -> tuple:
     """(data, node) of YAML ``text`` read from ``path`` (named in errors), with the limits above."""
+    import yaml
+
     loader = None
     try:
-        loader = _Loader(text, path)                   # the reader checks every character here
+        loader = _loader()(text, path)                   # the reader checks every character here
         node = loader.get_single_node()
         if node is None:
             return None, None
@@ -134,6 +143,8 @@ def _yaml_line(failure, text: str) -> str:
 
 
 def _yaml_problem(failure) -> str:
+    import yaml
+
     if isinstance(failure, yaml.reader.ReaderError):
         character = failure.character
         code = ord(character) if isinstance(character, str) else character
@@ -149,6 +160,8 @@ def _check_size(path, root) -> None:
     """Refuse a node tree with more than MAX_NODES values once aliases are expanded, a recursive
     alias, or an integer too long to read; without building anything (sizes are counted once per
     node, so an alias bomb costs as many steps as it has lines)."""
+    import yaml
+
     sizes: dict = {}
     on_path: set = set()
     stack = [(root, False)]
@@ -177,6 +190,8 @@ def _check_size(path, root) -> None:
 
 
 def _children(node) -> list:
+    import yaml
+
     if isinstance(node, yaml.SequenceNode):
         return list(node.value)
     if isinstance(node, yaml.MappingNode):

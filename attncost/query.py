@@ -6,12 +6,9 @@ The facade (:mod:`attncost.api`, which the CLI calls) and the report build on th
 
 from __future__ import annotations
 
-import sympy
-
 from .cost import Convention, Cost, flops
 from .shapes import DTYPE_BYTES
 from .symbolic_terms import leading_term
-from .symbols import H, W
 
 
 def typed_hp(entry, raw: dict) -> dict:
@@ -43,8 +40,11 @@ def with_ratios(rows: list[dict]) -> list[dict]:
     return rows
 
 
-def formula_rows(cost: Cost, convention=Convention.FULL, leading: bool = False, variables=(H, W)) -> list[dict]:
-    """Each quantity of a symbolic cost, optionally reduced to its leading term in ``variables``."""
+def formula_rows(cost: Cost, convention=Convention.FULL, leading: bool = False, variables=None) -> list[dict]:
+    """Each quantity of a symbolic cost, optionally reduced to its leading term in ``variables``
+    (default H, W). Symbolic work: sympy is imported here, not with the module."""
+    import sympy
+
     show = (lambda e: leading_term(e, variables)) if leading else (lambda e: sympy.factor(sympy.simplify(e)) if not isinstance(e, sympy.Max) else e)
     rows = [
         ("params", cost.params),

@@ -12,11 +12,10 @@ from __future__ import annotations
 
 import re
 
-import sympy
-
+from . import symbols
+from .algebra import text as _size_text
 from .errors import ShapeError, elide
 from .numbers import MAX_INT, is_ascii_int
-from .symbols import SHAPE_SYMBOLS, symbol
 
 #: the largest size of one dimension
 MAX_SIZE = MAX_INT
@@ -58,21 +57,64 @@ def parse_shape(text: str, allow_symbols: bool = False) -> tuple:
     if len(parts) == 3:
         parts = ["1"] + parts
     dims = []
-    for part, symbol in zip(parts, SHAPE_SYMBOLS):
-        value = _size(part, f"shape {text!r}: {symbol}")
+    for part, letter in zip(parts, "NCHW"):         # the names of symbols.SHAPE_SYMBOLS (made only if used)
+        value = _size(part, f"shape {text!r}: {letter}")
         if value is not None:
             dims.append(value)
-        elif allow_symbols and part.upper() == str(symbol):
-            dims.append(symbol)
+        elif allow_symbols and part.upper() == letter:
+            dims.append(getattr(symbols, letter))
         else:
             raise ShapeError(f"shape {text!r}: {part!r} is not a positive integer"
-                             + (f" or the letter {symbol}" if allow_symbols else ""))
+                             + (f" or the letter {letter}" if allow_symbols else ""))
     check_elements(dims, text)
     return tuple(dims)
 
 
 def format_shape(shape) -> str:
-    return "x".join(str(sympy.sympify(s)) for s in shape)
+    return "x".join(_size_text(s) for s in shape)
+
+
+# -- the channels-last guard ----------------------------------------------------------------------------
+
+def channels_last_guess(sizes) -> tuple | None:
+    """The channels-first sizes that ``sizes`` (an image shape as typed, CxHxW or NxCxHxW, integers)
+    were likely meant as, if they look channels-last (HxWxC, NxHxWxC); else None.
+
+    The rule reads the last three sizes ``a x b x c`` as written. They look channels-last when either
+
+    - ``c >= 16``, ``a == b`` and ``c >= 4 * a``: a square map with its channels last (``14x14x256``,
+      ``7x7x2048``, ``8x14x14x256``); read as written it would be C = H and W four times the height,
+      which no network's feature map is; or
+    - ``c`` is 3 or 4 and ``a, b >= 32``, or ``c == 1`` and ``a == b >= 32``: an RGB(A) or grayscale
+      image (``224x224x3``, ``480x640x3``, ``64x64x1``); as written, a map 1 to 4 pixels wide.
+
+    Every CxHxW shape of the README, specs/ and the tests passes (``256x14x14``, ``3x224x224``,
+    ``2048x7x7``, ``64x56x56``; tests/cli/test_cli.py checks them all). It is for image inputs of
+    catalogue modules and reference networks only: a user's model takes inputs of any meaning
+    (``1x197x768`` tokens), which are never guessed at."""
+    sizes = tuple(sizes)
+    if len(sizes) not in (3, 4) or not all(isinstance(s, int) and not isinstance(s, bool) for s in sizes):
+        return None
+    a, b, c = sizes[-3:]
+    if (c >= 16 and a == b and c >= 4 * a) or (c in (3, 4) and min(a, b) >= 32) or (c == 1 and a == b >= 32):
+        return sizes[:-3] + (c, a, b)
+    return None
+
+
+def check_channels_first(text: str, what: str = "--shape", override: str | None = None) -> None:
+    """A one-line :class:`ShapeError` if the shape typed as ``text`` looks channels-last
+    (:func:`channels_last_guess`), naming the shape it likely meant and ``override``, the way to take
+    it as written (a flag), where there is one."""
+    parts = text.strip().lower().replace("×", "x").split("x")
+    if not all(is_ascii_int(p) and not p.startswith(("+", "-")) for p in parts):
+        return
+    guess = channels_last_guess(int(p) for p in parts)
+    if guess is None:
+        return
+    batch = "Nx" if len(parts) == 4 else ""
+    hint = f" ({override} to take it as written)" if override else ""
+    raise ShapeError(f"{what} {text.strip()} looks channels-last ({batch}HxWxC); attncost takes {batch}CxHxW: "
+                     f"did you mean {'x'.join(map(str, guess))}?{hint}")
 
 
 #: bytes per element of the element types memory is given in (``--dtype``)
@@ -92,7 +134,7 @@ _LETTER = re.compile(r"^[A-Za-z]$")
 def letter_symbol(letter: str):
     """The symbol a shape letter stands for: attncost's N, C, H, W, or a positive integer ``L``, ``T``..."""
     upper = letter.upper()
-    return next((s for s in SHAPE_SYMBOLS if str(s) == upper), None) or symbol(upper)
+    return next((s for s in symbols.SHAPE_SYMBOLS if str(s) == upper), None) or symbols.symbol(upper)
 
 
 def parse_inputs(text: str, allow_symbols: bool = False, exact: bool = False) -> tuple:

@@ -147,12 +147,18 @@ class Node:
         return self.value
 
     def choice(self, what: str, allowed):
-        """The value, which must be one of ``allowed`` (a sequence or mapping of choices)."""
+        """The value, which must be one of ``allowed`` (a sequence or mapping of choices), matched
+        regardless of case as on the command line; the choice as ``allowed`` spells it."""
         value = self.value
-        if isinstance(value, (list, dict)) or value not in allowed:
-            names = [str(a) for a in allowed]
-            raise self.error(f"{what} {value!r} is not one of: {', '.join(names)}{_suggest(str(value), names)}")
-        return value
+        if not isinstance(value, (list, dict)):
+            if value in allowed:
+                return value
+            if isinstance(value, str):
+                match = next((a for a in allowed if isinstance(a, str) and a.casefold() == value.casefold()), None)
+                if match is not None:
+                    return match
+        names = [str(a) for a in allowed]
+        raise self.error(f"{what} {value!r} is not one of: {', '.join(names)}{_suggest(str(value), names)}")
 
     def shape(self, what: str | None = None, allow_symbols: bool = False) -> tuple:
         """(N, C, H, W) of ``CxHxW`` or ``NxCxHxW`` (:func:`attncost.shapes.parse_shape`)."""

@@ -427,6 +427,10 @@ def input_specs(inputs, exact_shape: bool = False) -> list:
             specs.append(_shape_spec(item, None, exact))
         elif _is_shape_dtype(item):
             specs.append(_shape_spec(item[0], _dtype_name(_torch_dtype(item[1])), exact))
+        elif item is inputs[0] and isinstance(inputs, (tuple, list)) and all(
+                isinstance(v, (int, float)) or hasattr(v, "__index__") for v in inputs):
+            raise ShapeError(f"input shape {tuple(inputs)!r}: sizes must be ints (not floats, bools or numpy "
+                             "scalars), e.g. (3, 224, 224)")
         else:
             raise ShapeError(f"input {item!r} is neither a tensor nor a shape")
     if not specs:
@@ -489,6 +493,15 @@ def _unwrap(model):
     if not isinstance(model, torch.nn.Module):
         raise AttncostError(f"analyze counts an nn.Module, not {type(model).__name__}")
     return model
+
+
+def model_name(model) -> str | None:
+    """What errors call ``model`` by (the Python API's ``Linear: the forward on ... failed``): the
+    class of the module counted (a ``torch.compile``d module's original); None for a non-module,
+    whose error says what it is."""
+    while hasattr(model, "_orig_mod") and isinstance(model._orig_mod, torch.nn.Module):
+        model = model._orig_mod
+    return type(model).__name__ if isinstance(model, torch.nn.Module) else None
 
 
 def _swapped_tensors(root, fake_mode, dtype, replacements: dict):

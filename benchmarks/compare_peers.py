@@ -16,6 +16,9 @@ import subprocess
 import sys
 import time
 
+#: a whole-process ``attncost compare`` at least this many times faster than fvcore counting the same modules
+TARGET = 10.0
+
 PEER_SETUP = """
 import torch
 from attncost.reference import build
@@ -82,6 +85,13 @@ def main():
             continue
         median = statistics.median(values)
         print(f"{name:28s} {median:9.3f} {min(values):7.3f} {median / base:10.2f}")
+    fvcore = times["fvcore FlopCountAnalysis"]
+    if fvcore:
+        ratio = statistics.median(fvcore) / base
+        verdict = "meets" if ratio >= TARGET else "MISSES"
+        print(f"fvcore / attncost = {ratio:.1f}x: {verdict} the target of at least {TARGET:g}x (issue 14)")
+        if ratio < TARGET:
+            sys.exit(1)
 
 
 if __name__ == "__main__":

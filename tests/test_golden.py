@@ -37,6 +37,10 @@ COMMANDS = [
     "network specs/resnet50-gc.yaml --group-by block --format csv",
     "network mobilenet-v2 --attn se --format json",
     "network vit-b16",
+    # every digit: the human-unit tables above round to 4 significant digits, these guard the rest
+    "compare se eca cbam nonlocal --shape 256x56x56 --units exact",
+    "network resnet50-v1 --attn cbam --convention macs --units exact",
+    "network resnet50 --attn nonlocal --where after_blocks --stages 3 --blocks 1,3,5 --group-by kind --units exact",
 ]
 
 

@@ -8,7 +8,7 @@ import (module level and inside functions, relative or absolute, ``from pkg impo
    (``attncost.cost.program`` may import ``attncost.cost.liveness``); siblings in one layer do not
    import each other;
 2. **no torch on the formula side**: a formula-side module imports neither torch nor a torch-side
-   module at module level (inside a function it may, pointing down: ``crossover`` tracing a user's
+   module at module level (inside a function it may, pointing down: ``crossings`` tracing a user's
    ``FILE.py:FN``, the CLI's ``verify``);
 3. **no cycles**, counting imports inside functions too.
 
@@ -30,7 +30,7 @@ PACKAGE = Path(__file__).parents[1] / "attncost"
 #: bottom to top; a layer's components may import the components of the layers below it. A component
 #: is a subpackage or module of ``attncost`` ("" is the package itself, ``attncost/__init__.py``).
 LAYERS = (
-    ("errors", "symbols", "version", "numbers"),  # the error family; N, C, H, W; __version__; numbers typed
+    ("errors", "symbols", "version", "numbers", "algebra"),  # errors; N, C, H, W; __version__; numbers; int/sympy arithmetic
     ("shapes", "io", "symbolic_terms"),      # parsing shapes; reading and writing files; leading terms
     ("ops",),                                # one definition per primitive
     ("cost",),                               # Cost, conventions, the Program
@@ -41,9 +41,11 @@ LAYERS = (
     ("trace",),                              # torch: the tracer and its marker protocol
     ("reference",),                          # torch: one nn.Module per entry, reference networks
     ("verify", "usermodels"),                # torch: formula == trace; users' own models
-    ("crossover",),                          # where two costs cross (traces a FILE.py:FN lazily)
+    ("crossings",),                          # where two costs cross (traces a FILE.py:FN lazily)
     ("lut",),                                # latency tables (measuring in a worker process)
-    ("report", "format"),                    # the HTML report; table/json/csv/markdown
+    ("format",),                             # table/json/csv/markdown, human units (below report: its tables use them)
+    ("report",),                             # the HTML report
+    ("results",),                            # the Python API's result objects (table, to_dict, to_pandas)
     ("api",),                                # the Python API the CLI calls
     ("cli", ""),                             # the command line; attncost.analyze/formula/register_op
 )

@@ -1,26 +1,14 @@
-"""Helpers shared by the family files: exact integer arithmetic on ints or symbols, and checks."""
+"""Helpers shared by the family files: exact integer arithmetic on ints or symbols (``fdiv`` and
+``is_concrete`` are :mod:`attncost.algebra`'s, no sympy for ints), and checks."""
 
 from __future__ import annotations
 
 import math
 
-import sympy
-
+from ..algebra import floor_div as fdiv, is_concrete
 from ..errors import HyperparameterError
 
-
-def fdiv(a, b):
-    """floor(a / b) for ints or sympy expressions (Python's ``a // b``)."""
-    if isinstance(a, int) and isinstance(b, int):
-        return a // b
-    a, b = sympy.sympify(a), sympy.sympify(b)
-    if a.is_Integer and b.is_Integer:
-        return a // b
-    return sympy.floor(a / b)
-
-
-def is_concrete(*values) -> bool:
-    return all(sympy.sympify(v).is_Number for v in values)
+__all__ = ["eca_kernel", "fdiv", "is_concrete", "require_divisible", "require_hidden"]
 
 
 def require_hidden(name: str, channels, reduction, minimum: int = 1) -> None:

@@ -14,12 +14,11 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
-import sympy
-
+from .. import symbols
+from ..algebra import is_symbolic, normalize
 from ..cost import Cost, Program
 from ..errors import HyperparameterError, UnknownModuleError
 from ..numbers import MAX_INT, check_number, parse_float, parse_int
-from ..symbols import SHAPE_SYMBOLS, symbol
 from .common import require_hidden
 
 #: The one list of families, in listing order. Each has one file named after it (``family_module``)
@@ -108,7 +107,7 @@ class Hyperparameter:
             if self.optional:
                 return value
             raise HyperparameterError(f"{where} must be given")
-        if isinstance(value, sympy.Basic) and not value.is_Number:
+        if is_symbolic(value):
             return value
         if self.type in (int, float) and isinstance(value, bool):
             raise HyperparameterError(f"{where}={value!r} must be a number")
@@ -172,7 +171,7 @@ class Entry:
         hp = dict(hp or {})
         for h in self.hyperparameters:
             if h.name not in hp and h.symbolic:
-                hp[h.name] = symbol(h.name)
+                hp[h.name] = symbols.symbol(h.name)
         return hp
 
     # -- costs -------------------------------------------------------------------------------------
@@ -182,17 +181,18 @@ class Entry:
 
     def program_result(self, shape, hp: dict | None = None) -> tuple[Cost, tuple, bool]:
         """Cost, output shape, and whether a size of 1 spared a copy (see Program.contiguous)."""
-        return _run(self, tuple(sympy.sympify(s) for s in shape), tuple(sorted(self.resolve(shape, hp).items())))
+        return _run(self, tuple(normalize(s) for s in shape), tuple(sorted(self.resolve(shape, hp).items())))
 
-    def cost(self, shape=SHAPE_SYMBOLS, hp: dict | None = None) -> Cost:
-        return self.run(shape, hp)[0]
+    def cost(self, shape=None, hp: dict | None = None) -> Cost:
+        """The cost at ``shape`` (default: the symbols N, C, H, W): ints for a concrete shape."""
+        return self.run(symbols.SHAPE_SYMBOLS if shape is None else shape, hp)[0]
 
     def output_shape(self, shape, hp: dict | None = None) -> tuple:
         return self.run(shape, hp)[1]
 
     def formula(self, hp: dict | None = None) -> Cost:
         """The symbolic cost in N, C, H, W and the symbolic hyperparameters."""
-        return self.cost(SHAPE_SYMBOLS, self.symbolic_hp(hp))
+        return self.cost(symbols.SHAPE_SYMBOLS, self.symbolic_hp(hp))
 
 
 @functools.lru_cache(maxsize=4096)

@@ -7,22 +7,24 @@ torch is imported only by the commands that run real PyTorch (``verify``).
 
 from __future__ import annotations
 
+import functools
 import os
 import sys
 import traceback
 
 import click
-import sympy
 
 from .. import api, catalogue
 from ..cost import Convention
 from ..errors import AttncostError, one_line
-from ..format import FORMATS, render, render_result
+from ..format import DATA_FORMATS, FORMATS, UNITS, OutputStyle, render, render_result
 from ..io import atomic_write, check_outputs
 from ..numbers import parse_int
-from ..shapes import DTYPE_BYTES, MODES, format_inputs, format_shape, parse_inputs, parse_shape
-from .choices import DomainChoice
+from ..shapes import (DTYPE_BYTES, MODES, check_channels_first, format_inputs, format_shape, parse_inputs,
+                      parse_shape)
+from .choices import DomainChoice, case_insensitive
 from .numbers import Integer
+from .progress import Progress
 
 
 class ShapeType(click.ParamType):
@@ -39,6 +41,8 @@ class ShapeType(click.ParamType):
     def convert(self, value, param, ctx):
         if isinstance(value, tuple):
             return value
+        if ctx is not None and param is not None:          # as typed, for the channels-last guard's message
+            ctx.meta.setdefault("attncost.shape_texts", {}).setdefault(param.name, []).append(value)
         try:
             if self.inputs:
                 parse_inputs(value, self.allow_symbols)
@@ -50,7 +54,7 @@ class ShapeType(click.ParamType):
 
 def _crossover():
     """The modules whose constants the options below offer, imported when click needs them."""
-    from .. import crossover
+    from .. import crossings as crossover
 
     return crossover
 
@@ -88,6 +92,51 @@ def _user_options(command):
 
 def _patterns(values) -> tuple:
     return tuple(p.strip() for value in values for p in value.split(",") if p.strip())
+
+
+def _given(name: str) -> bool:
+    """Whether the option whose parameter is ``name`` was given (command line or environment), not
+    left at its default: an option given where it would do nothing is an error."""
+    source = click.get_current_context().get_parameter_source(name)
+    return source in (click.core.ParameterSource.COMMANDLINE, click.core.ParameterSource.ENVIRONMENT)
+
+
+def _names(values, what: str) -> list:
+    """Names listed either way, ``se eca cbam`` or ``se,eca,cbam`` (or ``--attn se,eca --attn cbam``):
+    one grammar wherever a command takes several. A ``FILE.py:FN`` is one name, never split."""
+    names = []
+    for value in values:
+        parts = [value.strip()] if _is_user_model(value) else [part.strip() for part in value.split(",")]
+        if not all(parts):
+            raise AttncostError(f"{what} {value!r} has an empty name: list names as 'se eca' or 'se,eca'")
+        names += parts
+    return names
+
+
+def _shape_texts(name: str = "shape") -> list:
+    """The values of the shape option ``name`` as typed (:class:`ShapeType` records them)."""
+    return click.get_current_context().meta.get("attncost.shape_texts", {}).get(name, [])
+
+
+CHANNELS_LAST_OK = click.option("--channels-last-ok", "channels_last_ok", is_flag=True,
+                                help="take a --shape that looks channels-last (HxWxC such as 14x14x256 or "
+                                     "224x224x3) as written, as CxHxW, instead of refusing it")
+
+
+def _check_channels_first(texts, channels_last_ok: bool) -> None:
+    """The channels-last guard (:func:`attncost.shapes.channels_last_guess`) on the image shapes typed;
+    ``--channels-last-ok`` takes them as written, and is an error where no shape needs it."""
+    if not channels_last_ok:
+        for text in texts:
+            check_channels_first(text, "--shape", "--channels-last-ok")
+        return
+    for text in texts:
+        try:
+            check_channels_first(text)
+        except AttncostError:
+            return
+    shown = " ".join(texts) or "none"
+    raise AttncostError(f"--channels-last-ok has no effect: no --shape ({shown}) looks channels-last; leave it out")
 
 
 #: the most random configurations ``verify --samples`` checks per entry: each one runs the reference
@@ -134,8 +183,25 @@ def _debug(ctx, param, value):
 
 CONVENTION = click.option("--convention", type=click.Choice([c.value for c in Convention]), default="full",
                           show_default=True, help="how op counts are weighed into FLOPs (docs/CONVENTIONS.md)")
-FORMAT = click.option("--format", "fmt", type=click.Choice(FORMATS), default="table", show_default=True,
-                      help="output format")
+TEXT_FORMAT = click.option("--format", "fmt", type=click.Choice(FORMATS), default="table", show_default=True,
+                           help="output format")
+
+
+def FORMAT(command):  # noqa: N802 (a decorator, named like the options above)
+    """``--format`` and ``--units``, handed to the command as one :class:`attncost.format.OutputStyle`
+    (its ``fmt``), for commands that print counts or bytes. ``--units`` given with JSON or CSV, which
+    always carry exact integers, is an error: it would do nothing."""
+    @functools.wraps(command)
+    def with_style(*args, fmt, units, **kwargs):
+        style = OutputStyle(fmt, units)
+        if style.format in DATA_FORMATS and _given("units"):
+            raise AttncostError(f"--units {units} has no effect with --format {fmt} (JSON and CSV always carry "
+                                f"exact integers)")
+        return command(*args, fmt=style, **kwargs)
+
+    units = click.option("--units", type=click.Choice(UNITS), default=UNITS[0], show_default=True,
+                         help="table and markdown: human (K, M, G; KiB, MiB, GiB) or exact (every digit)")
+    return TEXT_FORMAT(units(with_style))
 
 
 @click.group(cls=Group, context_settings={"help_option_names": ["-h", "--help"]})
@@ -149,9 +215,18 @@ def cli():
 @cli.command("list")
 @click.argument("pattern", required=False)
 @click.option("--family", type=click.Choice(list(catalogue.FAMILIES)), help="only this family")
-@FORMAT
-def list_command(pattern, family, fmt):
-    """List catalogue entries (optionally matching a wildcard PATTERN such as 'se*'), by family."""
+@click.option("--networks", "network_list", is_flag=True,
+              help="list the reference networks instead (params and MACs at 3x224x224, reported top-1)")
+@TEXT_FORMAT
+def list_command(pattern, family, network_list, fmt):
+    """List catalogue entries (optionally matching a wildcard PATTERN such as 'se*'), by family;
+    --networks: the reference networks `attncost network NAME` walks."""
+    if network_list:
+        if family:
+            raise AttncostError(f"--family {family} is a catalogue family and has no effect with --networks; "
+                                "leave one of them out")
+        click.echo(render(api.reference_networks(pattern), fmt, {"shape": "1x3x224x224"}))
+        return
     rows = [{"family": e.family, "name": e.name, "aliases": ", ".join(e.aliases), "summary": e.summary,
              "paper": f"{e.paper.title} ({e.paper.venue})"} for e in catalogue.entries(pattern, family)]
     if not rows:
@@ -161,7 +236,8 @@ def list_command(pattern, family, fmt):
 
 @cli.command()
 @click.argument("name")
-@click.option("--hp", "hps", multiple=True, metavar="KEY=VALUE", help="fix a hyperparameter (repeatable)")
+@click.option("--hp", "hps", multiple=True, metavar="[NAME.]KEY=VALUE",
+              help="fix a hyperparameter, e.g. k=5 or eca.k=5 (repeatable)")
 @click.option("--leading", is_flag=True, help="show only the dominant term as H, W grow")
 @click.option("--latex", is_flag=True, help="print LaTeX instead of plain expressions")
 @click.option("--shape", type=ShapeType(allow_symbols=True, inputs=True), default=None,
@@ -171,7 +247,7 @@ def list_command(pattern, family, fmt):
               help="FILE.py:FN: the size a letter is traced at [default: N=2, others 224]")
 @_user_options
 @CONVENTION
-@FORMAT
+@TEXT_FORMAT
 def formula(name, hps, leading, latex, shape, hints, attention_modules, mode, exact_shape, convention, fmt):
     """Symbolic formulas of NAME in N, C, H, W and its symbolic hyperparameters.
 
@@ -182,120 +258,117 @@ def formula(name, hps, leading, latex, shape, hints, attention_modules, mode, ex
         return _user_formula(name, shape, hints, hps, leading, latex, attention_modules, mode, exact_shape,
                              convention, fmt)
     for given, option in ((shape, "--shape"), (hints, "--hint"), (attention_modules, "--attention-modules"),
-                          (mode != MODES[0], "--mode"), (exact_shape, "--exact-shape")):
+                          (_given("mode"), "--mode"), (exact_shape, "--exact-shape")):
         if given:
             raise AttncostError(f"{option} applies to your own model (FILE.py:FN); {name} is a catalogue entry")
     entry = catalogue.get(name)
-    hp = api.typed_hp(entry, api.parse_hp_assignments(hps, scoped=False))
-    for key, value in hp.items():
-        if value is None and entry.hp(key).symbolic:   # derived from C (ECA's k), which a formula keeps symbolic
-            raise AttncostError(f"--hp {key}=none: {entry.name}.{key} derived from C needs a number for C; in a "
-                                f"formula give {key} a number, or leave it out to keep it the symbol {key}")
-    cost = entry.formula(hp)
-    rows = api.formula_rows(cost, convention, leading)
-    printer = sympy.latex if latex else sympy.sstr
-    for row in rows:
-        row["expression"] = printer(row["expression"])
-    free = sorted(str(s) for s in cost.free_symbols)
-    meta = {"module": entry.name, "symbols": ", ".join(free), "paper": f"{entry.paper.title}, {entry.paper.equation}"}
-    if leading:
-        meta["leading"] = "highest total degree in H, W (floors dropped)"
-    click.echo(render(rows, fmt, meta))
+    hp = api.parse_hp_assignments(hps, modules=[entry.name]).get(entry.name, {})
+    click.echo(api.formula(entry.name, hp=hp, convention=convention).render(fmt, leading, latex))
+
+
+def _check_exact_shape(shape, exact_shape: bool, allow_symbols: bool = False) -> None:
+    """``--exact-shape`` changes only a single 3-dim --shape (no batch of 1 added): with any other it
+    would do nothing."""
+    if exact_shape and shape is not None:
+        inputs = parse_inputs(shape, allow_symbols, exact=True)
+        if len(inputs) != 1 or len(inputs[0][0]) != 3:
+            raise AttncostError(f"--exact-shape has no effect with --shape {shape}: only a single 3-dim shape gets "
+                                "a batch of 1 added (several inputs, or another rank, are taken as written); leave "
+                                "it out")
 
 
 def _user_formula(reference, shape, hints, hps, leading, latex, attention_modules, mode, exact_shape, convention,
                   fmt):
     """``attncost formula FILE.py:FN --shape 3xHxW``: a user's model's cost in the shape's letters."""
-    from ..usermodels import formula as symbolic, load_model, naming
-
     if hps:
         raise AttncostError("--hp applies to catalogue entries; your own model fixes its own hyperparameters")
     if shape is None:
         raise AttncostError(f"{reference}: give --shape with letters for the symbolic sizes, e.g. --shape 3xHxW")
+    _check_exact_shape(shape, exact_shape, allow_symbols=True)
+    letters = {str(size) for dims, _ in parse_inputs(shape, True, exact_shape) for size in dims
+               if not isinstance(size, int)}
     values = {}
     for item in hints:
         letter, _, value = item.partition("=")
         if not (len(letter.strip()) == 1 and letter.strip().isascii() and letter.strip().isalpha()):
             raise AttncostError(f"--hint {item!r} must be LETTER=VALUE with VALUE >= 2, e.g. H=512")
-        values[letter.strip().upper()] = parse_int(value, f"--hint {item!r}", minimum=2, error=AttncostError)
-    model = load_model(reference)
-    with naming(reference):
-        analysis = symbolic(model, shape, values, attention_modules=_patterns(attention_modules), mode=mode,
-                            exact_shape=exact_shape)
-    cost = analysis.network.total
-    grow = tuple(sorted((s for s in analysis.hints if str(s) != "N"), key=str)) or tuple(analysis.hints)
-    rows = api.formula_rows(cost, convention, leading, grow or (sympy.Symbol("H"), sympy.Symbol("W")))
-    printer = sympy.latex if latex else sympy.sstr
-    for row in rows:
-        row["expression"] = printer(row["expression"])
-    meta = {"model": reference, "inputs": format_inputs(analysis.inputs),
-            "symbols": ", ".join(sorted(str(s) for s in cost.free_symbols)) or "none",
-            "mode": analysis.mode, "traced with": analysis.method,
-            "traced at": ", ".join(f"{k}={v}" for k, v in sorted(analysis.hints.items(), key=str)) or "-"}
-    if analysis.specialised:
-        meta["fixed by the model"] = ", ".join(f"{k}={v}" for k, v in sorted(analysis.specialised.items(), key=str))
-    if analysis.equalities:
-        meta["holds where"] = ", ".join(f"{sympy.sstr(g.lhs)} = {sympy.sstr(g.rhs)}" for g in analysis.equalities)
-    if analysis.unsupported:
-        meta["unsupported ops (not counted)"] = ", ".join(sorted(analysis.unsupported))
-    if leading:
-        meta["leading"] = f"highest total degree in {', '.join(map(str, grow)) or 'the sizes'} (floors dropped)"
-    click.echo(render(rows, fmt, meta))
+        letter = letter.strip().upper()
+        if letter not in letters:
+            raise AttncostError(f"--hint {item!r}: {letter} is not a letter of --shape {shape} (its letters: "
+                                f"{', '.join(sorted(letters)) or 'none'}), so the hint would do nothing")
+        if letter in values:
+            raise AttncostError(f"--hint {letter} is given twice: give it once")
+        values[letter] = parse_int(value, f"--hint {item!r}", minimum=2, error=AttncostError)
+    result = api.formula(reference, shape, values, attention_modules=_patterns(attention_modules), mode=mode,
+                         exact_shape=exact_shape, convention=convention)
+    click.echo(result.render(fmt, leading, latex))
 
 
 @cli.command()
-@click.argument("names", nargs=-1, required=True)
+@click.argument("names", nargs=-1, required=True, metavar="NAMES...")
 @click.option("--shape", type=ShapeType(), required=True, help="CxHxW or NxCxHxW, e.g. 256x14x14")
-@click.option("--hp", "hps", multiple=True, metavar="NAME.KEY=VALUE", help="set a module's hyperparameter")
+@click.option("--hp", "hps", multiple=True, metavar="NAME.KEY=VALUE",
+              help="set a module's hyperparameter, e.g. se.r=8 (KEY=VALUE with one module; repeatable)")
 @click.option("--dtype", type=click.Choice(list(DTYPE_BYTES)), default="float32", show_default=True,
               help="element type for memory in bytes")
+@CHANNELS_LAST_OK
 @CONVENTION
 @FORMAT
-def compare(names, shape, hps, dtype, convention, fmt):
-    """Compare the costs of NAMES at one input shape; ratios are to the first module."""
+def compare(names, shape, hps, dtype, channels_last_ok, convention, fmt):
+    """Compare the costs of NAMES (se eca cbam, or se,eca,cbam) at one input shape; ratios are to the
+    first module.
+
+    Example: attncost compare se eca cbam --shape 256x14x14 --hp se.r=8"""
     from ..graph.document import document
 
-    rows = api.compare(names, shape, api.parse_hp_assignments(hps, scoped=True), convention, dtype)
+    names = _names(names, "NAMES")
+    _check_channels_first(_shape_texts(), channels_last_ok)
+    rows = api.compare(names, shape, api.parse_hp_assignments(hps, modules=names), convention, dtype)
     click.echo(render_result(document("compare", shape=shape, convention=convention, dtype=dtype, rows=rows,
                                       group_by="module"), fmt))
 
 
 @cli.command()
-@click.argument("module_a")
-@click.argument("module_b")
+@click.argument("modules", nargs=-1, required=True, metavar="MODULE_A MODULE_B")
 @click.option("--shape", type=ShapeType(allow_symbols=True), required=True,
-              help="fixed sizes, the varied ones as letters, e.g. 1024xHxW")
+              help="fixed sizes, the varied ones as letters (those --vary names), e.g. 1024xHxW")
 @click.option("--vary", type=DomainChoice(lambda: _crossover().VARY), default="H=W", show_default=True)
 @click.option("--metric", type=DomainChoice(lambda: _crossover().METRICS), default="macs", show_default=True)
 @click.option("--range", "value_range", nargs=2, type=Integer(1), default=(1, 1024), show_default=True,
               help="integer range of the varied size: LO HI, 1 <= LO < HI <= 2^31, at most 65,536 sizes")
-@click.option("--hp", "hps", multiple=True, metavar="NAME.KEY=VALUE", help="set a module's hyperparameter")
+@click.option("--hp", "hps", multiple=True, metavar="NAME.KEY=VALUE",
+              help="set a module's hyperparameter, e.g. nonlocal.mode=gaussian (repeatable)")
 @CONVENTION
-@FORMAT
-def crossover(module_a, module_b, shape, vary, metric, value_range, hps, convention, fmt):
-    """Where MODULE_A and MODULE_B cost the same as one size grows, and which is cheaper on each side."""
-    from ..crossover import crossover as solve
+@TEXT_FORMAT
+def crossover(modules, shape, vary, metric, value_range, hps, convention, fmt):
+    """Where MODULE_A and MODULE_B (A B, or A,B) cost the same as one size grows, and which is cheaper
+    on each side. The sizes --vary varies are letters of --shape; the others are fixed numbers.
 
-    raw = api.parse_hp_assignments(hps, scoped=True)
-    hp = {name: api.typed_hp(catalogue.get(name), values) for name, values in raw.items()}
-    result = solve(module_a, module_b, shape, vary, metric, convention, hp, *value_range)
-    rows = [{"from": lo, "to": hi, "cheaper": who} for lo, hi, who in result.segments]
-    click.echo(render(rows, fmt, {
-        "metric": metric if metric != "flops" else f"flops ({convention})", "vary": vary,
-        "crossing": ", ".join(f"{vary.split('=')[0]} = {p}" for p in result.points) or "none in range",
-        "real roots (floors dropped)": ", ".join(f"{r:.4g}" for r in result.symbolic_roots) or "none",
-        **({f"{module_a} - {module_b} (t = {vary})": sympy.sstr(result.difference),
-            "inequality": f"{module_a} costs more than {module_b} when {sympy.sstr(result.difference)} > 0"}
-           if result.difference is not None else {})}))
+    Example: attncost crossover nonlocal ccnet --shape 512xHxW"""
+    names = _names(modules, "MODULE_A MODULE_B")
+    if len(names) != 2:
+        raise AttncostError(f"crossover compares two modules, MODULE_A MODULE_B (or A,B); got {len(names)}: "
+                            f"{' '.join(names)}")
+    module_a, module_b = names
+    _check_varied(shape, (_shape_texts() or [format_shape(shape)])[0], vary)
+    if metric != "flops" and _given("convention"):
+        raise AttncostError(f"--convention {convention} has no effect with --metric {metric}: conventions weigh "
+                            "FLOPs only; give --metric flops, or leave --convention out")
+    hp = api.parse_hp_assignments(hps, modules=names)
+    click.echo(api.crossover(module_a, module_b, shape, vary, metric, convention, hp, *value_range).render(fmt))
 
 
 @cli.command()
 @click.argument("network")
-@click.option("--attn", "attn", default="", metavar="NAME[,NAME]", help="attention module(s) to insert")
+@click.option("--attn", "attn", multiple=True, metavar="NAME[,NAME]",
+              help="attention module(s) to insert, e.g. se or se,eca (repeatable)")
 @click.option("--where", type=DomainChoice(lambda: _networks().POLICIES), default="every_block",
-              show_default=True, help="insertion policy for --attn")
-@click.option("--stages", default="1,2,3,4", show_default=True, help="stages (1..4) that get attention")
-@click.option("--blocks", default="", help="block indices for --where after_blocks, e.g. 1,3,5")
+              show_default=True, help="with --attn: the insertion policy")
+@click.option("--stages", default=None, metavar="S[,S]",
+              help="with --attn: the stages that get attention, numbered as the breakdown's stage1, stage2, ... "
+                   "(ResNets 1..4, MobileNetV2 and MnasNet 1..7) [default: all]")
+@click.option("--blocks", default=None, metavar="B[,B]",
+              help="with --attn --where after_blocks: block indices (0-based) within each stage, e.g. 1,3,5")
 @click.option("--shape", type=ShapeType(inputs=True), default=None,
               help="input CxHxW or NxCxHxW [default: 3x224x224]; FILE.py:FN: any rank (196x768), several inputs "
                    "comma-separated, each as written, a dtype each if not --dtype (1x3x224x224,1x77:int64) "
@@ -330,36 +403,90 @@ def network(network, attn, where, stages, blocks, shape, group_by, graphml, dept
     from ..graph import walk
 
     check_outputs([("--graphml", graphml)], [("NETWORK", _input_file(network))])
+    attn = _names(attn, "--attn")
+    _check_placement_options(attn, where, stages, blocks)
+    if depth is not None and _given("group_by") and str(click.get_current_context().params.get("fmt")) != "json":
+        raise AttncostError(f"--group-by {group_by} has no effect with --depth: the table shows one row per module "
+                            "(the breakdown stays in --format json's rows); leave one of them out")
     if _is_user_model(network):
+        _check_exact_shape(shape, exact_shape)
         return _user_network(network, attn, shape, group_by, graphml, convention, fmt, depth=depth,
                              dtype=network_dtype, strict=strict, fake=fake, mode=mode, exact_shape=exact_shape,
                              attention_modules=_patterns(attention_modules))
     for given, option in ((fake is not None, "--fake"), (attention_modules, "--attention-modules"),
-                          (mode != MODES[0], "--mode"), (exact_shape, "--exact-shape")):
+                          (_given("mode"), "--mode"), (exact_shape, "--exact-shape")):
         if given:
             raise AttncostError(f"{option} applies to your own model (FILE.py:FN), not to {network}")
-    shape = parse_shape(shape or "3x224x224")
+    text, shape = shape, parse_shape(shape or "3x224x224")
+    if text is not None:
+        check_channels_first(text, "--shape")      # the reference networks take 3 channels: never as written
     if network.endswith((".yaml", ".yml")):
         spec = networks.load_spec(network)
     else:
         spec = networks.definition(network)
     if attn:
-        stage_list = tuple(parse_int(s, f"--stages {stages!r}: {s!r}", error=AttncostError)
-                           for s in stages.split(",") if s.strip())
-        block_list = tuple(parse_int(b, f"--blocks {blocks!r}: {b!r}", error=AttncostError)
-                           for b in blocks.split(",") if b.strip())
-        if not stage_list:
-            raise AttncostError(f"--stages {stages!r} names no stage: give comma-separated stages, e.g. 3,4")
-        placements = [networks.placement_from_dict({"module": name, "where": where, "stages": list(stage_list),
+        stage_list = None if stages is None else _indices(stages, "--stages", "stage", "e.g. 3,4")
+        block_list = None if blocks is None else _indices(blocks, "--blocks", "block index", "e.g. 1,3,5")
+        placements = [networks.placement_from_dict({"module": name, "where": where,
+                                                     **({"stages": list(stage_list)} if stage_list else {}),
                                                      **({"blocks": list(block_list)} if block_list else {})},
-                                                    "--attn") for name in attn.split(",")]
+                                                    "--attn") for name in attn]
         spec = networks.with_attention(spec, list(spec.attention) + placements)
     if shape[1] != 3:
         raise AttncostError(f"--shape {format_shape(shape)}: the reference networks take 3 input channels")
     g = Program()
     result = walk(g, networks.forward(g, g.input(shape), spec))
-    _print_network(result, spec.name, shape, group_by, graphml, convention, fmt, _paper_note(spec, shape, result),
+    from ..networks.accuracy import reported_document
+
+    extra = {**api.paper_note(spec, shape, result), "reported": reported_document(spec, shape)}
+    _print_network(result, spec.name, shape, group_by, graphml, convention, fmt, extra,
                    depth=depth, dtype=network_dtype or "float32")
+
+
+def _check_placement_options(attn, where, stages, blocks) -> None:
+    """--where, --stages and --blocks describe where --attn goes: without it, or --blocks with a policy
+    other than after_blocks, they would do nothing. What depends on the network (a stage it lacks, a
+    placement that inserts nothing) is checked by :func:`attncost.networks.with_attention`."""
+    if not attn:
+        for name, option in (("where", "--where"), ("stages", "--stages"), ("blocks", "--blocks")):
+            if _given(name):
+                raise AttncostError(f"{option} places the modules of --attn, and no --attn is given: add --attn "
+                                    f"NAME, or leave {option} out")
+        return
+    if blocks is not None and where != "after_blocks":
+        raise AttncostError(f"--blocks applies only to --where after_blocks; --where {where} places "
+                            f"{','.join(attn)} {'in every block' if where == 'every_block' else 'after each stage'} "
+                            "of its stages: leave --blocks out, or give --where after_blocks")
+    if where == "after_blocks" and blocks is None:
+        raise AttncostError("--where after_blocks needs --blocks: the block indices within each stage, e.g. "
+                            "--blocks 1,3,5")
+
+
+def _indices(text: str, option: str, what: str, example: str) -> tuple:
+    """``3,4`` -> (3, 4): comma-separated integers (stages from 1, block indices from 0)."""
+    parts = [part.strip() for part in text.split(",")]
+    if not any(parts) or not all(parts):
+        raise AttncostError(f"{option} {text!r} must be comma-separated numbers, {example}")
+    low = 1 if what == "stage" else 0
+    return tuple(parse_int(part, f"{option} {text!r}: {part!r}", minimum=low, error=AttncostError)
+                 for part in parts)
+
+
+def _check_varied(shape, text: str, vary: str) -> None:
+    """Each size ``--vary`` varies is a letter of --shape: a number there would be replaced, unused."""
+    from ..crossings import VARY
+    from ..symbols import SHAPE_SYMBOLS
+
+    varied = VARY[vary]
+    fixed = [(sym, size) for sym, size in zip(SHAPE_SYMBOLS, shape) if sym in varied and isinstance(size, int)]
+    if fixed:
+        example = [sym if sym in varied else size for sym, size in zip(SHAPE_SYMBOLS, shape)]
+        if example[0] == 1:
+            example = example[1:]
+        given = ", ".join(f"{sym}={size}" for sym, size in fixed)
+        raise AttncostError(f"--shape {text} fixes {given}, which --vary {vary} varies over --range: write "
+                            f"{'it as its letter' if len(fixed) == 1 else 'them as letters'}, e.g. --shape "
+                            f"{'x'.join(map(str, example))}")
 
 
 def _input_file(network: str):
@@ -367,24 +494,6 @@ def _input_file(network: str):
     if _is_user_model(network):
         return network.rsplit(":", 1)[0]
     return network if network.endswith((".yaml", ".yml")) else None
-
-
-def _paper_note(spec, shape, result) -> dict:
-    """Why a ResNet's number may differ from a paper's: the stride placement (v1 or torchvision's
-    v1.5) and the convention; the other variant's MACs are walked so the note can say by how much."""
-    from .. import networks
-    from ..cost import Program
-
-    if getattr(spec, "stride_on", None) not in ("1x1", "3x3") or getattr(spec, "block", None) != "bottleneck":
-        return {}                     # a basic block has no 1x1 to move the stride to
-    other = type(spec)(**{**spec.__dict__, "stride_on": "1x1" if spec.stride_on == "3x3" else "3x3"})
-    g = Program()
-    other_macs = int(g.finish(networks.forward(g, g.input(shape), other)).macs)
-    here = "the first 1x1 (the original ResNet, as the SE/CBAM/BAM/GC papers used)" if spec.stride_on == "1x1" \
-        else "the 3x3 (torchvision's v1.5)"
-    return {"note": f"stride on {here}; with it on the {'3x3' if spec.stride_on == '1x1' else 'first 1x1'} "
-                    f"MACs would be {other_macs:,} ({(other_macs - int(result.total.macs)) / 1e9:+.3f} G). Papers of "
-                    f"that era print conv+FC MACs as 'GFLOPs': compare with --convention macs"}
 
 
 def _user_network(reference, attn, shape, group_by, graphml, convention, fmt, depth=None, dtype=None, strict=False,
@@ -454,16 +563,20 @@ def _number(value):
 @click.argument("spec", required=False, type=click.Path(dir_okay=False))
 @click.option("-o", "--output", type=click.Path(dir_okay=False),
               help="the HTML file to write (default: reports/SPEC_NAME.html)")
-@click.option("--modules", default="", metavar="NAME[,NAME]", help="without a SPEC: modules to compare")
-@click.option("--shape", "shapes", type=ShapeType(), multiple=True, help="without a SPEC: a shape (repeatable)")
-@click.option("--networks", "network_names", default="", metavar="NAME[,NAME]", help="without a SPEC: networks")
+@click.option("--modules", multiple=True, metavar="NAME[,NAME]",
+              help="without a SPEC: modules to compare, e.g. se,eca,cbam (repeatable)")
+@click.option("--shape", "shapes", type=ShapeType(), multiple=True,
+              help="without a SPEC, with --modules: a shape to compare them at (repeatable)")
+@click.option("--networks", "network_names", multiple=True, metavar="NAME[,NAME]",
+              help="without a SPEC: networks, e.g. resnet50,mobilenet-v2 (repeatable)")
 @click.option("--lut", type=click.Path(exists=True, dir_okay=False), help="without a SPEC: a latency LUT to show")
 @click.option("--measurements", type=click.Path(exists=True, dir_okay=False),
               help="without a SPEC: 'attncost lut validate --report' output to plot against the estimates")
-@click.option("--convention", type=click.Choice([c.value for c in Convention]), default="macs", show_default=True,
-              help="without a SPEC: the FLOP convention of the tables (a SPEC names its own)")
+@click.option("--convention", type=click.Choice([c.value for c in Convention]), default="full", show_default=True,
+              help="without a SPEC: the FLOP convention of the tables (a SPEC names its own, default full)")
 @click.option("--title", help="without a SPEC: the page title")
-def report(spec, output, modules, shapes, network_names, lut, measurements, convention, title):
+@CHANNELS_LAST_OK
+def report(spec, output, modules, shapes, network_names, lut, measurements, convention, title, channels_last_ok):
     """Render an offline HTML design report from a report SPEC (YAML, e.g. specs/attention-review.yaml)
     or from --modules/--shape/--networks: summary tables, MathML formulas, cost versus resolution with
     crossovers, cost by op kind, memory, network sunbursts and attention share, LUT heatmaps."""
@@ -471,16 +584,27 @@ def report(spec, output, modules, shapes, network_names, lut, measurements, conv
 
     from ..report import build_report, load_report_spec, spec_from_options
 
-    if spec and (modules or shapes or network_names or lut or measurements or title):
-        raise AttncostError("give either a SPEC file or --modules/--shape/--networks/--lut/--measurements/--title, "
-                            "not both")
+    modules, network_names = _names(modules, "--modules"), _names(network_names, "--networks")
+    given = [option for option, value in (("--modules", modules), ("--shape", shapes), ("--networks", network_names),
+                                          ("--lut", lut), ("--measurements", measurements), ("--title", title),
+                                          ("--convention", _given("convention")),
+                                          ("--channels-last-ok", channels_last_ok)) if value]
+    if spec and given:
+        raise AttncostError(f"give either a SPEC file or options ({', '.join(given)}), not both: a SPEC names its "
+                            "own modules, shapes, networks, latency files, convention and title")
     if spec:
         report_spec = load_report_spec(spec)
     elif modules or network_names or lut or measurements:
         if modules and not shapes:
             raise AttncostError("--modules needs at least one --shape")
-        report_spec = spec_from_options([m for m in modules.split(",") if m], list(shapes), convention,
-                                        [n for n in network_names.split(",") if n], title, lut, measurements)
+        if shapes and not modules:
+            raise AttncostError("--shape sets the shapes --modules are compared at, and no --modules is given "
+                                "(networks run at 3x224x224): add --modules, or leave --shape out")
+        if _given("convention") and not (modules or network_names):
+            raise AttncostError(f"--convention {convention} weighs the FLOPs of --modules and --networks, and "
+                                "neither is given: leave it out")
+        _check_channels_first(_shape_texts("shapes"), channels_last_ok)
+        report_spec = spec_from_options(modules, list(shapes), convention, network_names, title, lut, measurements)
     else:
         raise AttncostError("give a report SPEC file, or --modules with --shape (or --networks)")
     if output is None:
@@ -489,32 +613,39 @@ def report(spec, output, modules, shapes, network_names, lut, measurements, conv
     check_outputs([("-o", output)], [("SPEC", spec), ("--lut", lut), ("--measurements", measurements),
                                      *(("a file the spec names", path) for path in report_spec.inputs)])
 
-    def progress(step, total, description):
-        click.echo(f"[{step}/{total}] {description}", err=True)
+    shown = {}
 
-    atomic_write(output, build_report(report_spec, progress), "-o")
+    def step(number, total, description):
+        shown.setdefault("bar", Progress(total)).step(description)
+
+    atomic_write(output, build_report(report_spec, step), "-o")
+    if "bar" in shown:
+        shown["bar"].done()
     click.echo(f"wrote {output}", err=True)
 
 
 @cli.command()
-@click.argument("names", nargs=-1)
+@click.argument("names", nargs=-1, metavar="[NAMES]...")
 @click.option("--samples", default=50, show_default=True, type=Integer(1, MAX_SAMPLES),
               help=f"random configurations per entry (1 to {MAX_SAMPLES:,})")
 @click.option("--seed", default=0, show_default=True)
 @click.option("--symbolic/--no-symbolic", default=True, show_default=True,
               help="also prove the formula against a FakeTensor trace with symbolic N, H, W "
                    "(a dense grid of H, W where torch cannot trace the module symbolically)")
-@FORMAT
+@TEXT_FORMAT
 def verify(names, samples, seed, symbolic, fmt):
     """Prove catalogue formulas equal to what the reference PyTorch code executes (imports torch).
 
+    NAMES (se cbam, or se,cbam) are the entries to prove; without them, the whole catalogue.
     Exits 1 if any entry mismatches."""
     from ..verify import verify_entry
 
+    names = _names(names, "NAMES")
     entries = [catalogue.get(n) for n in names] if names else catalogue.entries()
     rows, failed = [], []
-    for i, entry in enumerate(entries, 1):
-        click.echo(f"[{i}/{len(entries)}] verifying {entry.name} ...", err=True)
+    bar = Progress(len(entries))
+    for entry in entries:
+        bar.step(f"verifying {entry.name}")
         report = verify_entry(entry, samples=samples, seed=seed, symbolic=symbolic)
         rows.append({"module": entry.name, "configs": report.configs, "mismatches": len(report.mismatches),
                      "unsupported_ops": ", ".join(sorted(report.unsupported)) or "-",
@@ -522,6 +653,7 @@ def verify(names, samples, seed, symbolic, fmt):
                      "result": "pass" if report.passed else "FAIL"})
         if not report.passed:
             failed.append(report)
+    bar.done()
     click.echo(render(rows, fmt))
     for report in failed:
         for line in report.mismatches[:5]:
@@ -531,6 +663,7 @@ def verify(names, samples, seed, symbolic, fmt):
 
 
 from .lut import lut as lut_group; cli.add_command(lut_group)  # noqa: E402,E702 (attncost lut)
+case_insensitive(cli)         # every choice of every command matched regardless of case (cli/choices.py)
 
 
 def main():

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import sympy
-
+from ..algebra import as_int, sympy as _sympy
 from .cost import Cost
 
 
@@ -13,6 +12,10 @@ def expressions_equal(a, b) -> bool:
     Maxima are compared as sets of their non-dominated arguments, since ``simplify`` cannot in
     general cancel ``Max(x, y) - Max(x, y')`` even when ``y == y'``.
     """
+    ca, cb = as_int(a), as_int(b)
+    if ca is not None and cb is not None:
+        return ca == cb
+    sympy = _sympy()
     a, b = sympy.sympify(a), sympy.sympify(b)
     if a == b:
         return True
@@ -24,7 +27,7 @@ def expressions_equal(a, b) -> bool:
 
 
 def _args(m) -> frozenset:
-    return frozenset(sympy.expand(arg) for arg in m.args)
+    return frozenset(_sympy().expand(arg) for arg in m.args)
 
 
 def differences(expected: Cost, actual: Cost) -> list[tuple[str, object, object]]:

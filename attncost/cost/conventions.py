@@ -22,8 +22,6 @@ from __future__ import annotations
 
 import enum
 
-import sympy
-
 from ..ops.primitive import CONVENTIONS, op_kind
 from .cost import Cost
 
@@ -37,9 +35,9 @@ def weight(convention: Convention | str, kind_name: str) -> int:
     return op_kind(kind_name).weights[Convention(convention).value]
 
 
-def flops(cost: Cost, convention: Convention | str = Convention.FULL) -> sympy.Expr:
-    """FLOPs of ``cost`` under ``convention``."""
-    total = sympy.Integer(0)
+def flops(cost: Cost, convention: Convention | str = Convention.FULL):
+    """FLOPs of ``cost`` under ``convention``: an int for a concrete cost, else a sympy expression."""
+    total = cost.zero()
     for name, count in cost.counts.items():
         w = weight(convention, name)
         if w:
@@ -47,7 +45,7 @@ def flops(cost: Cost, convention: Convention | str = Convention.FULL) -> sympy.E
     return total
 
 
-def flops_by_kind(cost: Cost, convention: Convention | str = Convention.FULL) -> dict[str, sympy.Expr]:
+def flops_by_kind(cost: Cost, convention: Convention | str = Convention.FULL) -> dict:
     """FLOPs per op kind under ``convention`` (kinds worth 0 left out)."""
     out = {}
     for name, count in cost.counts.items():

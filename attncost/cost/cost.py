@@ -1,4 +1,10 @@
-"""Cost: exact counts by op kind, parameters and memory, as sympy expressions.
+"""Cost: exact counts by op kind, parameters and memory: Python ints when concrete, sympy
+expressions when symbolic.
+
+A Cost is one or the other as a whole: when every quantity is an integer (a concrete shape) each is
+a Python int, and no sympy is involved; when any is an expression, each is a sympy expression, as
+before. So ``int(cost.macs)``, ``cost.params == 4096`` and printing work on both, and the symbolic
+API (``subs``, ``free_symbols``) answers on a concrete cost too.
 
 FLOPs are deliberately not stored: a convention (``attncost.cost.conventions``) weighs the op kinds
 into FLOPs when printed, so every convention comes from the same exact counts.
@@ -9,15 +15,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Mapping
 
-import sympy
-
+from ..algebra import as_int, maximum, sympy as _sympy
 from ..ops.primitive import OP_KINDS
 
 MEMORY_FIELDS = ("params", "activation_elements", "peak_live_elements", "attention_map_elements")
-
-
-def _expr(value) -> sympy.Expr:
-    return sympy.sympify(value)
 
 
 @dataclass(frozen=True)
@@ -31,22 +32,43 @@ class Cost:
         its last use; the input counts, parameters do not.
     attention_map_elements: the largest attention map (gate or pairwise-affinity tensor) the
         module materialises; 0 where there is none.
+
+    Every value is an int (``symbolic`` is False) or every value a sympy expression (True).
     """
 
-    counts: Mapping[str, sympy.Expr] = field(default_factory=dict)
-    params: sympy.Expr = sympy.Integer(0)
-    activation_elements: sympy.Expr = sympy.Integer(0)
-    peak_live_elements: sympy.Expr = sympy.Integer(0)
-    attention_map_elements: sympy.Expr = sympy.Integer(0)
+    counts: Mapping[str, object] = field(default_factory=dict)
+    params: object = 0
+    activation_elements: object = 0
+    peak_live_elements: object = 0
+    attention_map_elements: object = 0
 
     def __post_init__(self):
         for name in self.counts:
             if name not in OP_KINDS:
                 raise KeyError(f"op kind {name!r} is not registered")
-        cleaned = {k: _expr(v) for k, v in sorted(self.counts.items()) if _expr(v) != 0}
+        counts = sorted(self.counts.items())
+        memory = [getattr(self, name) for name in MEMORY_FIELDS]
+        concrete = [as_int(v) for _, v in counts] + [as_int(v) for v in memory]
+        if None not in concrete:
+            values = iter(concrete)
+            cleaned = {k: v for (k, _), v in zip(counts, values) if v != 0}
+            memory = list(values)
+        else:
+            sympify = _sympy().sympify
+            cleaned = {k: sympify(v) for k, v in counts if sympify(v) != 0}
+            memory = [sympify(v) for v in memory]
         object.__setattr__(self, "counts", cleaned)
-        for name in MEMORY_FIELDS:
-            object.__setattr__(self, name, _expr(getattr(self, name)))
+        for name, value in zip(MEMORY_FIELDS, memory):
+            object.__setattr__(self, name, value)
+
+    @property
+    def symbolic(self) -> bool:
+        """Whether the values are sympy expressions (some depend on a symbol), not Python ints."""
+        return not isinstance(self.params, int)
+
+    def zero(self):
+        """0 in this cost's kind (a sympy Integer for a symbolic cost), to start sums from."""
+        return _sympy().Integer(0) if self.symbolic else 0
 
     # -- arithmetic ---------------------------------------------------------------------------
     def __add__(self, other: Cost) -> Cost:
@@ -62,11 +84,11 @@ class Cost:
             counts=counts,
             params=self.params + other.params,
             activation_elements=self.activation_elements + other.activation_elements,
-            peak_live_elements=sympy.Max(self.peak_live_elements, other.peak_live_elements),
-            attention_map_elements=sympy.Max(self.attention_map_elements, other.attention_map_elements),
+            peak_live_elements=maximum(self.peak_live_elements, other.peak_live_elements),
+            attention_map_elements=maximum(self.attention_map_elements, other.attention_map_elements),
         )
 
-    def fields(self) -> dict[str, sympy.Expr]:
+    def fields(self) -> dict:
         """Every quantity by name: ``count:<kind>`` for op counts, then the memory fields."""
         out = {f"count:{k}": v for k, v in self.counts.items()}
         out.update({name: getattr(self, name) for name in MEMORY_FIELDS})
@@ -81,23 +103,28 @@ class Cost:
 
     def subs(self, mapping) -> Cost:
         """Substitute symbols. All at once (``xreplace``) when the values are numbers: one at a time,
-        sympy would rebuild every partly-substituted ``Max`` and compare its arguments symbolically."""
+        sympy would rebuild every partly-substituted ``Max`` and compare its arguments symbolically.
+        A concrete cost has no symbols to substitute: it is returned as it is."""
+        if not self.symbolic:
+            return self
+        sympy = _sympy()
         mapping = {sympy.sympify(k): sympy.sympify(v) for k, v in dict(mapping).items()}
         if all(k.is_Symbol and v.is_Number for k, v in mapping.items()):
             return self.map(lambda e: e.xreplace(mapping))
         return self.map(lambda e: e.subs(mapping, simultaneous=True))
 
     def simplify(self) -> Cost:
-        return self.map(sympy.simplify)
+        return self.map(_sympy().simplify) if self.symbolic else self
 
     @property
-    def macs(self) -> sympy.Expr:
+    def macs(self):
         """Conv + linear + matmul multiply-accumulates."""
-        return sum((v for k, v in self.counts.items() if k.startswith("mac.")), sympy.Integer(0))
+        return sum((v for k, v in self.counts.items() if k.startswith("mac.")), self.zero())
 
     @property
     def free_symbols(self) -> set:
         out = set()
-        for value in self.fields().values():
-            out |= value.free_symbols
+        if self.symbolic:
+            for value in self.fields().values():
+                out |= value.free_symbols
         return out

@@ -2,17 +2,19 @@
 expand's strides and when matmul folds its batch into rows. No torch, no recording.
 
 A size is an int, a sympy Integer or a sympy expression; a symbolic size is taken to be larger than 1
-(the symbolic formula's claim). A stride of None is an unknown layout, which is never contiguous and
+(the symbolic formula's claim). Ints are compared as ints; sympy is imported only for a symbolic
+size (:mod:`attncost.algebra`). A stride of None is an unknown layout, which is never contiguous and
 never viewed. Every rule here is checked against PyTorch in tests/cost/test_reshape.py and
 tests/cost/test_matmul_linear.py.
 """
 
 from __future__ import annotations
 
-import sympy
-
+from ..algebra import as_int, equal as same, is_one, sympy as _sympy
 from ..ops.shapes import numel
-from .symbolic import as_int
+
+__all__ = ["alias_strides", "contiguous_strides", "expand_strides", "folds", "is_contiguous", "is_one", "same",
+           "view_strides"]
 
 
 def contiguous_strides(shape) -> tuple:
@@ -23,19 +25,6 @@ def contiguous_strides(shape) -> tuple:
     return tuple(reversed(strides))
 
 
-def is_one(size) -> bool:
-    concrete = as_int(size)
-    return concrete == 1 if concrete is not None else sympy.sympify(size) == 1
-
-
-def same(a, b) -> bool:
-    """``a == b`` for two sizes or strides (exact: symbolic ones are expanded)."""
-    ca, cb = as_int(a), as_int(b)
-    if ca is not None and cb is not None:
-        return ca == cb
-    return sympy.expand(sympy.sympify(a) - sympy.sympify(b)) == 0
-
-
 def _smaller(small, large) -> bool:
     """``small < large`` for two products of sizes; symbolic sizes are taken to be large: both are
     evaluated exactly with every symbol set to a distinct large integer (no simplification, which
@@ -43,6 +32,7 @@ def _smaller(small, large) -> bool:
     cs, cl = as_int(small), as_int(large)
     if cs is not None and cl is not None:
         return cs < cl
+    sympy = _sympy()
     small, large = sympy.sympify(small), sympy.sympify(large)
     symbols = sorted(small.free_symbols | large.free_symbols, key=str)
     point = {symbol: 10 ** 6 + 7 * i for i, symbol in enumerate(symbols)}
@@ -52,7 +42,7 @@ def _smaller(small, large) -> bool:
 def is_contiguous(shape, strides, strict: bool = False) -> bool:
     """PyTorch's rule: strides match a row-major layout, ignoring dims of size 1 (unless
     ``strict``)."""
-    if any(as_int(s) == 0 or (as_int(s) is None and sympy.sympify(s) == 0) for s in shape):
+    if any(as_int(s) == 0 or (as_int(s) is None and _sympy().sympify(s) == 0) for s in shape):
         return True
     z = 1
     for size, stride in zip(reversed(shape), reversed(strides)):

@@ -10,9 +10,7 @@ from __future__ import annotations
 
 import itertools
 
-import sympy
-
-from .symbolic import exact_max
+from .symbolic import exact_max, total
 
 END = float("inf")
 
@@ -50,10 +48,7 @@ class Liveness:
             self.allocated.append(key)
 
     def activation_elements(self):
-        sizes = [self.size[k] for k in self.allocated]
-        if all(isinstance(v, int) for v in sizes):
-            return sympy.Integer(sum(sizes))
-        return sympy.Add(*[sympy.sympify(v) for v in sizes])
+        return total([self.size[k] for k in self.allocated])
 
     def peak(self, outputs=()):
         """Largest sum of live storages over the steps, with ``outputs`` kept live to the end."""

@@ -13,8 +13,7 @@ replay cache of ``replayable`` in ``cost/replay.py``.
 
 from __future__ import annotations
 
-import sympy
-
+from ..algebra import as_int, differ as _provably_different, exact_div as _divide, floor_div, sympy as _sympy
 from ..errors import ShapeError
 from ..ops import conv as products, pointwise, sampling
 from ..ops.pointwise import (ADD, DIV, MUL, NORM_BATCH, NORM_GROUP, NORM_LAYER, POOL_AVG, POOL_MAX, REDUCE_MAX, RELU,
@@ -24,7 +23,6 @@ from .layout import (alias_strides, contiguous_strides, expand_strides, folds, i
                      view_strides)
 from .recorder import OpRecord, Recorder, Tensor
 from .replay import Replays
-from .symbolic import as_int
 
 __all__ = ["OpRecord", "Program", "Tensor"]     # OpRecord: also the tracer's record type
 
@@ -37,25 +35,18 @@ def _pair(value, n=2) -> tuple:
     return tuple(value) if isinstance(value, (tuple, list)) else (value,) * n
 
 
-def _provably_different(a, b) -> bool:
-    """Whether two sizes (ints or sympy expressions) differ for certain: both concrete and unequal,
-    or a difference that is a non-zero number (``H`` and ``H + 1``). Two symbolic sizes that may be
-    equal (``floor(H/2)`` and ``H // 2 + 0``) are not."""
-    if a == b:
+def _dense(shape, strides) -> bool:
+    """Whether concrete ``strides`` lay ``shape`` out without gaps or overlaps in some dim order (a
+    permutation of a contiguous tensor): what ``clone()`` preserves. Symbolic layouts: False."""
+    sizes, steps = [as_int(s) for s in shape], [as_int(s) if s is not None else None for s in strides]
+    if any(v is None for v in sizes + steps):
         return False
-    ca, cb = as_int(a), as_int(b)
-    if ca is not None and cb is not None:
-        return ca != cb
-    difference = sympy.sympify(a) - sympy.sympify(b)
-    return bool(difference.is_number and difference != 0)
-
-
-def _divide(size, divisor):
-    """``size / divisor``: an int when both are concrete and it divides, else a sympy quotient."""
-    cs, cd = as_int(size), as_int(divisor)
-    if cs is not None and cd is not None and cd and cs % cd == 0:
-        return cs // cd
-    return sympy.sympify(size) / divisor
+    expected = 1
+    for size, step in sorted((p for p in zip(sizes, steps) if p[0] != 1), key=lambda p: p[1]):
+        if step != expected:
+            return False
+        expected *= size
+    return True
 
 
 class Program(Recorder):
@@ -350,6 +341,21 @@ class Program(Recorder):
         self.count(pointwise.pool(POOL_AVG, out_shape, kernel))
         return self.allocate([x], out_shape)[0]
 
+    def adaptive_avg_pool2d(self, x: Tensor, size) -> Tensor:
+        """F.adaptive_avg_pool2d(x, size), ``None`` keeping a dim (nn.AdaptiveAvgPool2d((None, 1)),
+        Coordinate Attention's pool_h). ATen runs a 1x1 output as a mean over H and W
+        (``global_avg_pool``) and any other through _adaptive_avg_pool2d; where a kept dim of size 1
+        alone makes the output 1x1 (pool_h of an H = 1 map), the program is marked degenerate."""
+        requested = _pair(size)
+        out = tuple(s if o is None else o for s, o in zip(x.shape[2:], requested))
+        if all(is_one(o) for o in out):
+            if any(o is None for o in requested):
+                self.mark_degenerate(f"a dim of size 1 makes adaptive_avg_pool2d{requested} of {x.shape} a mean")
+            return self.global_avg_pool(x)
+        out_shape = (*x.shape[:2], *out)
+        self.count(pointwise.adaptive_avg_pool(x.shape, out_shape))
+        return self.allocate([x], out_shape)[0]
+
     def interpolate(self, x: Tensor, size, mode="nearest") -> Tensor:
         out_shape = (*x.shape[:2], *_pair(size))
         self.count(pointwise.interpolate(mode, out_shape))
@@ -459,7 +465,12 @@ class Program(Recorder):
         """``x.unfold(dim, size, step)``: windows of ``size`` every ``step`` along ``dim`` (a new last
         dim); a view."""
         dim = normalize_dim(dim, x.ndim)
-        count = sympy.floor(sympy.cancel(sympy.sympify(x.shape[dim] - size) / step)) + 1
+        span = x.shape[dim] - size
+        if as_int(span) is not None and as_int(step) is not None:
+            count = floor_div(as_int(span), as_int(step)) + 1
+        else:
+            sympy = _sympy()
+            count = sympy.floor(sympy.cancel(sympy.sympify(span) / step)) + 1
         shape = (*x.shape[:dim], count, *x.shape[dim + 1:], size)
         strides = (*x.strides[:dim], None if x.strides[dim] is None else x.strides[dim] * step,
                    *x.strides[dim + 1:], x.strides[dim])
@@ -467,9 +478,81 @@ class Program(Recorder):
 
     def pad(self, x: Tensor, pads) -> Tensor:
         """F.pad with a constant (aten.constant_pad_nd): ``pads`` are (before, after) pairs starting
-        from the last dim; every output element is written."""
+        from the last dim; every output element is written. Where every pad is 0, ATen returns
+        ``x.clone()``, which keeps the layout of a dense ``x`` (a permuted view stays permuted);
+        otherwise the output is contiguous."""
         shape = list(x.shape)
         for i in range(len(pads) // 2):
             shape[x.ndim - 1 - i] = shape[x.ndim - 1 - i] + pads[2 * i] + pads[2 * i + 1]
+        self.count(pointwise.copy(shape))
+        out = self.allocate([x], tuple(shape))[0]
+        if all(as_int(p) == 0 for p in pads) and _dense(x.shape, x.strides):
+            out = Tensor(out.shape, out.storage, tuple(x.strides))
+        return out
+
+    def roll(self, x: Tensor, shifts, dims) -> Tensor:
+        """torch.roll (aten.roll, one op for any number of dims): a contiguous copy with the same shape
+        (Swin's cyclic shift); the shifts do not change what is counted."""
+        self.count(pointwise.copy(x.shape))
+        return self.allocate([x], x.shape)[0]
+
+    def index(self, x: Tensor, index: Tensor) -> Tensor:
+        """``x[index]`` with one integer index tensor on dim 0 (aten.index): a gather of
+        ``(*index.shape, *x.shape[1:])`` elements, written contiguous (Swin's relative position bias
+        ``table[index.view(-1)]``)."""
+        out_shape = (*index.shape, *x.shape[1:])
+        self.count(pointwise.copy(out_shape))
+        return self.allocate([x, index], out_shape)[0]
+
+    def index_select(self, x: Tensor, dim: int, index: Tensor) -> Tensor:
+        """torch.index_select(x, dim, index) with a 1-D index (aten.index_select): a contiguous gather
+        (Axial-DeepLab's relative embeddings)."""
+        dim = normalize_dim(dim, x.ndim)
+        out_shape = tuple(index.shape[0] if i == dim else s for i, s in enumerate(x.shape))
+        self.count(pointwise.copy(out_shape))
+        return self.allocate([x, index], out_shape)[0]
+
+    # -- indexing as Swin's torchvision forward runs it (networks/swin.py) -------------------------
+    def select(self, x: Tensor, dim: int, index) -> Tensor:
+        """``x[index]`` along ``dim`` (aten.select, e.g. torchvision Swin's ``q, k, v = qkv[0], qkv[1],
+        qkv[2]``): a view without that dim."""
+        dim = normalize_dim(dim, x.ndim)
+        return self._view(x, (*x.shape[:dim], *x.shape[dim + 1:]), (*x.strides[:dim], *x.strides[dim + 1:]))
+
+    def slice_step(self, x: Tensor, dim: int, start, step) -> Tensor:
+        """``x[..., start::step, ...]`` along ``dim`` (aten.slice with a step; 0 <= start): a view of
+        ceil((size - start) / step) elements, its stride ``step`` times the dim's (Swin's patch merging
+        ``x[..., 0::2, 1::2, :]``)."""
+        from ..algebra import ceil_div
+
+        dim = normalize_dim(dim, x.ndim)
+        size = ceil_div(x.shape[dim] - start, step)
+        shape = tuple(size if i == dim else s for i, s in enumerate(x.shape))
+        stride = None if x.strides[dim] is None else x.strides[dim] * step
+        return self._view(x, shape, (*x.strides[:dim], stride, *x.strides[dim + 1:]))
+
+    def setitem_scalar(self, x: Tensor, index) -> Tensor:
+        """``x[index] = number`` (Tensor.__setitem__ with a Python number), ``index`` one Python slice
+        (step 1, any bounds) per leading dim, as PyTorch runs it: the number becomes a 0-dim tensor
+        (aten.lift_fresh: a fresh one-element storage), each slice a view (aten.slice) unless it starts
+        at 0 and stops at or past the end (PyTorch skips those), then aten.fill_ writes the view's
+        elements in place. Concrete sizes only; returns ``x``."""
+        value = self.allocate([], ())[0]
+        view = x
+        for dim, piece in enumerate(index):
+            size = as_int(x.shape[dim])
+            if size is None:
+                raise ValueError("setitem_scalar needs concrete sizes")
+            if (piece.start or 0) == 0 and (piece.stop is None or piece.stop >= size):
+                continue
+            start, stop, _ = piece.indices(size)
+            view = self.slice(view, dim, start, max(start, stop))
+        self.count(pointwise.copy(view.shape))
+        self.record([view.storage, value.storage], [])
+        return x
+
+    def new_zeros(self, x: Tensor, shape) -> Tensor:
+        """``x.new_zeros(shape)`` (aten.new_zeros): a fresh tensor of zeros; the op reads ``x`` (its
+        dtype and device), which keeps ``x`` live until then (Swin's mask ``x.new_zeros((Hp, Wp))``)."""
         self.count(pointwise.copy(shape))
         return self.allocate([x], tuple(shape))[0]

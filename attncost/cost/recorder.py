@@ -16,13 +16,12 @@ import itertools
 from dataclasses import dataclass
 from typing import NamedTuple
 
-import sympy
-
+from ..algebra import equal, normalize
 from ..ops.shapes import numel
 from .cost import Cost
 from .layout import contiguous_strides
 from .liveness import Liveness
-from .symbolic import as_int, exact_max, total
+from .symbolic import exact_max, total
 
 
 class OpRecord(NamedTuple):
@@ -104,7 +103,7 @@ class Recorder:
     def input(self, shape) -> Tensor:
         """The module's input; concrete sizes become Python ints, so that a concrete walk stays in
         integer arithmetic (sympy only where a size is a symbol)."""
-        shape = tuple(as_int(s) if as_int(s) is not None else s for s in shape)
+        shape = tuple(normalize(s) for s in shape)
         t = Tensor(shape, next(self._ids))
         self._liveness.add_input(t.storage, t.numel)
         return t
@@ -113,7 +112,7 @@ class Recorder:
         """Register a learnable parameter; the same name is counted once (weight sharing)."""
         name = (*self._scope, name if name is not None else f"_param{next(self._anonymous)}")
         if name in self._params:
-            if sympy.expand(self._params[name] - elements) != 0:
+            if not equal(self._params[name], elements):
                 raise ValueError(f"parameter {name!r} reused with another size")
             return
         self._params[name] = elements

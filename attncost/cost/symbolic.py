@@ -1,27 +1,12 @@
 """Small symbolic helpers: concrete sizes kept as ints, sums of sizes, deciding dominance and taking
-exact maxima of expressions."""
+exact maxima of expressions. sympy is imported only for symbolic arguments (see
+:mod:`attncost.algebra`, which ``as_int`` and ``total`` come from)."""
 
 from __future__ import annotations
 
-import sympy
+from ..algebra import as_int, sympy as _sympy, total
 
-
-def as_int(value):
-    """``value`` as a Python int when it is a concrete integer (int or sympy Integer), else None:
-    the fast path that keeps concrete shapes (every network walk) out of sympy's simplifier."""
-    if isinstance(value, int):
-        return value
-    if isinstance(value, sympy.Integer):
-        return int(value)
-    return None
-
-
-def total(values):
-    """Sum of sizes: an int sum when all are concrete (fast), else a sympy Add."""
-    values = list(values)
-    if all(isinstance(v, int) for v in values):
-        return sympy.Integer(sum(values))
-    return sympy.Add(*[sympy.sympify(v) for v in values])
+__all__ = ["SAMPLE_VALUES", "as_int", "exact_max", "is_nonnegative", "total"]
 
 
 def is_nonnegative(expr) -> bool:
@@ -31,6 +16,9 @@ def is_nonnegative(expr) -> bool:
     such) are all nonnegative: if every coefficient is nonnegative, so is the expression. False
     means "not proven", never "negative".
     """
+    if isinstance(expr, int):
+        return expr >= 0
+    sympy = _sympy()
     expr = sympy.expand(sympy.sympify(expr))
     if expr.is_Number:
         return bool(expr >= 0)
@@ -44,6 +32,7 @@ def is_nonnegative(expr) -> bool:
 
 
 def _generators(expr) -> set:
+    sympy = _sympy()
     gens = set()
     for atom in expr.atoms(sympy.Symbol, sympy.floor, sympy.ceiling, sympy.Max):
         if atom.is_nonnegative or isinstance(atom, (sympy.floor, sympy.ceiling)):
@@ -52,12 +41,11 @@ def _generators(expr) -> set:
 
 
 def exact_max(values):
-    """The maximum of ``values``: a number for numbers, else ``Max`` of the non-dominated ones."""
-    if values and all(isinstance(v, int) for v in values):
-        return sympy.Integer(max(values))
+    """The maximum of ``values``: an int for ints (0 for none), else ``Max`` of the non-dominated ones."""
+    if all(isinstance(v, int) for v in values):
+        return max(values, default=0)
+    sympy = _sympy()
     values = [sympy.sympify(v) for v in values]
-    if not values:
-        return sympy.Integer(0)
     if all(v.is_Number for v in values):
         return max(values)
     candidates = sorted(set(values), key=sympy.default_sort_key)

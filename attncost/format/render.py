@@ -1,8 +1,16 @@
-"""Render results as a table (tabulate), JSON, CSV or Markdown.
+"""Render results as a table (:mod:`.grid`, tabulate's layouts), JSON, CSV or Markdown.
 
-Results are data (numbers, lists, dicts); everything about how they read (thousands separators,
-percentages, the caption and footer lines) happens here. ``render`` prints rows with a caption;
-``render_result`` prints a result document of ``network`` or ``compare`` (the schema of docs/JSON.md).
+Results are data (numbers, lists, dicts); everything about how they read happens here: units
+(:mod:`.units`, by the column kinds of :mod:`.columns`), percentages, the total row and the lines
+under a table. ``render`` prints rows with their metadata; ``render_result`` prints a result
+document of ``network`` or ``compare`` (the schema of docs/JSON.md).
+
+- **table, markdown**: human units by default (``25.56 M``, ``393.0 KiB``; ``--units exact``: every
+  digit, with thousands separators), ratios with 3 significant digits, then the metadata one
+  ``key: value`` a line (markdown: a list), wrapped at :data:`WIDTH` characters, then a line saying
+  what the units are;
+- **JSON, CSV**: exact numbers always. CSV starts with the metadata as ``# key: value`` comment lines
+  (``pandas.read_csv(path, comment="#")`` skips them), then one header line and the rows.
 """
 
 from __future__ import annotations
@@ -11,8 +19,12 @@ import csv
 import enum
 import io
 import json
+import textwrap
 
-from tabulate import tabulate
+from ..shapes import DTYPE_BYTES
+from . import columns
+from .grid import grid
+from .units import LEGEND, Units, human_bytes, human_count, percent
 
 
 class OutputFormat(str, enum.Enum):
@@ -23,39 +35,129 @@ class OutputFormat(str, enum.Enum):
 
 
 FORMATS = [f.value for f in OutputFormat]
+#: the longest line of the metadata under a table (longer values wrap, continuation lines indented)
+WIDTH = 100
+#: formats that print numbers as data (exact), where ``--units`` has no effect
+DATA_FORMATS = (OutputFormat.JSON, OutputFormat.CSV)
 
 
-def _cell(value):
-    if value is None:
-        return "-"
-    if isinstance(value, int) and not isinstance(value, bool):
-        return f"{value:,}"
-    if isinstance(value, float):
-        return f"{value:.3g}"
-    return value
+class OutputStyle(str):
+    """How to print: the format and, for table and markdown, the units (``--format``, ``--units``).
+
+    It is the format's string (``"table"``, ``"json"``, ...) with ``units`` on it, so code written for
+    a format name (``fmt == "json"``, ``OutputFormat(fmt)``) reads a style unchanged."""
+
+    format: OutputFormat
+    units: Units
+
+    def __new__(cls, format: OutputFormat | str = OutputFormat.TABLE, units: Units | str = Units.HUMAN):
+        fmt = OutputFormat(format)
+        style = super().__new__(cls, fmt.value)
+        style.format, style.units = fmt, Units(units)
+        return style
+
+    def __eq__(self, other):
+        if isinstance(other, OutputStyle):
+            return (self.format, self.units) == (other.format, other.units)
+        return str.__eq__(self, other)
+
+    def __ne__(self, other):
+        return not self == other
+
+    __hash__ = str.__hash__
+
+    def __repr__(self):
+        return f"OutputStyle({self.format.value!r}, {self.units.value!r})"
+
+    @classmethod
+    def of(cls, fmt: OutputStyle | OutputFormat | str = OutputFormat.TABLE, units: Units | str | None = None):
+        """``fmt`` as a style: a style as it is (``units`` overriding its units), a format with ``units``
+        (default human)."""
+        if isinstance(fmt, OutputStyle):
+            return fmt if units is None else cls(fmt.format, units)
+        return cls(OutputFormat(fmt), Units.HUMAN if units is None else units)
 
 
-def render(rows: list[dict], fmt: OutputFormat | str = OutputFormat.TABLE, meta: dict | None = None) -> str:
-    """Rows (dicts with the same keys) in ``fmt``. ``meta`` (e.g. the convention) goes into JSON
-    and as a caption line under tables."""
-    fmt = OutputFormat(fmt)
-    if fmt is OutputFormat.JSON:
-        return json.dumps({**(meta or {}), "rows": rows}, indent=2, default=str)
-    if fmt is OutputFormat.CSV:
-        out = io.StringIO()
-        if rows:
-            writer = csv.DictWriter(out, fieldnames=list(rows[0]), lineterminator="\n")
-            writer.writeheader()
-            writer.writerows(rows)
-        return out.getvalue().rstrip("\n")
-    headers = list(rows[0]) if rows else []
-    body = [[_cell(r[h]) for h in headers] for r in rows]
-    numeric = [bool(rows) and all(isinstance(r[h], (int, float)) or r[h] is None for r in rows)
-               and any(r[h] is not None for r in rows) for h in headers]
-    text = tabulate(body, headers=headers, tablefmt="github" if fmt is OutputFormat.MARKDOWN else "simple",
-                    disable_numparse=True, colalign=["right" if n else "left" for n in numeric])
-    if meta:
-        text += "\n\n" + "; ".join(f"{k}: {v}" for k, v in meta.items())
+# -- pieces ----------------------------------------------------------------------------------------------
+
+def _cell(value, units: Units = Units.HUMAN, name: str = ""):
+    """One value as a table prints it (by its column's kind: see :mod:`.columns`)."""
+    return columns.cell(name, value, units)
+
+
+def _comment(value) -> str:
+    """A metadata value on a CSV comment line: text as it is, anything else as JSON (exact numbers)."""
+    text = value if isinstance(value, str) else json.dumps(value, default=str)
+    return " ".join(text.split("\n"))
+
+
+def _csv(rows: list[dict], meta: list[tuple[str, object]] = ()) -> str:
+    out = io.StringIO()
+    for key, value in meta:
+        out.write(f"# {key}: {_comment(value)}\n")
+    if rows:
+        writer = csv.DictWriter(out, fieldnames=list(rows[0]), lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(rows)
+    return out.getvalue().rstrip("\n")
+
+
+def _table(rows: list[dict], style: OutputStyle, total: dict | None = None) -> str:
+    """Rows (dicts with the same keys) as a table or markdown; ``total`` a last row under a rule."""
+    keys = list(rows[0]) if rows else []
+    shown = rows + ([total] if total else [])
+    body = [[_cell(r.get(k), style.units, k) for k in keys] for r in shown]
+    numeric = [bool(rows) and all(isinstance(r[k], (int, float)) or r[k] is None for r in rows)
+               and any(r[k] is not None for r in rows) for k in keys]
+    markdown = style.format is OutputFormat.MARKDOWN
+    if total and markdown:
+        body[-1][0] = f"**{body[-1][0]}**"
+    text = grid(body, [columns.header(k) for k in keys], markdown, ["right" if n else "left" for n in numeric])
+    if total and not markdown:                            # a rule above the total row, as under the header
+        lines = text.split("\n")
+        text = "\n".join(lines[:-1] + [lines[1], lines[-1]])
+    return text
+
+
+def units_line(keys, units: Units = Units.HUMAN) -> str | None:
+    """The line saying what a table's units are, if it prints any (counts or bytes)."""
+    if not columns.has_units(keys):
+        return None
+    if Units(units) is Units.HUMAN:
+        return LEGEND
+    in_bytes = [columns.header(k) for k in keys if columns.kind(k) is columns.Kind.BYTES]
+    return "units: exact integers" + (f"; {', '.join(in_bytes)} in bytes" if in_bytes else "")
+
+
+def _footer(items: list[tuple[str, object]], markdown: bool) -> str:
+    """Metadata, one ``key: value`` a line of at most :data:`WIDTH` characters (markdown: a list)."""
+    lead = "- " if markdown else ""
+    lines = []
+    for key, value in items:
+        text = f"{lead}{key}: {value}" if key else f"{lead}{value}"
+        lines.append(textwrap.fill(text, width=WIDTH, subsequent_indent="  ", break_long_words=False,
+                                   break_on_hyphens=False))
+    return "\n".join(lines)
+
+
+def render(rows: list[dict], fmt: OutputStyle | OutputFormat | str = OutputFormat.TABLE, meta: dict | None = None,
+           *, units: Units | str | None = None) -> str:
+    """Rows (dicts with the same keys) in ``fmt`` (a format, or an :class:`OutputStyle` with the units).
+    ``meta`` (e.g. the convention) goes into JSON, as ``# key: value`` lines before CSV's header, and
+    under tables one ``key: value`` a line, with the units line last."""
+    style = OutputStyle.of(fmt, units)
+    meta = meta or {}
+    if style.format is OutputFormat.JSON:
+        return json.dumps({**meta, "rows": rows}, indent=2, default=str)
+    if style.format is OutputFormat.CSV:
+        return _csv(rows, list(meta.items()))
+    text = _table(rows, style)
+    items = [(key, _cell(value)) for key, value in meta.items()]
+    legend = units_line(list(rows[0]) if rows else [], style.units)
+    if legend:
+        items.append(("", legend))
+    if items:
+        text += "\n\n" + _footer(items, style.format is OutputFormat.MARKDOWN)
     return text
 
 
@@ -63,28 +165,91 @@ def render(rows: list[dict], fmt: OutputFormat | str = OutputFormat.TABLE, meta:
 
 #: columns of a result's rows that only JSON carries (lists and flags that read badly in a table)
 JSON_ONLY = ("scope", "own")
+#: fields the lines under a result's table say otherwise (the table, the total row, the summary)
 _CAPTION_SKIP = {"schema_version", "command", "rows", "modules", "totals", "attention_share", "incomplete",
-                 "unsupported_ops", "group_by"}
+                 "unsupported_ops", "group_by", "reported"}
 _CAPTION_HEAD = ("network", "shape", "convention", "dtype")
+#: the CSV comment lines leave out only the rows themselves
+_CSV_SKIP = ("rows", "modules")
+_MEMORY = (("activation_bytes", "activation"), ("peak_bytes", "peak"), ("attention_map_bytes", "attention map"))
 
 
 def _shape(value) -> str:
     return "x".join(str(v) for v in value) if isinstance(value, (list, tuple)) else str(value)
 
 
-def caption(doc: dict) -> str:
-    """The line under a result's table: what was counted, in which convention, and the totals."""
-    head = [key for key in _CAPTION_HEAD if doc.get(key) is not None]
-    rest = [key for key, value in doc.items() if key not in _CAPTION_SKIP and key not in head and value is not None]
-    items = [f"{key}: {_shape(doc[key]) if key == 'shape' else _cell(doc[key])}" for key in head]
-    for key, value in (doc.get("totals") or {}).items():
-        items.append(f"{key}: {_cell(value)}")
+def _dtype(dtype) -> str:
+    size = DTYPE_BYTES.get(dtype)
+    return f"{dtype} ({size} byte{'s' if size != 1 else ''} per element)" if size else str(dtype)
+
+
+def _count(value, units: Units) -> str:
+    return human_count(value) if units is Units.HUMAN and isinstance(value, int) else _cell(value, Units.EXACT)
+
+
+def _bytes(value, units: Units) -> str:
+    if units is Units.HUMAN and isinstance(value, int):
+        return human_bytes(value)
+    return f"{_cell(value, Units.EXACT)} B"
+
+
+def summary(doc: dict, units: Units | str = Units.HUMAN) -> list[tuple[str, str]]:
+    """The lines under a result's table as ``(key, text)``: what was counted (network, shape,
+    convention, dtype), the totals (FLOPs under the convention), memory in bytes, the attention
+    share, the reported top-1 (where a source reports one for the build), and the rest (``note``,
+    ``traced_with``, ...)."""
+    units = Units(units)
+    items = [(key, _shape(doc[key]) if key == "shape" else _dtype(doc[key]) if key == "dtype" else str(doc[key]))
+             for key in _CAPTION_HEAD if doc.get(key) is not None]
+    totals = doc.get("totals") or {}
+    counted = [(label, totals[key]) for key, label in (("params", "params"), ("macs", "MACs"), ("flops", "FLOPs"))
+               if key in totals]
+    if counted:
+        convention = f" ({doc['convention']})" if doc.get("convention") and "flops" in totals else ""
+        items.append(("total", ", ".join(f"{_count(value, units)} {label}" for label, value in counted) + convention))
+    memory = [(label, totals[key]) for key, label in _MEMORY if key in totals]
+    if memory:
+        items.append(("memory", ", ".join(f"{label} {_bytes(value, units)}" for label, value in memory)))
     share = doc.get("attention_share")
     if share:
-        items.append("attention share: " + ", ".join(
-            f"{key} {share[f'{key}_share']:.2%}" for key in ("params", "macs", "flops") if f"{key}_share" in share))
-    items += [f"{key.replace('_', ' ')}: {_cell(doc[key])}" for key in rest]
-    return "; ".join(items)
+        items.append(("attention share", ", ".join(
+            f"{key} {percent(share[f'{key}_share'])}" for key in ("params", "macs", "flops") if f"{key}_share" in share)))
+    reported = doc.get("reported")
+    if reported:
+        items.append(("reported top-1", reported_text(reported)))
+    items += [(key.replace("_", " "), _cell(value, units)) for key, value in doc.items()
+              if key not in _CAPTION_SKIP and key not in _CAPTION_HEAD and value is not None]
+    return items
+
+
+def reported_text(reported: dict) -> str:
+    """A ``reported`` object (docs/JSON.md) as the line under a table: the primary source's top-1, its
+    resolution and source, and the other sources' top-1 (JSON has their sources and settings)."""
+    text = f"{reported['top1']:g}% at {reported['resolution']}x{reported['resolution']} ({reported['source']})"
+    others = reported.get("also") or []
+    if others:
+        text += "; other sources: " + ", ".join(f"{o['top1']:g}%" for o in others)
+    return text
+
+
+def caption(doc: dict, units: Units | str = Units.HUMAN) -> str:
+    """The lines under a result's table (:func:`summary`), one ``key: value`` a line."""
+    return _footer(summary(doc, units), markdown=False)
+
+
+def csv_metadata(doc: dict) -> list[tuple[str, object]]:
+    """A result document's fields as CSV comment lines, exact: top-level fields by their JSON key (null
+    ones left out), those of ``totals`` and ``attention_share`` as ``totals.params``,
+    ``attention_share.flops_share``; ``shape`` as ``1x3x224x224``, other values as JSON."""
+    items = []
+    for key, value in doc.items():
+        if key in _CSV_SKIP or value is None:
+            continue
+        if isinstance(value, dict):
+            items += [(f"{key}.{inner}", v) for inner, v in value.items()]
+        else:
+            items.append((key, _shape(value) if key == "shape" else value))
+    return items
 
 
 def incomplete_line(doc: dict) -> str | None:
@@ -98,20 +263,36 @@ def incomplete_line(doc: dict) -> str | None:
             f"{'have' if len(ops) != 1 else 'has'} no formula: {named} - totals undercount")
 
 
-def render_result(doc: dict, fmt: OutputFormat | str = OutputFormat.TABLE) -> str:
+def total_row(doc: dict, rows: list[dict]) -> dict | None:
+    """The breakdown's total row: ``totals`` under the breakdown's columns, labelled ``total``. None
+    for ``compare`` (its rows are alternatives) and for the per-module table (its rows nest: parents
+    are the sums of their children, so a column's sum counts everything more than once)."""
+    totals, group_by = doc.get("totals"), doc.get("group_by")
+    if not totals or not rows or doc.get("modules") is not None or group_by not in rows[0]:
+        return None
+    return {key: ("total" if key == group_by else totals.get(key)) for key in rows[0]}
+
+
+def render_result(doc: dict, fmt: OutputStyle | OutputFormat | str = OutputFormat.TABLE, *,
+                  units: Units | str | None = None) -> str:
     """A result document in ``fmt``: JSON as it is; otherwise its ``modules`` rows where present (the
-    per-module table), else its ``rows``, with the caption (table, markdown) and, for an incomplete
-    result, the INCOMPLETE line last (CSV: as a ``#`` comment line)."""
-    fmt = OutputFormat(fmt)
-    if fmt is OutputFormat.JSON:
+    per-module table), else its ``rows`` with a total row (table, markdown), then the summary lines
+    and the units line (table, markdown) or, before the header, the metadata as ``#`` comment lines
+    (CSV); for an incomplete result the INCOMPLETE line last (CSV: a ``#`` comment line)."""
+    style = OutputStyle.of(fmt, units)
+    if style.format is OutputFormat.JSON:
         return json.dumps(doc, indent=2)
     rows = doc.get("modules") if doc.get("modules") is not None else doc.get("rows", [])
     rows = [{k: v for k, v in row.items() if k not in JSON_ONLY} for row in rows]
     warning = incomplete_line(doc)
-    if fmt is OutputFormat.CSV:
-        text = render(rows, fmt)
-        return text + (f"\n# {warning}" if warning else "")
-    text = render(rows, fmt) + "\n\n" + caption(doc)
+    if style.format is OutputFormat.CSV:
+        return _csv(rows, csv_metadata(doc)) + (f"\n# {warning}" if warning else "")
+    markdown = style.format is OutputFormat.MARKDOWN
+    items = summary(doc, style.units)
+    legend = units_line(list(rows[0]) if rows else ["params"], style.units)
+    if legend:
+        items.append(("", legend))
+    text = _table(rows, style, total_row(doc, rows)) + "\n\n" + _footer(items, markdown)
     if warning:
-        text += f"\n\n**{warning}**" if fmt is OutputFormat.MARKDOWN else f"\n\n{warning}"
+        text += f"\n\n**{warning}**" if markdown else f"\n\n{warning}"
     return text

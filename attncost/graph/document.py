@@ -33,9 +33,11 @@ def unsupported_ops(unsupported: dict, where=lambda scope: scope) -> list[dict]:
 
 
 def document(command: str, *, shape, convention, dtype, rows, group_by, network=None, total=None,
-             attention_share=None, modules=None, unsupported=(), **extra) -> dict:
+             attention_share=None, modules=None, unsupported=(), reported=None, **extra) -> dict:
     """The result document: the fields of docs/JSON.md in their order, ``extra`` (``note``,
-    ``traced_with``) last. ``unsupported`` is the list of :func:`unsupported_ops`."""
+    ``traced_with``) last. ``unsupported`` is the list of :func:`unsupported_ops`; ``reported`` (a
+    ``network`` document's) the top-1 its sources report for the build
+    (:func:`attncost.networks.accuracy.reported_document`), None when none does."""
     doc = {"schema_version": SCHEMA_VERSION, "command": command, "network": network,
            "shape": [_int(s) for s in shape], "convention": str(Convention(convention).value), "dtype": dtype,
            "group_by": group_by, "totals": total, "attention_share": attention_share, "rows": rows}
@@ -43,6 +45,8 @@ def document(command: str, *, shape, convention, dtype, rows, group_by, network=
         doc["modules"] = modules
     doc["incomplete"] = bool(unsupported)
     doc["unsupported_ops"] = list(unsupported)
+    if command == "network":
+        doc["reported"] = reported
     doc.update({k: v for k, v in extra.items() if v is not None})
     return doc
 

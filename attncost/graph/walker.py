@@ -1,4 +1,5 @@
-"""The graph of a network's ops and the one walker over it (networkx; no torch).
+"""The graph of a network's ops and the one walker over it (networkx, imported when a graph is first
+built; no torch, no sympy for concrete shapes).
 
 Nodes are the ops a Program ran (views folded away), each carrying its scope (stage, block,
 attention module), counts and parameters; edges are tensors, from the op that allocated a storage to
@@ -12,11 +13,13 @@ from __future__ import annotations
 
 import functools
 from dataclasses import dataclass, field
-
-import networkx as nx
-import sympy
+from fractions import Fraction
+from typing import TYPE_CHECKING
 
 from ..cost import Convention, Cost, OpRecord, Program, flops
+
+if TYPE_CHECKING:
+    import networkx as nx
 
 #: what a breakdown groups by (``--group-by``): stage, block, module kind (attention or conv body), op kind
 GROUP_BY = ("stage", "block", "kind", "op")
@@ -69,7 +72,7 @@ class WalkResult:
     def attention_share(self, convention=Convention.FULL) -> dict:
         """Params, MACs and FLOPs inside attention modules, and their share of the total."""
         counts: dict = {}
-        params = sympy.Integer(0)
+        params = 0
         for rec in self.records:
             if any(s.startswith("attention:") for s in rec.scope):
                 params += rec.params
@@ -79,16 +82,25 @@ class WalkResult:
         out = {"params": inside.params, "macs": inside.macs, "flops": flops(inside, convention)}
         totals = {"params": self.total.params, "macs": self.total.macs, "flops": flops(self.total, convention)}
         for key in list(out):
-            out[f"{key}_share"] = out[key] / totals[key] if totals[key] != 0 else 0
+            out[f"{key}_share"] = _fraction(out[key], totals[key]) if totals[key] != 0 else 0
         return out
 
     def critical_path(self, weight: str = "macs") -> tuple[list[int], object]:
         """The heaviest chain of dependent ops for a per-node weight (``macs`` or ``elements``)."""
+        import networkx as nx
+
         weighted = nx.DiGraph()          # networkx weighs edges: carry each node's weight on its in-edges
         weighted.add_nodes_from(self.graph.nodes)
         weighted.add_weighted_edges_from((u, v, self.graph.nodes[v][weight]) for u, v in self.graph.edges)
         path = nx.dag_longest_path(weighted)
         return path, sum(self.graph.nodes[n][weight] for n in path)
+
+
+def _fraction(part, whole):
+    """``part / whole`` exactly: a Fraction of two ints, else a sympy quotient."""
+    if isinstance(part, int) and isinstance(whole, int):
+        return Fraction(part, whole)
+    return part / whole
 
 
 def _group_key(scope: tuple, group_by: str) -> str:
@@ -105,6 +117,8 @@ def _group_key(scope: tuple, group_by: str) -> str:
 
 def build_graph(records: list[OpRecord]) -> nx.DiGraph:
     """Op records -> DiGraph: one node per op that computes or allocates, edges along storages."""
+    import networkx as nx
+
     graph = nx.DiGraph()
     producer: dict = {}
     for rec in records:

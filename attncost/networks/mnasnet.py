@@ -16,8 +16,9 @@ In PyTorch terms (the reference in attncost/reference/networks.py): ReLUs in pla
 MNASNet, the SE gate's sigmoid and multiply and the residual add not in place. TF's "same" padding
 gives ceil(H / s), as PyTorch's symmetric padding (k - 1) / 2 does for odd k. The built-in SE runs in
 scope ``attention:se`` and its gate is marked as an attention map. Inserted attention goes at the end
-of each block's residual branch (before the add), for blocks of stages min(stage, 4) in the
-placement's stages, as in MobileNetV2; ``after_stage`` and ``after_blocks`` placements do not apply.
+of each block's residual branch (before the add), for the blocks of the placement's stages (1..7, as
+the breakdown numbers them), as in MobileNetV2; ``after_stage`` and ``after_blocks`` placements do not
+apply.
 """
 
 from __future__ import annotations
@@ -48,6 +49,10 @@ class MnasNetSpec:
     num_classes: int = 1000
     attention: tuple = field(default=(), compare=False)
 
+    def stage_blocks(self) -> dict:
+        """{stage: number of blocks}: the seven block strings, the breakdown's ``stage1..stage7``."""
+        return {stage: blocks[0] for stage, blocks in enumerate(MNASNET_A1_BLOCKS, start=1)}
+
 
 def round_filters(filters: int, width: float) -> int:
     """The official round_filters: unchanged at width 1, else torchvision-style rounding to 8."""
@@ -73,7 +78,7 @@ def mnasnet(g: Program, x: Tensor, spec: MnasNetSpec) -> Tensor:
         x = conv_bn_act(g, x, round_filters(STEM_FILTERS, spec.width), 3, 2, name="conv_stem")
     for stage, b, inp, out, kernel, stride, expansion, se_ratio in block_settings(spec):
         with g.scope(f"stage{stage}", f"block{b}"):
-            attention = in_block(spec.attention, min(stage, 4))
+            attention = in_block(spec.attention, stage)
             x = mbconv(g, x, out, inp * expansion, kernel, stride,
                        se_channels=se_reduced_filters(inp, se_ratio) if se_ratio else None,
                        attention=lambda y: attend(g, y, attention))

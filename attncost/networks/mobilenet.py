@@ -32,6 +32,10 @@ class MobileNetV2Spec:
     num_classes: int = 1000
     attention: tuple = field(default=(), compare=False)
 
+    def stage_blocks(self) -> dict:
+        """{stage: number of blocks}: the seven rows of Table 2, the breakdown's ``stage1..stage7``."""
+        return {stage: n for stage, (_, _, n, _) in enumerate(INVERTED_RESIDUAL_SETTING, start=1)}
+
 
 def block_settings(spec: MobileNetV2Spec):
     """(stage, block, expansion t, output channels, stride) of every inverted residual (Table 2, channels
@@ -46,7 +50,7 @@ def mobilenet_v2(g: Program, x: Tensor, spec: MobileNetV2Spec) -> Tensor:
         x = conv_bn_act(g, x, make_divisible(32 * spec.width), 3, 2, act=HARDTANH, name="conv")
     for stage, b, t, out_channels, stride in block_settings(spec):
         with g.scope(f"stage{stage}", f"block{b}"):
-            attention = in_block(spec.attention, min(stage, 4))
+            attention = in_block(spec.attention, stage)
             x = mbconv(g, x, out_channels, int(round(x.shape[1] * t)), 3, stride, act=HARDTANH,
                        attention=lambda y: attend(g, y, attention), identity_first=True)
     with g.scope("head"):

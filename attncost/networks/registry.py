@@ -16,14 +16,20 @@ from typing import Union
 
 from .. import specfile
 from ..errors import SpecError, UnknownModuleError
-from .attention import placement_from_dict
+from .attention import check_placement, placement_from_dict
+from .efficientnet import EfficientNetSpec
 from .mnasnet import MnasNetSpec
 from .mobilenet import MobileNetV2Spec
+from .mobilenetv3 import MobileNetV3Spec
+from .regnet import RegNetSpec
 from .resnet import ResNetSpec
+from .swin import SwinSpec
 from .vit import ViTSpec
 
 #: network family (a definition's ``family``) -> its spec class; the one list of network families
-FAMILIES = {"resnet": ResNetSpec, "mobilenet-v2": MobileNetV2Spec, "mnasnet": MnasNetSpec, "vit": ViTSpec}
+FAMILIES = {"resnet": ResNetSpec, "mobilenet-v2": MobileNetV2Spec, "mnasnet": MnasNetSpec, "vit": ViTSpec,
+            "efficientnet": EfficientNetSpec, "mobilenet-v3": MobileNetV3Spec, "regnet": RegNetSpec,
+            "swin": SwinSpec}
 NetworkSpec = Union[tuple(FAMILIES.values())]            # any family's spec (for annotations)
 DEFINITIONS_DIR = Path(__file__).parent / "definitions"  # also reachable as specs/networks/
 STRIDE_PLACES = ("1x1", "3x3")                           # ResNet v1 (the papers') and v1.5 (torchvision)
@@ -67,12 +73,17 @@ def definition(name: str) -> NetworkSpec:
 
 
 def with_attention(spec: NetworkSpec, placements) -> NetworkSpec:
-    """``spec`` with attention placements; a policy the network has no place for is an error."""
+    """``spec`` with attention placements; a policy the network has no place for, or a placement that
+    would insert nothing (:func:`attncost.networks.attention.check_placement`), is an error."""
     supported = getattr(type(spec), "supported_placements", None)
     for placement in placements:
+        if supported == ():
+            raise SpecError(f"{spec.name}: attention placements apply to CNN stages; {spec.name} has none to "
+                            f"insert {placement.module} into")
         if supported is not None and placement.where not in supported:
             raise SpecError(f"{spec.name}: where={placement.where} is not supported "
                             f"(supported: {', '.join(supported) or 'none'})")
+        check_placement(placement, spec.name, spec.stage_blocks())
     return type(spec)(**{**spec.__dict__, "attention": tuple(placements)})
 
 

@@ -1,9 +1,21 @@
-"""ResNet, ResNeXt (He et al. CVPR 2016; Xie et al. CVPR 2017) as Programs, in two variants.
+"""ResNet, ResNeXt (He et al. CVPR 2016; Xie et al. CVPR 2017) as Programs, in two variants, and the
+networks built by replacing their bottlenecks' 3x3 convolution (SKNet, ResNeSt, BoTNet, AA-ResNet).
 
 ``stride_on="3x3"`` is torchvision's v1.5 (stride on the bottleneck's 3x3 conv); ``"1x1"`` is the
 original (stride on the first 1x1), which the SE/CBAM/BAM/GC/ECA papers used: same parameters, fewer
 MACs (about 0.23 G less for ResNet-50 at 224x224). Structure follows torchvision's resnet.py: convs
 without bias, BN after each, in-place ReLU, ``out += identity``.
+
+ResNet-D's tweaks as ResNeSt's resnet.py has them (github.com/zhanghang1989/ResNeSt,
+resnest/torch/models/resnet.py): ``deep_stem`` (three 3x3 convs, ``stem_width``, ``stem_width``,
+2 ``stem_width``, the first of stride 2, each with BN and ReLU, then the 3x3/2 max pool) and
+``avg_down`` (the projection shortcut as ``AvgPool2d(stride, stride, ceil_mode=True,
+count_include_pad=False)`` then a 1x1 conv of stride 1, BN; the pool runs, a 1x1 window, where the
+stride is 1).
+
+``replace_conv``: catalogue entries that stand in for the bottleneck's 3x3 conv (a definition's own,
+e.g. SKNet-50's SK units; spec files and ``--where replace_conv`` add more, at most one per stage); see
+``attention.REPLACES_CONV`` for how each strides and whether the conv's BN and ReLU stay.
 """
 
 from __future__ import annotations
@@ -12,7 +24,9 @@ from dataclasses import dataclass, field
 
 from ..catalogue.blocks import conv_bn_act
 from ..cost import Program, Tensor
-from .attention import after_block, after_stage, attend, in_block
+from ..errors import SpecError
+from .attention import (AttentionPlacement, after_block, after_stage, attend, check_placement, in_block, located,
+                        placement_from_dict, replace_conv, replacement_hp, replaces_conv)
 
 
 @dataclass(frozen=True)
@@ -24,11 +38,89 @@ class ResNetSpec:
     groups: int = 1
     width_per_group: int = 64
     num_classes: int = 1000
+    deep_stem: bool = False         # ResNet-D / ResNeSt: three 3x3 convs instead of the 7x7
+    stem_width: int | None = None   # with deep_stem: the first two convs' width (the third's is twice it)
+    avg_down: bool = False          # ResNet-D / ResNeSt: average-pool downsampling in the shortcut
+    replace_conv: tuple = ()        # the definition's own replacements of the 3x3 conv (placements)
     attention: tuple = field(default=(), compare=False)
+
+    def __post_init__(self):
+        object.__setattr__(self, "replace_conv", _replacements(self.replace_conv))
+        if not isinstance(self.deep_stem, bool) or not isinstance(self.avg_down, bool):
+            raise SpecError(f"{self.name}: deep_stem and avg_down are true or false")
+        if self.deep_stem and (not isinstance(self.stem_width, int) or isinstance(self.stem_width, bool)
+                               or self.stem_width < 1):
+            raise SpecError(f"{self.name}: deep_stem needs stem_width, a positive number of channels "
+                            f"(ResNeSt-50: 32)")
+        if not self.deep_stem and self.stem_width is not None:
+            raise SpecError(f"{self.name}: stem_width applies to deep_stem: true; the 7x7 stem has 64 channels")
+        _check_replacements(self)
 
     @property
     def expansion(self) -> int:
         return 4 if self.block == "bottleneck" else 1
+
+    @property
+    def stem_channels(self) -> int:
+        return 2 * self.stem_width if self.deep_stem else 64
+
+    def replacements(self) -> tuple:
+        """Every placement that replaces a 3x3 conv: the definition's, then those added."""
+        return self.replace_conv + tuple(p for p in self.attention if p.where == "replace_conv")
+
+    def bottleneck_width(self, planes: int) -> int:
+        """The width of the bottleneck's 3x3 conv (torchvision: planes * width_per_group / 64 * groups)."""
+        return planes * self.width_per_group // 64 * self.groups
+
+    def conv_strides(self, stride: int) -> tuple:
+        """(stride of the first 1x1, stride of the 3x3) of a bottleneck of ``stride``."""
+        return (stride, 1) if self.stride_on == "1x1" else (1, stride)
+
+    def stage_blocks(self) -> dict:
+        """{stage: number of blocks} of the stages attention goes into, numbered as the breakdown's
+        ``stage1..stage4``."""
+        return {stage: len(strides) for stage, _, strides in stage_settings(self)}
+
+
+def _replacements(value) -> tuple:
+    """A definition's ``replace_conv`` (a mapping such as ``{module: sk, hp: {...}}`` or a list of them)
+    as placements of policy ``replace_conv``; placements pass as they are."""
+    items = (value,) if isinstance(value, dict) else tuple(value or ())
+    placements = []
+    for item in items:
+        if isinstance(item, AttentionPlacement):
+            placements.append(item)
+            continue
+        if not isinstance(item, dict):
+            raise SpecError("replace_conv is a mapping such as {module: sk, hp: {r: 16}} (or a list of them)")
+        if "where" in item:
+            raise SpecError("replace_conv: 'where' is replace_conv itself; leave it out")
+        placements.append(placement_from_dict({**item, "where": "replace_conv"}, "replace_conv"))
+    return tuple(placements)
+
+
+def _check_replacements(spec: ResNetSpec) -> None:
+    """A replacement needs a bottleneck's 3x3 conv; one conv is replaced once; every stride and channel
+    count it meets must be one the module can take (checked here, before anything runs)."""
+    stage_blocks = spec.stage_blocks()
+    for placement in spec.replace_conv:
+        check_placement(placement, spec.name, stage_blocks)
+    replacements = spec.replacements()
+    if replacements and spec.block != "bottleneck":
+        with located(replacements[0]):
+            raise SpecError(f"{replacements[0].module} where=replace_conv: it replaces a bottleneck's 3x3 conv, and "
+                            f"{spec.name} is built of basic blocks (two 3x3 convs each)") from None
+    for stage, planes, strides in stage_settings(spec):
+        here = [p for p in replacements if p.replaces_conv(stage)]
+        if len(here) > 1:
+            own = " (the definition's replace_conv)" if here[0] in spec.replace_conv else ""
+            with located(here[1]):
+                raise SpecError(f"{here[1].module} where=replace_conv at stage {stage}: {spec.name}'s 3x3 convs "
+                                f"there are {here[0].module}{own} already; a conv is replaced once") from None
+        for placement in here:
+            width = spec.bottleneck_width(planes)
+            for stride in sorted({spec.conv_strides(s)[1] for s in strides}):
+                replacement_hp(placement, stride, width, width)
 
 
 def stage_settings(spec: ResNetSpec):
@@ -42,17 +134,26 @@ def _block(g: Program, x: Tensor, spec: ResNetSpec, planes: int, stride: int, st
     out_channels = planes * spec.expansion
     identity = x
     if spec.block == "bottleneck":
-        width = planes * spec.width_per_group // 64 * spec.groups
-        s1, s3 = (stride, 1) if spec.stride_on == "1x1" else (1, stride)
+        width = spec.bottleneck_width(planes)
+        s1, s3 = spec.conv_strides(stride)
         out = conv_bn_act(g, x, width, 1, s1, name="conv1")
-        out = conv_bn_act(g, out, width, 3, s3, groups=spec.groups, name="conv2")
+        replacement = replaces_conv(spec.replacements(), stage)
+        if replacement is None:
+            out = conv_bn_act(g, out, width, 3, s3, groups=spec.groups, name="conv2")
+        else:
+            out = replace_conv(g, out, replacement, s3, width,
+                               lambda y: g.relu(g.batch_norm(y, name="conv2_bn"), inplace=True))
         out = conv_bn_act(g, out, out_channels, 1, act=None, name="conv3")
     else:
         out = conv_bn_act(g, x, planes, 3, stride, name="conv1")
         out = conv_bn_act(g, out, planes, 3, act=None, name="conv2")
     out = attend(g, out, in_block(spec.attention, stage))
     if stride != 1 or x.shape[1] != out_channels:
-        identity = conv_bn_act(g, x, out_channels, 1, stride, act=None, name="downsample")
+        if spec.avg_down:
+            pooled = g.avg_pool2d(x, stride, stride, ceil_mode=True)
+            identity = conv_bn_act(g, pooled, out_channels, 1, act=None, name="downsample")
+        else:
+            identity = conv_bn_act(g, x, out_channels, 1, stride, act=None, name="downsample")
     out = g.add(out, identity, inplace=True)
     return g.relu(out, inplace=True)
 
@@ -60,15 +161,27 @@ def _block(g: Program, x: Tensor, spec: ResNetSpec, planes: int, stride: int, st
 def _block_key(spec: ResNetSpec, planes: int, stride: int, stage: int, x: Tensor) -> tuple:
     """Everything a block's ops depend on: blocks with equal keys are replayed, not recomputed."""
     attention = tuple((p.module, repr(sorted(p.hp.items()))) for p in in_block(spec.attention, stage))
-    return ("resnet-block", spec.block, spec.groups, spec.width_per_group, spec.stride_on, planes, stride,
-            attention, x.shape, x.strides)
+    replacement = replaces_conv(spec.replacements(), stage)
+    replaced = None if replacement is None else (replacement.module, repr(sorted(replacement.hp.items())))
+    return ("resnet-block", spec.block, spec.groups, spec.width_per_group, spec.stride_on, spec.avg_down, planes,
+            stride, attention, replaced, x.shape, x.strides)
+
+
+def stem(g: Program, x: Tensor, spec: ResNetSpec) -> Tensor:
+    """conv 7x7/2 to 64, BN, ReLU (or the deep stem), then max pool 3x3/2."""
+    if spec.deep_stem:
+        x = conv_bn_act(g, x, spec.stem_width, 3, 2, name="conv1")
+        x = conv_bn_act(g, x, spec.stem_width, 3, 1, name="conv2")
+        x = conv_bn_act(g, x, spec.stem_channels, 3, 1, name="conv3")
+    else:
+        x = conv_bn_act(g, x, 64, 7, 2, name="conv1")
+    return g.max_pool2d(x, 3, 2, 1)
 
 
 def resnet(g: Program, x: Tensor, spec: ResNetSpec) -> Tensor:
     """The whole network: stem, four stages, global pool, fc."""
     with g.scope("stem"):
-        x = conv_bn_act(g, x, 64, 7, 2, name="conv1")
-        x = g.max_pool2d(x, 3, 2, 1)
+        x = stem(g, x, spec)
     last = len(spec.layers)
     for stage, planes, strides in stage_settings(spec):
         for b, stride in enumerate(strides):

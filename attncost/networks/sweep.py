@@ -11,16 +11,18 @@ from __future__ import annotations
 import functools
 
 import numpy as np
-import sympy
 
+from .. import symbols
 from ..cost import Program
-from ..symbols import H, N, W
 from . import forward
 
 
 @functools.lru_cache(maxsize=64)
 def compile_totals(spec, with_peak: bool = False):
     """A function ``(n, h, w) -> {field: array}`` for ``spec``'s totals, compiled once."""
+    import sympy
+
+    N, H, W = symbols.N, symbols.H, symbols.W
     g = Program()
     out = forward(g, g.input((N, 3, H, W)), spec)
     fields = g.totals(out, peak=with_peak)

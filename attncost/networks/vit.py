@@ -23,6 +23,7 @@ The CNN attention placements (SE, CBAM, ...) have no place in ViT: a spec with a
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import ClassVar
 
 from ..catalogue.common import is_concrete
 from ..catalogue.families.self_attention.transformer import mlp_hidden, timm_attention
@@ -33,6 +34,8 @@ from ..errors import SpecError
 
 @dataclass(frozen=True)
 class ViTSpec:
+    # the encoder's attention is built in; the CNN placements (SE, CBAM, ...) have no place in it
+    supported_placements: ClassVar[tuple] = ()
     name: str
     patch: int = 16
     embed_dim: int = 768
@@ -42,6 +45,10 @@ class ViTSpec:
     image_size: int | None = None   # None: the position embedding follows the input's patch grid
     num_classes: int = 1000
     attention: tuple = field(default=(), compare=False)
+
+    def stage_blocks(self) -> dict:
+        """{stage: number of blocks}: the encoder, the breakdown's ``stage1`` (no placement goes there)."""
+        return {1: self.depth}
 
 
 def check_vit(spec: ViTSpec, shape) -> None:

@@ -8,8 +8,7 @@ elements written without arithmetic.
 
 from __future__ import annotations
 
-import sympy
-
+from ..algebra import sympy as _sympy
 from .primitive import Aten, OpKind, define, kind
 from .shapes import normalize_dim, numel
 
@@ -214,9 +213,13 @@ def adaptive_max_pool(x_shape, out_shape, spatial: int = 2) -> dict:
 
 def adaptive_window_sum(n, m):
     """Sum over the ``m`` adaptive windows along a dim of size ``n`` of their lengths; ``n`` when
-    ``m`` divides it (``m`` must be concrete: it is the requested output size)."""
+    ``m`` divides it (``m`` must be concrete, it is the requested output size, unless it is ``n``
+    itself: a dim the pooling keeps, as nn.AdaptiveAvgPool2d((None, 1)) does, one element a window)."""
+    if n == m:
+        return n
     if isinstance(n, int):
         return sum(-(-(i + 1) * n // m) - (i * n // m) for i in range(m))
+    sympy = _sympy()
     return sympy.Add(*[sympy.ceiling((i + 1) * sympy.sympify(n) / m) - sympy.floor(i * sympy.sympify(n) / m)
                        for i in range(int(m))])
 

@@ -1,11 +1,12 @@
-"""Shape arithmetic shared by the op formulas: products, broadcasting, output sizes."""
+"""Shape arithmetic shared by the op formulas: products, broadcasting, output sizes. Ints stay ints;
+sympy only for symbolic sizes (:mod:`attncost.algebra`)."""
 
 from __future__ import annotations
 
 from functools import reduce
 from operator import mul
 
-import sympy
+from ..algebra import sympy as _sympy
 
 Shape = tuple
 
@@ -31,6 +32,7 @@ def conv_output_size(size, kernel, stride=1, padding=0, dilation=1):
     numerator = size + 2 * padding - dilation * (kernel - 1) - 1
     if isinstance(numerator, int) and isinstance(stride, int):
         return numerator // stride + 1
+    sympy = _sympy()
     return sympy.floor(sympy.sympify(numerator) / stride) + 1
 
 
@@ -42,6 +44,7 @@ def pool_output_size(size, kernel, stride, padding=0, dilation=1, ceil_mode=Fals
     if all(isinstance(v, int) for v in (numerator, stride, size, padding)):
         out = -(-numerator // stride) + 1
         return out - 1 if (out - 1) * stride >= size + padding else out
+    sympy = _sympy()
     out = sympy.ceiling(sympy.sympify(numerator) / stride) + 1
     # The last window must start inside the input or left padding (PyTorch's rule). Since
     # (out - 1) * stride < numerator + stride, that can only bite when padding + stride exceeds the

@@ -12,7 +12,8 @@ from .primitive import ZeroCost
 ZERO_COST = (
     ZeroCost(("view", "_unsafe_view", "reshape", "permute", "transpose", "t", "expand", "unsqueeze", "squeeze",
               "slice", "select", "alias", "detach", "as_strided", "diagonal", "split", "split_with_sizes", "unbind",
-              "lift_fresh", "flatten", "_reshape_alias", "unfold", "view_as", "expand_as", "contiguous"),
+              "lift_fresh", "flatten", "_reshape_alias", "unfold", "view_as", "expand_as", "contiguous",
+              "as_strided_"),
              "views and reshapes: no element is computed (a copy, where one happens, runs as its own op)"),
     ZeroCost(("empty", "empty_strided", "new_empty", "new_empty_strided", "empty_like"),
              "allocations without writes: memory, no arithmetic"),

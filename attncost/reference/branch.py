@@ -15,13 +15,14 @@ from .registry import reference
 
 @reference("sk")
 class SelectiveKernel(nn.Module):
-    """SK unit as the official sknet50.prototxt builds it (C -> C, stride 1)."""
+    """SK unit as the official sknet50.prototxt builds it (C -> C, every branch of ``stride``)."""
 
-    def __init__(self, channels: int, *, branches: int, groups: int, r: int, min_hidden: int):
+    def __init__(self, channels: int, *, branches: int, groups: int, r: int, min_hidden: int, stride: int):
         super().__init__()
         hidden = max(channels // r, min_hidden)
         self.branches = nn.ModuleList(
-            nn.Sequential(nn.Conv2d(channels, channels, 3, padding=m + 1, dilation=m + 1, groups=groups, bias=False),
+            nn.Sequential(nn.Conv2d(channels, channels, 3, stride, padding=m + 1, dilation=m + 1, groups=groups,
+                                    bias=False),
                           nn.BatchNorm2d(channels), nn.ReLU(inplace=True))
             for m in range(branches))
         self.fc1 = nn.Sequential(nn.Conv2d(channels, hidden, 1, bias=False), nn.BatchNorm2d(hidden),

@@ -1,5 +1,7 @@
 """Reference implementations of the spatial family (catalogue/families/spatial.py): CBAM and BAM
-(Jongchan/attention-module, the authors' code) and cSE, sSE and scSE (ai-med/squeeze_and_excitation)."""
+(Jongchan/attention-module, the authors' code), cSE, sSE and scSE (ai-med/squeeze_and_excitation),
+coordinate attention (houqb/CoordAttention), SimAM (ZjjConan/SimAM) and triplet attention
+(landskape-ai/triplet-attention)."""
 
 from __future__ import annotations
 
@@ -194,3 +196,141 @@ class ChannelSpatialSE(nn.Module):
     def forward(self, x):
         channel, spatial = self.cse(x), self.sse(x)
         return torch.max(channel, spatial) if self.combine == "max" else channel + spatial
+
+
+# -- coordinate attention, SimAM, triplet attention ----------------------------------------------
+
+class HSigmoid(nn.Module):
+    """coordatt.py's h_sigmoid: ReLU6(x + 3) / 6, the ReLU6 in place on the new x + 3."""
+
+    def __init__(self, inplace: bool = True):
+        super().__init__()
+        self.relu = nn.ReLU6(inplace=inplace)
+
+    def forward(self, x):
+        return self.relu(x + 3) / 6
+
+
+class HSwish(nn.Module):
+    """coordatt.py's h_swish: x * h_sigmoid(x) (not F.hardswish: four ops, as the code writes it)."""
+
+    def __init__(self, inplace: bool = True):
+        super().__init__()
+        self.sigmoid = HSigmoid(inplace=inplace)
+
+    def forward(self, x):
+        return x * self.sigmoid(x)
+
+
+@reference("coord-attention")
+class CoordAttention(nn.Module):
+    """CoordAtt (houqb/CoordAttention coordatt.py) with oup = inp = C and mip = max(8, C // r)."""
+
+    def __init__(self, channels: int, *, r: int):
+        super().__init__()
+        self.pool_h = nn.AdaptiveAvgPool2d((None, 1))
+        self.pool_w = nn.AdaptiveAvgPool2d((1, None))
+        mip = max(8, channels // r)
+        self.conv1 = nn.Conv2d(channels, mip, kernel_size=1, stride=1, padding=0)
+        self.bn1 = nn.BatchNorm2d(mip)
+        self.act = HSwish()
+        self.conv_h = nn.Conv2d(mip, channels, kernel_size=1, stride=1, padding=0)
+        self.conv_w = nn.Conv2d(mip, channels, kernel_size=1, stride=1, padding=0)
+
+    def forward(self, x):
+        identity = x
+        n, c, h, w = x.size()
+        x_h = self.pool_h(x)                                      # (N, C, H, 1)
+        x_w = self.pool_w(x).permute(0, 1, 3, 2)                  # (N, C, 1, W) -> (N, C, W, 1)
+        y = torch.cat([x_h, x_w], dim=2)                          # (N, C, H + W, 1)
+        y = self.act(self.bn1(self.conv1(y)))
+        x_h, x_w = torch.split(y, [h, w], dim=2)
+        x_w = x_w.permute(0, 1, 3, 2)                             # (N, mip, 1, W)
+        a_h = attention_map(self.conv_h(x_h).sigmoid())           # (N, C, H, 1)
+        a_w = attention_map(self.conv_w(x_w).sigmoid())           # (N, C, 1, W)
+        return identity * a_w * a_h
+
+
+@reference("simam")
+class SimAM(nn.Module):
+    """simam_module (ZjjConan/SimAM): x * sigmoid(d / (4 (sum(d) / n + lambda)) + 0.5), d = (x - mean)^2."""
+
+    def __init__(self, channels: int, e_lambda: float = 1e-4):
+        super().__init__()
+        self.activaton = nn.Sigmoid()            # (sic) the official attribute name
+        self.e_lambda = e_lambda
+
+    def forward(self, x):
+        b, c, h, w = x.size()
+        n = w * h - 1
+        x_minus_mu_square = (x - x.mean(dim=[2, 3], keepdim=True)).pow(2)
+        y = x_minus_mu_square / (4 * (x_minus_mu_square.sum(dim=[2, 3], keepdim=True) / n + self.e_lambda)) + 0.5
+        return x * attention_map(self.activaton(y))
+
+
+class BasicConv(nn.Module):
+    """triplet_attention.py's BasicConv: conv (no bias), BatchNorm2d(eps 1e-5, momentum 0.01), optional ReLU."""
+
+    def __init__(self, in_planes, out_planes, kernel_size, stride=1, padding=0, dilation=1, groups=1, relu=True,
+                 bn=True, bias=False):
+        super().__init__()
+        self.out_channels = out_planes
+        self.conv = nn.Conv2d(in_planes, out_planes, kernel_size=kernel_size, stride=stride, padding=padding,
+                              dilation=dilation, groups=groups, bias=bias)
+        self.bn = nn.BatchNorm2d(out_planes, eps=1e-5, momentum=0.01, affine=True) if bn else None
+        self.relu = nn.ReLU() if relu else None
+
+    def forward(self, x):
+        x = self.conv(x)
+        if self.bn is not None:
+            x = self.bn(x)
+        if self.relu is not None:
+            x = self.relu(x)
+        return x
+
+
+class ZPool(nn.Module):
+    """cat(max over dim 1, mean over dim 1)."""
+
+    def forward(self, x):
+        return torch.cat((torch.max(x, 1)[0].unsqueeze(1), torch.mean(x, 1).unsqueeze(1)), dim=1)
+
+
+class AttentionGate(nn.Module):
+    """ZPool, BasicConv 2 -> 1 (k x k, relu=False), sigmoid_ in place, x * scale."""
+
+    def __init__(self, kernel_size: int = 7):
+        super().__init__()
+        self.compress = ZPool()
+        self.conv = BasicConv(2, 1, kernel_size, stride=1, padding=(kernel_size - 1) // 2, relu=False)
+
+    def forward(self, x):
+        x_out = self.conv(self.compress(x))
+        scale = attention_map(torch.sigmoid_(x_out))
+        return x * scale
+
+
+@reference("triplet-attention")
+class TripletAttention(nn.Module):
+    """TripletAttention (landskape-ai/triplet-attention, root triplet_attention.py); the gates' kernel size,
+    7 in the code, is a parameter."""
+
+    def __init__(self, channels: int, *, kernel: int, no_spatial: bool):
+        super().__init__()
+        self.cw = AttentionGate(kernel)
+        self.hc = AttentionGate(kernel)
+        self.no_spatial = no_spatial
+        if not no_spatial:
+            self.hw = AttentionGate(kernel)
+
+    def forward(self, x):
+        x_perm1 = x.permute(0, 2, 1, 3).contiguous()              # (N, H, C, W)
+        x_out1 = self.cw(x_perm1)
+        x_out11 = x_out1.permute(0, 2, 1, 3).contiguous()
+        x_perm2 = x.permute(0, 3, 2, 1).contiguous()              # (N, W, H, C)
+        x_out2 = self.hc(x_perm2)
+        x_out21 = x_out2.permute(0, 3, 2, 1).contiguous()
+        if not self.no_spatial:
+            x_out = self.hw(x)
+            return 1 / 3 * (x_out + x_out11 + x_out21)
+        return 1 / 2 * (x_out11 + x_out21)

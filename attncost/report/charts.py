@@ -69,6 +69,56 @@ def memory_bars(labels: list, series: dict, title: str) -> go.Figure:
     return fig
 
 
+def overhead_bars(networks: list, series: dict, hover: dict, title: str) -> go.Figure:
+    """Grouped bars: one group per network, one bar per metric (``series``: metric -> Δ % per
+    network), ``hover`` the absolute change shown on hovering a bar."""
+    fig = go.Figure()
+    for metric, ys in series.items():
+        fig.add_trace(go.Bar(x=[esc(n) for n in networks], y=ys, name=esc(metric),
+                             hovertext=[esc(h) for h in hover[metric]], hoverinfo="text"))
+    fig.update_layout(barmode="group", title=esc(title), yaxis=dict(title="change (%)", zeroline=True),
+                      legend=dict(orientation="h", y=-0.25), height=480, **LAYOUT)
+    return fig
+
+
+def accuracy_vs_cost(panels: list, title: str) -> go.Figure:
+    """Reported top-1 against each cost of ``panels`` (dicts: title, x, y, labels, hover, front), side by
+    side: every network a labelled point (filled when on the Pareto front), the front a step line
+    through its points in order of cost. A cost axis is logarithmic when its values span a factor of
+    more than 10; labels sit right of their point, left of it in the upper part of the axis, and are
+    never clipped at a panel's edge."""
+    import math
+
+    from plotly.subplots import make_subplots
+
+    fig = make_subplots(rows=1, cols=len(panels), shared_yaxes=True, horizontal_spacing=0.07,
+                        subplot_titles=[esc(p["title"]) for p in panels])
+    for col, panel in enumerate(panels, start=1):
+        xs = panel["x"]
+        positive = [x for x in xs if x > 0]
+        log = len(positive) == len(xs) and max(xs) > 10 * min(xs)
+        scale = (lambda v: math.log10(v)) if log else (lambda v: v)
+        lo, hi = min(map(scale, xs)), max(map(scale, xs))
+        pad = 0.12 * (hi - lo) or (0.05 * abs(hi) if hi else 1.0)
+        fig.add_trace(go.Scatter(
+            x=xs, y=panel["y"], mode="markers+text", name="networks", legendgroup="networks",
+            showlegend=col == 1, text=[esc(label) for label in panel["labels"]], cliponaxis=False,
+            textposition=["middle left" if scale(x) > lo + 0.6 * (hi - lo) else "middle right" for x in xs],
+            textfont=dict(size=10), hovertext=[esc(h) for h in panel["hover"]], hoverinfo="text",
+            marker=dict(size=9, color=["#d62728" if f else "#ffffff" for f in panel["front"]],
+                        line=dict(width=1.5, color=["#d62728" if f else "#7f7f7f" for f in panel["front"]]))),
+            row=1, col=col)
+        front = sorted((x, y) for x, y, f in zip(xs, panel["y"], panel["front"]) if f)
+        fig.add_trace(go.Scatter(x=[x for x, _ in front], y=[y for _, y in front], mode="lines",
+                                 line=dict(shape="hv", color="#d62728", dash="dot"), name="Pareto front",
+                                 legendgroup="front", showlegend=col == 1, hoverinfo="skip"), row=1, col=col)
+        fig.update_xaxes(title_text=esc(panel["title"]), type="log" if log else "linear",
+                         range=[lo - pad, hi + pad], row=1, col=col)
+    fig.update_yaxes(title_text="reported top-1 (%)", row=1, col=1)
+    fig.update_layout(title=esc(title), height=520, legend=dict(orientation="h", y=-0.2), **LAYOUT)
+    return fig
+
+
 def cost_sunburst(ids: list, labels: list, parents: list, values: list, title: str) -> go.Figure:
     """Network cost as a sunburst: stage, block, body or attention module, op kind."""
     fig = go.Figure(go.Sunburst(ids=[esc(i) for i in ids], labels=[esc(label) for label in labels],

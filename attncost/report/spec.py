@@ -3,7 +3,7 @@
 A spec is a YAML file (loaded safely) such as ``specs/attention-review.yaml``::
 
     title: Attention at each ResNet stage
-    convention: [macs, full]    # or one; the first leads (sweeps, sunbursts, ratios)
+    convention: [macs, full]    # or one; the first leads (sweeps, sunbursts, ratios); default full
     modules: [se, eca, {module: cbam, alias: "CBAM r=8", hp: {r: 8}}]
     shapes: [256x56x56, 512x28x28]
     sweep: {channels: [512], range: [7, 112], metric: macs}
@@ -25,7 +25,7 @@ from pathlib import Path
 
 from .. import catalogue, specfile
 from ..cost import Convention
-from ..crossover import METRICS
+from ..crossings import METRICS
 from ..errors import AttncostError
 from ..networks import definition, load_spec, spec_from_node
 from ..query import typed_hp
@@ -75,7 +75,7 @@ class Latency:
 class ReportSpec:
     title: str
     source: str
-    convention: Convention = Convention.MACS            # the first of ``conventions``: sweeps, sunbursts, ratios
+    convention: Convention = Convention.FULL            # the first of ``conventions``: sweeps, sunbursts, ratios
     dtype: str = "float32"
     modules: tuple = ()
     shapes: tuple = ()
@@ -100,7 +100,7 @@ def load_report_spec(path) -> ReportSpec:
     fields = root.mapping("the report spec", known=SPEC_KEYS)
     if "modules" not in fields and "networks" not in fields:
         raise root.error("a report spec needs 'modules' or 'networks'")
-    conventions = _conventions(fields["convention"]) if "convention" in fields else (Convention.MACS,)
+    conventions = _conventions(fields["convention"]) if "convention" in fields else (Convention.FULL,)
     dtype = fields["dtype"].choice("dtype", tuple(DTYPE_BYTES)) if "dtype" in fields else "float32"
     shapes = tuple(item.shape() for item in fields["shapes"].items("shapes")) if "shapes" in fields else ()
     modules = tuple(_module(item, shapes) for item in fields["modules"].items("modules")) if "modules" in fields else ()
@@ -124,7 +124,7 @@ def load_report_spec(path) -> ReportSpec:
                       conventions, inputs)
 
 
-def spec_from_options(modules: list[str], shapes: list, convention="macs", networks: list[str] = (),
+def spec_from_options(modules: list[str], shapes: list, convention="full", networks: list[str] = (),
                       title: str | None = None, lut: str | None = None, measurements: str | None = None) -> ReportSpec:
     """The spec ``attncost report --modules ... --shape ...`` describes, validated like a file's."""
     choices = []

@@ -24,7 +24,7 @@ def test_wildcard_listing_is_filtered_and_sorted_by_family():
     # nas, baseline), then by name; scse and danet-cam match through their aliases "concurrent-se" and
     # "cam"; no channel-family entry has a name or alias starting with "c"
     assert [e.name for e in catalogue.entries("c*")] == [
-        "cbam", "cbam-channel", "cbam-spatial", "cse", "scse",        # spatial
+        "cbam", "cbam-channel", "cbam-spatial", "coord-attention", "cse", "scse",        # spatial
         "ccnet", "cgnl", "danet-cam",                                # self-attention
         "condconv",                                                  # branch
         "conv",                                                      # baseline

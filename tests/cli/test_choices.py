@@ -4,8 +4,9 @@ import ast
 from pathlib import Path
 
 import click
+import pytest
 
-from attncost import catalogue, crossover, graph, networks
+from attncost import catalogue, crossings, graph, networks
 from attncost.cli.main import cli
 from attncost.cost import Convention
 from attncost.format import FORMATS
@@ -16,8 +17,8 @@ CONVENTIONS = tuple(c.value for c in Convention)
 EXPECTED = {
     ("list", "family"): tuple(catalogue.FAMILIES),
     ("compare", "dtype"): tuple(DTYPE_BYTES),
-    ("crossover", "vary"): tuple(crossover.VARY),
-    ("crossover", "metric"): tuple(crossover.METRICS),
+    ("crossover", "vary"): tuple(crossings.VARY),
+    ("crossover", "metric"): tuple(crossings.METRICS),
     ("network", "where"): tuple(networks.POLICIES),
     ("network", "group_by"): tuple(graph.GROUP_BY),
     ("network", "network_dtype"): tuple(DTYPE_BYTES),
@@ -52,6 +53,10 @@ def test_every_choice_is_its_domain_constant():
             assert choices == CONVENTIONS, key
         elif key[1] == "fmt":
             assert choices == tuple(FORMATS), key
+        elif key[1] == "units":
+            from attncost.format import UNITS
+
+            assert choices == tuple(UNITS), key
         else:
             assert key in EXPECTED, f"{key}: a choice this test does not know; add its domain constant"
             assert choices == EXPECTED[key], key
@@ -77,3 +82,43 @@ def test_starting_the_cli_imports_none_of_the_modules_it_takes_choices_from_lazi
     code = f"import sys, attncost.cli.main; print([m for m in {heavy!r} if m in sys.modules])"
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert proc.stdout.strip() == "[]"
+
+
+def test_every_choice_is_case_insensitive():
+    """Every choice of every command matches regardless of case (as names do) and hands the command
+    the canonical spelling."""
+    from attncost.cli.choices import Choice
+
+    for key, _ in _choices(cli):
+        command = cli
+        for part in key[0].split():
+            command = command.commands[part]
+        param = next(p for p in command.params if p.name == key[1])
+        assert isinstance(param.type, Choice), f"{key}: a case-sensitive choice"
+        for choice in param.type.choices:
+            for typed in (str(choice).upper(), str(choice).title(), str(choice)):
+                assert param.type.convert(typed, param, None) == choice, (key, typed)
+
+
+@pytest.mark.parametrize("args, key, expected", [
+    (["compare", "se", "--shape", "64x8x8", "--convention", "MACS", "--format", "JSON"], "convention", "macs"),
+    (["compare", "se", "--shape", "64x8x8", "--dtype", "Float16", "--format", "Json"], "dtype", "float16"),
+    (["network", "resnet18", "--attn", "SE", "--where", "Every_Block", "--format", "JSON", "--convention", "Full"],
+     "convention", "full"),
+    (["crossover", "se", "eca", "--shape", "64xHxW", "--vary", "h=w", "--range", "2", "8", "--format", "json"],
+     None, None),
+    (["list", "--family", "Channel", "--format", "CSV"], None, None),
+])
+def test_choices_in_any_case_reach_the_command_canonical(args, key, expected):
+    import json
+
+    from click.testing import CliRunner
+
+    result = CliRunner().invoke(cli, args, catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    if key is not None:
+        assert json.loads(result.output)[key] == expected
+    if args[0] == "crossover":
+        assert json.loads(result.output)["vary"] == "H=W"
+    if args[0] == "list":
+        assert result.output.startswith("family,") and "channel," in result.output

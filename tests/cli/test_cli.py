@@ -16,7 +16,7 @@ def run(*args):
 
 
 def test_compare_table_and_ratio():
-    result = run("compare", "se", "eca", "cbam", "--shape", "256x14x14")
+    result = run("compare", "se", "eca", "cbam", "--shape", "256x14x14", "--units", "exact")
     assert result.exit_code == 0
     assert "convention: full" in result.output
     # Full-convention FLOPs by hand at C = 256, HW = 196 (2 per MAC, 1 per bias add, pooled, reduced,
@@ -32,9 +32,13 @@ def test_compare_table_and_ratio():
             + 2 * 50176 + 2 * 98 * 196 + 4 * 196 + 196 + 50176)
     assert (se, eca, cbam) == (117_280, 103_168, 374_308)
     header, _, *rows = [line.split() for line in result.output.splitlines()[:5]]
-    flops, ratio = header.index("flops"), header.index("flops_vs_first")
-    assert [(r[0], r[flops], r[ratio]) for r in rows] == [
-        ("se", f"{se:,}", "1"), ("eca", f"{eca:,}", f"{eca / se:.2f}"), ("cbam", f"{cbam:,}", f"{cbam / se:.2f}")]
+    flops = header.index("flops")
+    assert header[-1] == "flops/first"
+    # ratios with 3 significant digits: 103,168 / 117,280 = 0.8797 -> 0.880; 374,308 / 117,280 = 3.192 -> 3.19
+    assert [(r[0], r[flops], r[-1]) for r in rows] == [
+        ("se", f"{se:,}", "1.00"), ("eca", f"{eca:,}", "0.880"), ("cbam", f"{cbam:,}", "3.19")]
+    # in human units (the default) SE's FLOPs are 117,280 / 1000 = 117.28 -> 117.3 K
+    assert "117.3 K" in run("compare", "se", "eca", "cbam", "--shape", "256x14x14").output
 
 
 def test_compare_json_numbers_match_hand_derivation():
@@ -51,12 +55,13 @@ def test_compare_csv_and_markdown():
     # SE at C = 64, 8x8, r = 16 (hidden 4): params 2*64*4 + 4 + 64 = 580, MACs 2*64*4 = 512; full FLOPs
     # 2*512 + 68 bias adds + 4096 pooled + 4 ReLU + 64 sigmoid + 4096 rescaled = 9352; the attention
     # map is the 64 channel weights, 256 bytes in float32
-    csv = run("compare", "se", "--shape", "64x8x8", "--format", "csv").output.splitlines()
+    csv = [line for line in run("compare", "se", "--shape", "64x8x8", "--format", "csv").output.splitlines()
+           if not line.startswith("#")]
     assert csv[0].startswith("module,params,macs,flops,")
     row = dict(zip(csv[0].split(","), csv[1].split(",")))
     assert (row["module"], row["params"], row["macs"], row["flops"], row["attention_map_bytes"]) == \
         ("se", "580", "512", "9352", "256")
-    markdown = run("compare", "se", "--shape", "64x8x8", "--format", "markdown").output.splitlines()
+    markdown = run("compare", "se", "--shape", "64x8x8", "--format", "markdown", "--units", "exact").output.splitlines()
     assert markdown[0].startswith("| module")
     assert [cell.strip() for cell in markdown[2].strip("|").split("|")][:4] == ["se", "580", "512", "9,352"]
 
@@ -77,7 +82,7 @@ def test_compare_hyperparameter_and_dtype():
     ["compare", "se", "--shape", "256x14x14", "--hp", "se.r=0"],
     ["compare", "eca", "--shape", "256x14x14", "--hp", "eca.k=4"],
     ["compare", "se", "--shape", "8x14x14"],
-    ["compare", "se", "--shape", "64x14x14", "--hp", "r=4"],
+    ["compare", "se", "eca", "--shape", "64x14x14", "--hp", "r=4"],    # two modules: NAME.KEY=VALUE
     ["compare", "se", "--shape", "64x14x14", "--hp", "se.r=abc"],
     ["formula", "nonlocal", "--hp", "mode=cosine"],
     ["list", "zzz*"],
@@ -249,3 +254,188 @@ def test_an_unknown_convention_is_refused():
     result = CliRunner().invoke(cli, ["compare", "se", "--shape", "256x14x14", "--convention", "thop"])
     assert result.exit_code == 2
     assert "'thop' is not one of 'macs', 'fvcore', 'flopcounter', 'full'" in result.output
+
+
+# -- nothing silently ignored: an option that would do nothing is a one-line error --------------------
+
+def _error_line(args) -> str:
+    """``attncost ARGS``'s one-line error (exit code 2, nothing on stdout)."""
+    result = CliRunner().invoke(cli, list(args))
+    assert result.exit_code == 2, (args, result.output)
+    assert result.stdout == "", (args, result.stdout)
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("Error: ") and len(lines[0]) <= 200, (args, result.stderr)
+    return lines[0]
+
+
+SPACE = "specs/singlepath-tiny.yaml"
+
+
+@pytest.mark.parametrize("args, names", [
+    # placements that insert nothing (checked by networks.with_attention, so spec files get them too)
+    (["network", "resnet50", "--attn", "se", "--where", "after_stage", "--stages", "4"], ("after_stage", "last")),
+    (["network", "resnet50", "--attn", "nonlocal", "--where", "after_blocks", "--stages", "3", "--blocks", "6"],
+     ("blocks 0..5", "stage 3")),
+    (["network", "resnet50", "--attn", "nonlocal", "--where", "after_blocks", "--blocks", "9"], ("block 9",)),
+    (["network", "resnet50", "--attn", "nonlocal", "--where", "after_blocks", "--stages", "3,4", "--blocks", "4"],
+     ("stage 4", "blocks 0..2")),
+    (["network", "resnet50", "--attn", "se", "--stages", "5"], ("stages 1..4", "not 5")),
+    (["network", "mobilenet-v2", "--attn", "se", "--stages", "8"], ("stages 1..7", "not 8")),
+    (["network", "mnasnet-a1", "--attn", "se", "--stages", "0"], ("--stages",)),
+    (["network", "resnet18", "--attn", "se", "--stages", "3,3"], ("more than once",)),
+    (["network", "vit-b16", "--attn", "se"], ("vit-b16", "attention placements")),
+    # option combinations
+    (["network", "resnet50", "--attn", "se", "--blocks", "1"], ("--blocks", "after_blocks")),
+    (["network", "resnet50", "--attn", "se", "--where", "after_blocks"], ("--blocks",)),
+    (["network", "resnet50", "--stages", "3"], ("--stages", "--attn")),
+    (["network", "resnet50", "--blocks", "1"], ("--blocks", "--attn")),
+    (["network", "resnet50", "--where", "after_stage"], ("--where", "--attn")),
+    (["network", "resnet50", "--where", "every_block"], ("--where", "--attn")),      # given, even as the default
+    (["network", "resnet50", "--mode", "eval"], ("--mode",)),
+    (["network", "resnet50", "--depth", "2", "--group-by", "kind"], ("--group-by", "--depth")),
+    (["network", "resnet50", "--attn", "se,", "--stages", "3"], ("--attn", "empty name")),
+    (["formula", "se", "--mode", "eval"], ("--mode",)),
+    (["crossover", "nonlocal", "ccnet", "--shape", "256x14x14"], ("--shape 256x14x14", "H=14, W=14", "256xHxW")),
+    (["crossover", "nonlocal", "ccnet", "--shape", "256xHx14"], ("W=14", "--vary H=W")),
+    (["crossover", "nonlocal", "ccnet", "--shape", "256xHxW", "--vary", "W"], ("H", "--vary W")),  # H unvaried
+    (["crossover", "nonlocal", "ccnet", "--shape", "512xHxW", "--convention", "fvcore"], ("--convention", "--metric")),
+    (["crossover", "nonlocal", "--shape", "512xHxW"], ("two modules",)),
+    (["crossover", "nonlocal", "ccnet", "se", "--shape", "512xHxW"], ("two modules",)),
+    (["compare", "se", "--shape", "256x14x14", "--channels-last-ok"], ("--channels-last-ok",)),
+    (["report", "--networks", "resnet18", "--shape", "64x8x8", "-o", "out.html"], ("--shape", "--modules")),
+    (["report", "specs/attention-review.yaml", "--convention", "full", "-o", "out.html"], ("--convention", "SPEC")),
+    (["lut", "build", SPACE, "-o", "t.json", "--format", "singlepath"], ("use --layout singlepath",)),
+    (["lut", "predict", SPACE, "--device-profile", "p.json", "--layout", "singlepath"], ("--layout", "-o")),
+    (["lut", "build", SPACE, "-o", "t.json", "--calibrate-archs", "0", "--fit", "scale+offset"],
+     ("--fit", "--calibrate-archs 0")),
+])
+def test_an_option_that_would_do_nothing_is_a_one_line_error(args, names, tmp_path, monkeypatch):
+    import shutil
+    from pathlib import Path
+
+    root = Path(__file__).parents[2]
+    shutil.copytree(root / "specs", tmp_path / "specs")
+    monkeypatch.chdir(tmp_path)
+    line = _error_line(args)
+    assert all(name in line for name in names), line
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["specs"]        # nothing written
+
+
+def test_formula_user_model_options_that_would_do_nothing(tmp_path):
+    from pathlib import Path
+
+    zoo = Path(__file__).parents[1] / "fixtures" / "user_zoo.py"
+    assert "L is not a letter" in _error_line(["formula", f"{zoo}:build_nonlocal", "--shape", "3xHxW",
+                                               "--hint", "L=5"])
+    assert "N is not a letter" in _error_line(["formula", f"{zoo}:build_nonlocal", "--shape", "3xHxW",
+                                               "--hint", "N=4"])   # a single 3-dim shape: a batch of 1
+    assert "--exact-shape" in _error_line(["network", f"{zoo}:build_blocks", "--shape", "1x2x6x32",
+                                           "--exact-shape"])
+    assert "--where" in _error_line(["network", f"{zoo}:build_blocks", "--where", "after_stage"])
+
+
+# -- stages: the breakdown's numbers are the ones --stages takes ------------------------------------------
+
+def _json(*args) -> dict:
+    result = run(*args, "--format", "json")
+    assert result.exit_code == 0, result.output
+    return json.loads(result.output)
+
+
+@pytest.mark.parametrize("network, stage", [("mobilenet-v2", 5), ("mobilenet-v2", 7), ("mnasnet-a1", 6),
+                                            ("resnet50", 2)])
+def test_stages_option_counts_as_the_breakdown_numbers(network, stage):
+    plain = {row["stage"]: row for row in _json("network", network, "--shape", "3x64x64")["rows"]}
+    se = {row["stage"]: row for row in _json("network", network, "--shape", "3x64x64", "--attn", "se", "--stages",
+                                             str(stage))["rows"]}
+    assert list(se) == list(plain)
+    changed = [name for name in plain if plain[name]["params"] != se[name]["params"]]
+    assert changed == [f"stage{stage}"]
+
+
+# -- one grammar: module lists and --hp --------------------------------------------------------------------
+
+def test_module_lists_with_spaces_or_commas_are_the_same():
+    spaced = _json("compare", "se", "eca", "cbam", "--shape", "256x14x14")
+    assert _json("compare", "se,eca,cbam", "--shape", "256x14x14") == spaced
+    assert _json("compare", "se,eca", "cbam", "--shape", "256x14x14") == spaced
+    assert _json("network", "resnet18", "--attn", "se,eca") == _json("network", "resnet18", "--attn", "se",
+                                                                       "--attn", "eca")
+    assert _json("crossover", "nonlocal,ccnet", "--shape", "512xHxW", "--range", "2", "64") == \
+        _json("crossover", "nonlocal", "ccnet", "--shape", "512xHxW", "--range", "2", "64")
+    assert "did you mean 'se'" in _error_line(["verify", "sqe,eca", "--samples", "1", "--no-symbolic"])
+    assert "empty name" in _error_line(["report", "--modules", "se,,eca", "--shape", "64x8x8", "-o", "x.html"])
+    assert "empty name" in _error_line(["compare", "se,", "--shape", "64x8x8"])
+
+
+def test_hp_is_name_dot_key_everywhere_and_key_alone_with_one_module():
+    # formula and compare with one module: KEY=VALUE and NAME.KEY=VALUE are the same
+    assert run("formula", "eca", "--hp", "k=5").output == run("formula", "eca", "--hp", "eca.k=5").output
+    assert _json("compare", "se", "--shape", "256x7x7", "--hp", "r=8") == \
+        _json("compare", "se", "--shape", "256x7x7", "--hp", "se.r=8")
+    assert _json("compare", "se", "--shape", "256x7x7", "--hp", "r=8")["rows"][0]["params"] == 2 * 256 * 32 + 32 + 256
+    # several modules: NAME. is required
+    assert "NAME.r=8" in _error_line(["compare", "se", "eca", "--shape", "256x7x7", "--hp", "r=8"])
+    assert "NAME.reduction=2" in _error_line(["crossover", "nonlocal", "ccnet", "--shape", "512xHxW",
+                                              "--hp", "reduction=2"])
+    # a module not given, a key given twice
+    assert "se is not among the modules given (eca)" in _error_line(["formula", "eca", "--hp", "se.r=8"])
+    assert "given twice" in _error_line(["compare", "se", "--shape", "256x7x7", "--hp", "r=8", "--hp", "se.r=4"])
+
+
+# -- the channels-last guard --------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("shape, meant", [("14x14x256", "256x14x14"), ("224x224x3", "3x224x224"),
+                                          ("8x14x14x256", "8x256x14x14"), ("7x7x2048", "2048x7x7")])
+def test_a_channels_last_shape_is_refused_with_the_likely_one(shape, meant):
+    line = _error_line(["compare", "se", "--shape", shape])
+    assert line == (f"Error: --shape {shape} looks channels-last ({'Nx' if shape.count('x') == 3 else ''}HxWxC); "
+                    f"attncost takes {'Nx' if shape.count('x') == 3 else ''}CxHxW: did you mean {meant}? "
+                    "(--channels-last-ok to take it as written)")
+    assert f"did you mean {meant}?" in _error_line(["report", "--modules", "se", "--shape", "64x8x8", "--shape",
+                                                    shape, "-o", "x.html"])
+    assert f"did you mean {meant}?" in _error_line(["network", "resnet18", "--shape", shape])
+
+
+def test_channels_last_ok_takes_the_shape_as_written():
+    from attncost import api
+
+    written = _json("compare", "eca", "--shape", "14x14x256", "--channels-last-ok")
+    # C = 14, H = 14, W = 256, as typed
+    assert written["rows"][0]["macs"] == api.compare(["eca"], (1, 14, 14, 256))[0]["macs"]
+    assert written["rows"][0]["macs"] != api.compare(["eca"], (1, 256, 14, 14))[0]["macs"]
+
+
+@pytest.mark.parametrize("shape", ["256x14x14", "3x224x224", "2048x7x7", "64x56x56", "1024x14x14", "8x512x28x28",
+                                   "3x32x32", "64x8x8", "16x4x4", "1x3x224x224"])
+def test_channels_first_shapes_pass_the_guard(shape):
+    from attncost.shapes import channels_last_guess, parse_shape
+
+    assert channels_last_guess(parse_shape(shape)[-3:]) is None
+    assert channels_last_guess([int(s) for s in shape.split("x")]) is None
+
+
+def test_no_shape_of_the_readme_specs_docs_or_tests_trips_the_guard():
+    """The guard fires on no shape the README, specs/, docs/ and the tests use (this file's own
+    channels-last examples aside)."""
+    import re
+    from pathlib import Path
+
+    from attncost.shapes import channels_last_guess
+
+    root = Path(__file__).parents[2]
+    files = [root / "README.md", *root.glob("docs/*.md"), *root.glob("specs/**/*.yaml"),
+             *(p for p in root.glob("tests/**/*.py") if p.name != "test_cli.py"), *root.glob("tests/golden/*.txt")]
+    shapes = {m for path in files for m in re.findall(r"(?<![\w.])\d+(?:x\d+){2,3}(?![\w.])", path.read_text())}
+    assert {"256x14x14", "3x224x224", "1x197x768", "2048x7x7"} <= shapes
+    tripping = {s for s in shapes if channels_last_guess([int(v) for v in s.split("x")])}
+    # prose: "ViT-B/16 on 224x224x3" (an HxWxC image), and the README's examples of what the guard refuses
+    assert tripping <= {"224x224x3", "14x14x256", "8x14x14x256"}
+
+
+def test_the_guard_leaves_users_models_alone():
+    """A user's model takes inputs of any meaning: 6x6x32 here is a batch of 6, 6 tokens of 32."""
+    from pathlib import Path
+
+    zoo = Path(__file__).parents[1] / "fixtures" / "user_zoo.py"
+    assert _json("network", f"{zoo}:build_blocks", "--shape", "6x6x32", "--exact-shape")["inputs"] == "6x6x32"

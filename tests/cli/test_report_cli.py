@@ -15,11 +15,15 @@ def run(*args):
     return CliRunner().invoke(cli, list(args))
 
 
-def test_report_from_options_shows_progress(tmp_path):
+def test_report_from_options_shows_progress_only_where_asked(tmp_path, monkeypatch):
     out = tmp_path / "quick.html"
+    monkeypatch.setenv("ATTNCOST_PROGRESS", "1")          # as on a terminal (CliRunner's stderr is none)
     result = run("report", "--modules", "se,eca", "--shape", "64x14x14", "-o", str(out))
     assert result.exit_code == 0, result.output
-    assert "[1/" in result.output and f"wrote {out}" in result.output
+    assert "[1/" in result.output and "elapsed" in result.output and f"wrote {out}" in result.output
+    monkeypatch.delenv("ATTNCOST_PROGRESS")               # not a terminal: the result line only
+    result = run("report", "--modules", "se,eca", "--shape", "64x14x14", "-o", str(out))
+    assert result.exit_code == 0 and result.output.strip() == f"wrote {out}"
     html = out.read_text()
     assert html.startswith("<!DOCTYPE html>") and "<math" in html and "plotly-graph-div" in html
 

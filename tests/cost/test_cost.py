@@ -42,3 +42,21 @@ def test_subs_evaluates_symbolic_fields():
     cost = Cost(counts={"mac.conv": 3 * N}, params=2, peak_live_elements=sympy.Max(N, 4))
     assert cost.subs({N: 5}).counts["mac.conv"] == 15
     assert cost.subs({N: 5}).peak_live_elements == 5
+
+
+def test_a_concrete_cost_holds_ints_and_a_symbolic_one_sympy_as_a_whole():
+    # concrete: every value a Python int (sympy Integers given are converted), zero counts dropped
+    concrete = Cost(counts={"mac.conv": sympy.Integer(10), "copy": 0}, params=sympy.Integer(5),
+                    peak_live_elements=12)
+    assert not concrete.symbolic and concrete.counts == {"mac.conv": 10}
+    assert all(type(v) is int for v in concrete.fields().values())
+    assert type(concrete.macs) is int and type(flops(concrete)) is int and flops(concrete) == 20   # 2 * 10
+    assert concrete.free_symbols == set() and concrete.subs({N: 3}) is concrete
+    # one symbolic value makes the whole cost symbolic, as before: params stay a sympy Integer
+    mixed = Cost(counts={"mac.conv": 3 * N}, params=2)
+    assert mixed.symbolic and isinstance(mixed.params, sympy.Integer) and mixed.free_symbols == {N}
+    assert isinstance(Cost(counts={"mac.conv": N}).attention_map_elements, sympy.Integer)
+    assert isinstance(flops(Cost(counts={"copy": N}), "macs"), sympy.Integer)      # nothing weighed: Integer 0
+    # a concrete cost and a symbolic one add to a symbolic one
+    total = concrete + mixed
+    assert total.symbolic and total.counts["mac.conv"] == 3 * N + 10 and total.peak_live_elements == 12

@@ -34,7 +34,7 @@ from hypothesis import strategies as st
 
 from attncost import catalogue
 from attncost.cli.main import MAX_SAMPLES, cli
-from attncost.crossover import MAX_RANGE
+from attncost.crossings import MAX_RANGE
 from attncost.numbers import MAX_INT
 
 #: seconds one case may take, in-process and as a real process (which starts Python, and for users'
@@ -301,11 +301,12 @@ def option_cases(draw, model):
             ("--where", ("network", "resnet18", "--attn", "se")), ("--family", ("list",)),
             ("--convention", ("report", "--modules", "se", "--shape", "8x8x8", "-o", "out.html")),
             ("--mode", ("network", f"{model}:build"))]))
-        v = draw(st.text(max_size=10).filter(lambda t: "\x00" not in t and t not in (
+        # choices match regardless of case (cli/choices.py): no spelling of a valid one is drawn
+        v = draw(st.text(max_size=10).filter(lambda t: "\x00" not in t and t.casefold() not in {c.casefold() for c in (
             "table", "json", "csv", "markdown", "full", "macs", "fvcore", "flopcounter", "float32", "float16",
             "bfloat16", "float64", "int8", "H=W", "H", "W", "C", "N", "flops", "params", "peak", "attention-map",
             "activation", "stage", "block", "kind", "op", "every_block", "after_stage", "after_blocks", "channel",
-            "spatial", "self-attention", "branch", "other", "nas", "baseline", "eval", "train")))
+            "spatial", "self-attention", "branch", "other", "nas", "baseline", "eval", "train")}))
         return Case("option", (*command, option, v), (option,))
     if kind == "hint":
         v = draw(st.one_of(st.sampled_from(["H=1", "H=0", "H=-3", "HH=4", "=4", "H=", "H", "é=4", "1=4", "H=²"]),

@@ -163,6 +163,7 @@ def test_a_dangling_symlink_gets_its_target(folder, monkeypatch):
 
 def _environment() -> dict:
     env = {k: v for k, v in os.environ.items() if not k.startswith("ATTNCOST_")}
+    env["ATTNCOST_PROGRESS"] = "1"        # progress lines as on a terminal: the first one says the run started
     env["PYTHONPATH"] = os.pathsep.join([str(ROOT), env.get("PYTHONPATH", "")]).rstrip(os.pathsep)
     return env
 

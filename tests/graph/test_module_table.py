@@ -24,11 +24,11 @@ PLACEMENTS = {
     "cbam": [AttentionPlacement("cbam")],
     "bam": [AttentionPlacement("bam", "after_stage", (1, 2, 3))],
     "gc": [AttentionPlacement("gc", "every_block", (2, 3, 4))],
-    "nonlocal": [AttentionPlacement("nonlocal", "after_blocks", (3,), (0, 2))],
+    "nonlocal": [AttentionPlacement("nonlocal", "after_blocks", (3,), (0, 1))],   # resnet18: blocks 0..1
 }
 MATRIX = [(n, a) for n in sorted(DEFINITIONS) for a in sorted(PLACEMENTS)
-          if (not n.startswith("vit") or a == "none")
-          and (not n.startswith(("mobilenet", "mnasnet")) or a not in ("bam", "nonlocal"))]
+          if (getattr(type(definition(n)), "supported_placements", None) != () or a == "none")
+          and (not n.startswith(("mobilenet", "mnasnet", "efficientnet")) or a not in ("bam", "nonlocal"))]
 
 
 def walked(spec, shape=(1, 3, 64, 64)):

@@ -49,16 +49,49 @@ def test_no_external_references(tmp_path):
     page = page.replace(get_plotlyjs(), "")
     assert not re.search(r"""(src|href)\s*=\s*["']?(https?:)?//""", page, re.I)
     assert not re.search(r"@import|url\(\s*['\"]?https?:", page, re.I)
-    assert page.count("<script") == 1 + page.count('class="plotly-graph-div"')   # plotly once + one per figure
+    # plotly once, the page's runtime (drawing, the toggles, print sizing) once, one per figure
+    assert page.count("<script") == 2 + page.count('class="plotly-graph-div"')
 
 
 def test_summary_numbers_match_hand_derivation(tmp_path):
     page = build_report(spec_from_options(["se", "eca"], [(1, 256, 56, 56)], "macs"))
     summary = page.split('id="summary"')[1].split("</table>")[0]
+    # human units shown, the exact integer in the title (hover)
     # SE at C=256, r=16: FC 256->16 and 16->256 with biases = 2*256*16 + 16 + 256 params, 8192 MACs
-    assert "<td class=\"text\">se</td><td>8,464</td><td>8,192</td>" in summary
+    assert '<td class="text">se</td><td title="8,464">8.464 K</td><td title="8,192">8.192 K</td>' in summary
     # ECA at C=256: k = |log2(256)/2 + 1/2|_odd = 5 weights, 5 MACs per channel
-    assert "<td class=\"text\">eca</td><td>5</td><td>1,280</td>" in summary
+    assert '<td class="text">eca</td><td title="5">5</td><td title="1,280">1.280 K</td>' in summary
+    # memory: SE's peak is input + output, 2 * 256*56*56 * 4 bytes (+ the pooled 256 and 16 floats)
+    assert '<td title="6,423,552 bytes">6.126 MiB</td>' in summary
+
+
+def _cells(html_table):
+    """(shown, title) of every cell of a table that has a title."""
+    return re.findall(r'<td[^>]* title="([^"]*)"[^>]*>([^<]*)</td>', html_table)
+
+
+def test_every_number_shows_human_units_with_the_exact_value_on_hover(tmp_path):
+    from attncost.format.units import human_bytes, human_count, ratio
+
+    spec = _spec(tmp_path, "convention: [macs, full]\nmodules: [se, cbam, nonlocal]\nshapes: [256x56x56]\n"
+                           "networks: [resnet50-v1, {network: resnet50-v1, alias: CBAM, attention: {module: cbam}}]\n")
+    page = build_report(spec)
+    for section in ("summary", "networks"):
+        body = page.split(f'id="{section}"')[1].split("</section>")[0]
+        numeric = re.findall(r"<td(?! class=\"text\")([^>]*)>", body)
+        assert numeric and all("title=" in attrs for attrs in numeric), section     # every number has its exact value
+        for title, shown in _cells(body):
+            exact = title.removesuffix(" bytes").removesuffix("%")
+            if title.endswith(" bytes"):
+                value = int(exact.replace(",", ""))
+                assert shown == ("+" if exact.startswith("+") and value > 0 else "") + human_bytes(value)
+            elif title.endswith("%"):
+                assert shown.endswith("%")
+            elif "," in exact or exact.lstrip("+-").isdigit():
+                value = int(exact.replace(",", ""))
+                assert shown == ("+" if exact.startswith("+") and value > 0 else "") + human_count(value)
+            else:
+                assert shown == ratio(float(exact))
 
 
 def test_sweep_crossings_agree_with_brute_force(tmp_path):
@@ -78,7 +111,7 @@ def test_sweep_crossings_agree_with_brute_force(tmp_path):
 
 def _figures(page):
     return [json.loads(m.replace("\\u003c", "<").replace("\\u003e", ">").replace("\\u0026", "&"))
-            for m in re.findall(r"var f=(\{.*?\});Plotly\.newPlot", page)]
+            for m in re.findall(r"var f=(\{.*?\});attncost\.plot\(", page)]
 
 
 def test_op_kind_bars_sum_to_full_flops(tmp_path):
@@ -90,7 +123,7 @@ def test_op_kind_bars_sum_to_full_flops(tmp_path):
 
 
 def test_sunburst_root_is_the_network_total(tmp_path):
-    spec = _spec(tmp_path, "networks: [{network: resnet18, attention: {module: se}}]\n")
+    spec = _spec(tmp_path, "convention: macs\nnetworks: [{network: resnet18, attention: {module: se}}]\n")
     page = build_report(spec)
     sun = [f for f in _figures(page) if f["data"][0]["type"] == "sunburst"][0]["data"][0]
     roots = [v for v, p in zip(sun["values"], sun["parents"]) if p == ""]
@@ -135,9 +168,79 @@ def test_attention_share_and_delta_against_the_first_network(tmp_path):
     cbam_params = sum(2 * c * (c // 16) + c // 16 + c + 98 + 2 for c in blocks)
     assert cbam_params == 2_532_592
     rows = re.findall(r"<tr>(.*?)</tr>", table)
-    assert f"<td>{cbam_params:,}</td>" in rows[-1]                      # attention params and Δ params
-    assert rows[-1].count(f"<td>{cbam_params:,}</td>") == 2
-    assert "<td>25,557,032</td>" in rows[1]                           # torchvision's ResNet-50 params
+    assert f'<td title="{cbam_params:,}">2.533 M</td>' in rows[-1]     # attention params
+    assert f'<td title="+{cbam_params:,}">+2.533 M</td>' in rows[-1]   # Δ params
+    assert '<td title="25,557,032">25.56 M</td>' in rows[1]          # torchvision's ResNet-50 params
+    # the verdict says the same, in words, against the first network
+    verdict = page.split('id="verdict"')[1].split("</section>")[0]
+    said = re.search(r'<li data-network="CBAM">(.*?)</li>', verdict).group(1)
+    assert f'<span title="+{cbam_params:,}">+2.533 M params (+{100 * cbam_params / 25_557_032:.3g}%)</span>' in said
+    assert said.startswith("<b>CBAM</b> against resnet50-v1: ")
+    # and the overhead chart: one bar per further network for each metric, in % of the first's
+    overhead = [f for f in _figures(page) if f["layout"]["title"]["text"].startswith("What the attention adds")]
+    assert len(overhead) == 1
+    bars = {trace["name"]: trace for trace in overhead[0]["data"]}
+    assert list(bars) == ["params", "MACs", "FLOPs (full)", "peak live memory"]   # the default convention
+    assert bars["params"]["x"] == ["CBAM"] and bars["params"]["y"] == [100 * cbam_params / 25_557_032]
+
+
+def test_sunbursts_sit_behind_a_closed_toggle(tmp_path):
+    """The page draws one overhead chart for the networks (and the accuracy chart: torchvision reports
+    ResNet-18's top-1); their sunbursts wait in a closed ``<details>`` (drawn when it opens)."""
+    spec = _spec(tmp_path, "networks: [resnet18, {network: resnet18, attention: {module: se}}, "
+                           "{network: resnet18, attention: {module: eca}}]\n")
+    page = build_report(spec)
+    networks = page.split('id="networks"')[1].split("</section>")[0]
+    before, toggle = networks.split('<details class="toggle">')
+    assert toggle.count('class="plotly-graph-div"') == 3 and before.count('class="plotly-graph-div"') == 2
+    assert '"type": "sunburst"' not in before and toggle.count('"type": "sunburst"') == 3
+    assert "<summary>" in toggle and "<details class=\"toggle\" open" not in page
+
+
+def test_print_stylesheet_hides_the_toggles_and_breaks_pages(tmp_path):
+    from attncost.report.page import STYLE
+
+    page = build_report(spec_from_options(["se"], [(1, 64, 8, 8)]))
+    assert STYLE in page and "@page { size: A4;" in STYLE
+    printed = STYLE.split("@media print {", 1)[1]
+    hidden = re.search(r"([^{}]*)\{ display: none !important; \}", printed).group(1)
+    assert {s.strip() for s in hidden.split(",")} >= {"nav", "details.toggle", ".modebar-container",
+                                                      ".updatemenu-container"}
+    assert "section { break-before: page; }" in printed and "tr, li { break-inside: avoid; }" in printed
+    assert 'window.addEventListener("beforeprint"' in page          # charts resized for A4 while printing
+
+
+def _leaves(tree):
+    if isinstance(tree, str):
+        yield tree
+    else:
+        for branch in tree:
+            yield from _leaves(branch)
+
+
+@pytest.mark.parametrize("name", ["cbam", "bam", "nonlocal", "ccnet", "danet", "sk", "residual-attention"])
+def test_wrapped_formulas_read_as_the_formula(name):
+    """A long formula is printed as pieces the browser may break between (mathml.pieces); written in
+    sympy's own syntax (the TEXT notation) and joined, the pieces parse back to the formula itself."""
+    import sympy
+
+    from attncost import query
+    from attncost.report.mathml import TEXT, pieces, to_flow
+
+    cost = catalogue.get(name).formula({})
+    split = 0
+    for leading in (False, True):
+        for row in query.formula_rows(cost, Convention.FULL, leading=leading):
+            expr = row["expression"]
+            tree = pieces(expr, TEXT)
+            text = "".join(_leaves(tree))
+            assert sympy.simplify(eval(text, vars(sympy)) - expr) == 0, (row["quantity"], text)
+            if isinstance(tree, list):
+                split += 1
+                assert to_flow(expr).startswith('<span class="mflow">')
+            else:
+                assert to_flow(expr).startswith("<math ") and to_flow(expr).count("<math ") == 1
+    assert split                                                    # each of these has a formula that wraps
 
 
 def test_heatmap_of_a_table_measured_by_lut_build(tmp_path):
@@ -175,3 +278,106 @@ def test_heatmap_of_a_table_measured_by_lut_build(tmp_path):
     latency = page.split('id="latency"')[1]
     for label in ("lut", "predicted calibrated"):
         assert f'<td class="text">{label}</td><td>4</td><td class="text">{accuracy[label]["mape_pct"]:.2f}%</td>' in latency
+
+
+# -- reported accuracy against cost ------------------------------------------------------------------------
+
+def brute_force_front(points):
+    """The points no other point dominates, by definition: a point is dominated when another point,
+    different from it, costs at most as much and reports at least as much top-1."""
+    return [not any(other != point and other[0] <= point[0] and other[1] >= point[1] for other in points)
+            for point in points]
+
+
+def test_pareto_front_is_the_undominated_points():
+    from attncost.report.accuracy import pareto_front
+
+    rng = np.random.default_rng(15)
+    for _ in range(200):                      # small integers, so that ties in cost and in top-1 are common
+        n = int(rng.integers(1, 9))
+        costs, tops = rng.integers(1, 6, n).tolist(), rng.integers(70, 75, n).tolist()
+        assert pareto_front(costs, tops) == brute_force_front(list(zip(costs, tops))), (costs, tops)
+    assert pareto_front([4, 3, 3, 2], [76.1, 75.2, 75.2, 71.9]) == [True, True, True, True]   # equal points both
+    assert pareto_front([2, 3], [75.0, 74.0]) == [True, False]
+
+
+ACCURACY_SPEC = ("networks:\n  - mobilenet-v2\n  - resnet18\n  - {network: resnet18, alias: SE-ResNet-18, "
+                 "attention: {module: se}}\n  - resnet34\n  - {network: resnet50-v1, alias: ResNet-50 v1}\n"
+                 "  - {network: resnet50, alias: ResNet-50 v1.5}\n")
+
+
+def test_accuracy_chart_plots_each_network_with_a_reported_top1(tmp_path):
+    """One panel per cost (MACs, params, peak live memory): a labelled point for each network whose
+    build a source reports, at attncost's count and the file's top-1, and the Pareto front through the
+    points brute force finds undominated; the networks without a figure are named under the chart."""
+    from attncost import api
+    from attncost.networks.accuracy import reported_for
+
+    spec = _spec(tmp_path, ACCURACY_SPEC)
+    page = build_report(spec)
+    charts = [f for f in _figures(page) if f["layout"]["title"]["text"].startswith("Reported top-1 against cost")]
+    assert len(charts) == 1
+    traces = charts[0]["data"]
+    points = [t for t in traces if t["name"] == "networks"]
+    fronts = [t for t in traces if t["name"] == "Pareto front"]
+    assert len(points) == len(fronts) == 3
+    with_data = [n for n in spec.networks if reported_for(n.spec, spec.network_input)]
+    labels = [n.label for n in with_data]
+    assert labels == ["mobilenet-v2", "resnet18", "resnet34", "ResNet-50 v1", "ResNet-50 v1.5"]
+    totals = [api.network(n.spec.name, attn=None).totals for n in with_data]
+    tops = [reported_for(n.spec, spec.network_input)[0].top1 for n in with_data]
+    assert tops == [71.878, 69.758, 73.314, 75.20, 76.130]        # torchvision's acc@1; SENet Table 2's v1
+    for trace, front, key in zip(points, fronts, ("macs", "params", "peak_bytes")):
+        assert trace["text"] == labels and trace["y"] == tops
+        assert trace["x"] == [t[key] for t in totals]
+        on = brute_force_front(list(zip(trace["x"], tops)))
+        assert sorted(front["x"]) == front["x"] == sorted(x for x, f in zip(trace["x"], on) if f)
+        assert front["y"] == [y for _, y in sorted((x, y) for x, y, f in zip(trace["x"], tops, on) if f)]
+    # by MACs ResNet-18 is beaten by MobileNetV2 (fewer MACs, higher top-1); by params ResNet-50 v1 too,
+    # by v1.5 (the same 25,557,032 parameters, more top-1)
+    macs_front = brute_force_front(list(zip(points[0]["x"], tops)))
+    assert [label for label, f in zip(labels, macs_front) if not f] == ["resnet18"]
+    params_front = brute_force_front(list(zip(points[1]["x"], tops)))
+    assert [label for label, f in zip(labels, params_front) if not f] == ["resnet18", "ResNet-50 v1"]
+    section = page.split('id="accuracy"')[1].split("</section>")[0]
+    assert "No reported top-1 for these exact builds: SE-ResNet-18." in section
+    assert "Hu et al., Squeeze-and-Excitation Networks" in section and "torchvision ResNet34_Weights" in section
+    # the verdict names the MACs front, cheapest first, and the one off it
+    verdict = page.split('id="verdict"')[1].split("</section>")[0]
+    named = re.findall(r'<ul class="accuracy">(.*?)</ul>', verdict)[0]
+    assert re.findall(r'data-network="([^"]*)"', named) == ["mobilenet-v2", "resnet34", "ResNet-50 v1",
+                                                            "ResNet-50 v1.5"]
+    assert "Off the front" in verdict and "<b class=\"module\">resnet18</b>" in verdict
+
+
+def test_latency_panel_from_measurements_named_as_the_networks(tmp_path):
+    measured = tmp_path / "measured.json"
+    measured.write_text(json.dumps([{"name": "resnet18", "predicted_ms": 10.0, "measured_ms": 11.0},
+                                    {"name": "ResNet-50 v1", "predicted_ms": 20.0, "measured_ms": 19.0},
+                                    {"name": "mobilenet-v2", "predicted_ms": 5.0, "measured_ms": 6.5}]))
+    spec = _spec(tmp_path, "networks:\n  - mobilenet-v2\n  - resnet18\n"
+                           "  - {network: resnet50-v1, alias: ResNet-50 v1}\nlatency: {measurements: measured.json}\n")
+    chart = [f for f in _figures(build_report(spec)) if f["layout"]["title"]["text"].startswith("Reported top-1")][0]
+    points = [t for t in chart["data"] if t["name"] == "networks"]
+    assert len(points) == 4 and points[3]["x"] == [6.5, 11.0, 19.0]
+    # one network unmeasured: no latency panel (a panel shows every network or none)
+    measured.write_text(json.dumps([{"name": "resnet18", "predicted_ms": 10.0, "measured_ms": 11.0}]))
+    chart = [f for f in _figures(build_report(spec)) if f["layout"]["title"]["text"].startswith("Reported top-1")][0]
+    assert len([t for t in chart["data"] if t["name"] == "networks"]) == 3
+
+
+def test_no_accuracy_chart_without_a_reported_top1(tmp_path):
+    spec = _spec(tmp_path, "networks: [{network: resnet18, attention: {module: se}}, "
+                           "{network: resnet18, attention: {module: eca}}]\n")
+    page = build_report(spec)
+    assert 'id="accuracy"' not in page and not [
+        f for f in _figures(page) if f["layout"]["title"]["text"].startswith("Reported top-1")]
+
+
+def test_a_lookup_table_alone_gives_no_latency_panel_and_says_why(tmp_path):
+    (tmp_path / "lut.json").write_text(json.dumps({"1": {"0": 0.5, "1": 0.9}, "0": {"0": 0.3, "1": 0.4}}))
+    spec = _spec(tmp_path, "networks: [resnet18, mobilenet-v2]\nlatency: {lut: lut.json}\n")
+    page = build_report(spec)
+    chart = [f for f in _figures(page) if f["layout"]["title"]["text"].startswith("Reported top-1")][0]
+    assert len([t for t in chart["data"] if t["name"] == "networks"]) == 3
+    assert "No latency panel: the lookup table holds segments of its search space" in page

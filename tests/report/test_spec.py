@@ -18,9 +18,20 @@ def test_example_spec_is_the_seed_comparison():
     assert spec.convention is Convention.MACS
     # ResNet-50 alone, then with each of the nine modules; DANet's head changes the channel count, so
     # its network row places DANet's position attention module instead
-    assert len(spec.networks) == 10 and not spec.networks[0].spec.attention
-    assert [n.spec.attention[0].module for n in spec.networks[1:]] == [
+    attended = spec.networks[1:10]
+    assert not spec.networks[0].spec.attention
+    assert [n.spec.attention[0].module for n in attended] == [
         "danet-pam" if m.name == "danet" else m.name for m in spec.modules]
+    # all on the papers' ResNet-50 (stride on the first 1x1) but ECA-Net50, built as released: the stride
+    # on the 3x3 and k = 3, 5, 5, 7 by stage
+    assert {n.spec.name for n in attended if n.label != "ECA-Net50"} == {"resnet50-v1"}
+    eca = next(n.spec for n in attended if n.label == "ECA-Net50")
+    assert eca.name == "resnet50" and [p.hp["k"] for p in eca.attention] == [3, 5, 5, 7]
+    # then the baselines and networks of the accuracy chart: ResNet-50 v1.5, ResNeXt-50 and with BAM, and
+    # SKNet-50 and ResNeSt-50 where their definitions exist
+    extra = [n.label for n in spec.networks[10:]]
+    assert extra[:3] == ["ResNet-50 v1.5", "ResNeXt-50", "ResNeXt-50 + BAM"]
+    assert set(extra[3:]) <= {"SKNet-50", "ResNeSt-50"}
 
 
 def test_module_mapping_alias_and_hp(tmp_path):
@@ -88,7 +99,9 @@ def test_several_conventions_the_first_leads(tmp_path):
     # SE at C=256, 56x56, r=16, full convention: 2 x 8192 MACs + 272 bias adds + 802,816 for the global
     # average pool + 16 ReLU + 256 sigmoid + 802,816 for the rescaling multiply
     full = 2 * 8192 + (16 + 256) + 256 * 56 * 56 + 16 + 256 + 256 * 56 * 56
-    assert f"<td>8,192</td><td>8,192</td><td>{full:,}</td>" in row
+    # MACs, then FLOPs (full); FLOPs (macs) would repeat the MACs and is left out
+    assert f'<td title="8,192">8.192 K</td><td title="{full:,}">1.623 M</td>' in row
+    assert "<th>MACs</th><th>FLOPs (full)</th>" in row and "FLOPs (macs)" not in row
     path.write_text("modules: [se]\nshapes: [256x56x56]\nconvention:\n  - macs\n  - thop\n")
     with pytest.raises(SpecError, match=f"{path}:5: convention .thop. is not one of"):
         load_report_spec(path)

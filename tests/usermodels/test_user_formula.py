@@ -12,7 +12,7 @@ from click.testing import CliRunner
 import attncost
 from attncost.cli.main import cli
 from attncost.cost.compare import differences
-from attncost.crossover import crossover
+from attncost.crossings import crossover
 from attncost.symbols import H, N, W, symbol
 
 FIXTURES = Path(__file__).parents[1] / "fixtures"

@@ -1,6 +1,8 @@
 """The printed conventions against the real peers on every reference: torch's FlopCounterMode and
 fvcore's FlopCountAnalysis."""
 
+import math
+
 import pytest
 import torch
 from fvcore.nn import FlopCountAnalysis
@@ -46,6 +48,14 @@ def test_flopcounter_convention_matches_flopcountermode(name):
 # the contraction's shapes; aa-conv's relative logits are such einsums (attncost counts them exactly
 # as the matmuls aten runs), so aa-conv is compared with relative logits off.
 FVCORE_HP = {"aa-conv": {"relative": False}}
+# SimAM's squeeze is an explicit x.mean((2, 3)): at the aten level the global pooling it is, which the
+# fvcore view weighs 1 per element (docs/CONVENTIONS.md); fvcore itself has no handle for aten::mean,
+# so it counts one fewer N*C*H*W (tests/verify/test_simam_fvcore_mean.py pins the gap)
+FVCORE_EXPLICIT_MEAN = {"simam"}
+# fvcore counts a generic einsum from numpy.einsum_path's FLOP estimate, printed to 4 significant digits
+# (92,150 for 92,160 MACs): axial attention's einsums agree to that precision, not to the integer
+# (tests/verify/test_axial_fvcore_einsum.py pins the exact gap)
+FVCORE_ROUNDED_EINSUM = {"axial-attention"}
 
 
 @pytest.mark.parametrize("name", ENTRIES)
@@ -56,4 +66,9 @@ def test_fvcore_convention_matches_fvcore(name):
     module = build(name, shape, hp)
     analysis = FlopCountAnalysis(module, _input(shape))
     analysis.unsupported_ops_warnings(False).uncalled_modules_warnings(False).tracer_warnings("none")
-    assert flops(entry.cost(shape, hp), "fvcore") == analysis.total()
+    expected = analysis.total() + (math.prod(shape) if name in FVCORE_EXPLICIT_MEAN else 0)
+    if name in FVCORE_ROUNDED_EINSUM:
+        assert flops(entry.cost(shape, hp), "fvcore") == pytest.approx(expected, rel=1e-3)
+        assert flops(entry.cost(shape, hp), "fvcore") != expected        # the rounding is really there
+    else:
+        assert flops(entry.cost(shape, hp), "fvcore") == expected

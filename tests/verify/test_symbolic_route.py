@@ -26,6 +26,8 @@ from attncost.verify.grid import check_dense_grid, exact_evaluator, floor_period
 from attncost.verify.verify import NOT_APPLICABLE, prove_in_sizes, torch_limitation
 
 NOT_TRACEABLE = ("pan-fpa", "pan-gau", "residual-attention")
+#: F.pad to a multiple of the window passes symbolic pads to constant_pad_nd (tests/verify/test_swin_dense_grid.py)
+PADDED = ("swin-swmsa", "swin-wmsa")
 SHAPE = (2, 16, 9, 11)
 UPSAMPLE_REASON = ("torch.nn.functional.interpolate -> torch._C._nn.upsample_bilinear2d accepts only concrete "
                    "sizes (C++: 'SymIntArrayRef expected to contain only concrete integers')")
@@ -151,8 +153,8 @@ def test_symbolic_trace_not_applicable_for_interpolate_to_a_size(name):
 
 
 def test_only_the_interpolating_entries_are_not_applicable():
-    """Every other entry is traced symbolically (checked in test_catalogue_vs_tracer); these three
-    are the ones the dense grid covers."""
+    """Every other entry is traced symbolically (checked in test_catalogue_vs_tracer); these (the
+    interpolating three, and Swin's padded window attention) are the ones the dense grid covers."""
     from attncost.verify.verify import SYMBOLIC_HINT_SHAPES
     from attncost.errors import HyperparameterError
 
@@ -166,7 +168,7 @@ def test_only_the_interpolating_entries_are_not_applicable():
             if check_symbolic(entry, shape, hp).startswith(NOT_APPLICABLE):
                 not_applicable.append(entry.name)
             break
-    assert sorted(not_applicable) == sorted(NOT_TRACEABLE)
+    assert sorted(not_applicable) == sorted(NOT_TRACEABLE + PADDED)
 
 
 # -- the dense-grid route -----------------------------------------------------------------------

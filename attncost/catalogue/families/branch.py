@@ -11,8 +11,7 @@ the PyTorch ports do (the official CondConv splits the batch instead: same MACs)
 
 from __future__ import annotations
 
-import sympy
-
+from ...algebra import maximum
 from ...cost import Program, Tensor
 from ...errors import HyperparameterError
 from ..common import fdiv, is_concrete, require_divisible
@@ -61,7 +60,7 @@ DYCONV_PAPER = Paper(
 
 def _sk_hidden(channels, r, min_hidden):
     """d = max(C / r, L) (SK Eq. 4), with C // r as the official prototxts size it."""
-    return sympy.Max(fdiv(channels, r), min_hidden)
+    return maximum(fdiv(channels, r), min_hidden)
 
 
 def _sk_check(shape, hp):
@@ -78,17 +77,20 @@ def _sk_check(shape, hp):
         HP("groups", 32, "G: groups of each branch conv (C must be divisible by G)", minimum=1, symbolic=True),
         HP("r", 16, "reduction ratio of the fuse FC: d = max(C // r, L)", minimum=1, symbolic=True),
         HP("min_hidden", 32, "L: the smallest d", minimum=1),
+        HP("stride", 1, "stride of every branch conv (sknet50.prototxt: 2 in the first unit of stages 3-5)",
+           choices=(1, 2)),
     ],
     check=_sk_check,
     notes="The 5x5 branch is a dilated 3x3 (as in the paper's experiments and official models). For M > 2 "
           "the fuse sum and the weighted sum chain pairwise adds (Caffe's Eltwise/Axpy do it in place).",
 )
-def sk(g: Program, x: Tensor, *, branches, groups, r, min_hidden) -> Tensor:
+def sk(g: Program, x: Tensor, *, branches, groups, r, min_hidden, stride) -> Tensor:
     """V = sum_m a_m U_m, a = softmax_M(W2 ReLU(BN(W1 GAP(sum_m U_m)))) (SK Eq. 1-6)."""
     n, c = x.shape[:2]
     features = []
     for m in range(branches):
-        u = g.conv(x, c, 3, padding=m + 1, dilation=m + 1, groups=groups, bias=False, name=f"branch{m}")
+        u = g.conv(x, c, 3, stride=stride, padding=m + 1, dilation=m + 1, groups=groups, bias=False,
+                   name=f"branch{m}")
         u = g.batch_norm(u, name=f"branch{m}_bn")
         features.append(g.relu(u, inplace=True))
     fused = features[0]
@@ -112,7 +114,7 @@ def sk(g: Program, x: Tensor, *, branches, groups, r, min_hidden) -> Tensor:
 
 def _splat_inter(channels, radix, reduction):
     """inter_channels = max(C * R // reduction, 32) (splat.py)."""
-    return sympy.Max(fdiv(channels * radix, reduction), 32)
+    return maximum(fdiv(channels * radix, reduction), 32)
 
 
 def _splat_check(shape, hp):

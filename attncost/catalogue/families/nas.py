@@ -20,13 +20,12 @@ the concrete ``mbconv`` entry exactly (tests/catalogue/test_nas_superkernel.py).
 
 from __future__ import annotations
 
-import sympy
-
+from ... import symbols
+from ...algebra import is_zero, normalize
 from ...cost import Cost, Program, Tensor
 from ...errors import HyperparameterError
 from ...ops.conv import conv
 from ...ops.shapes import conv_output_size, numel
-from ...symbols import SHAPE_SYMBOLS
 from ..blocks import ACTIVATIONS
 from ..blocks import mbconv as mbconv_block
 from ..common import is_concrete
@@ -43,8 +42,25 @@ SINGLE_PATH_PAPER = Paper(
             "without bias, BN, ReLU; depthwise kxk (stride s, 'same' padding) without bias, BN, ReLU; 1x1 "
             "project without bias, BN; residual add when stride 1 and Cin == Cout; superkernel.py for Eq. 1-4")
 
-#: The indicator values of Single-Path NAS Eq. 1-4, named as the official code names them.
-D5X5, D50C, D100C = sympy.symbols("d5x5 d50c d100c", real=True, nonnegative=True)
+#: The indicator values of Single-Path NAS Eq. 1-4, named as the official code names them: the sympy
+#: symbols ``D5X5``, ``D50C``, ``D100C`` of this module, made on first use (``indicators()``) so that
+#: importing the catalogue does not import sympy.
+INDICATORS = ("D5X5", "D50C", "D100C")
+
+
+def indicators() -> tuple:
+    """(d5x5, d50c, d100c) as sympy symbols (real, nonnegative)."""
+    if "D5X5" not in globals():
+        import sympy
+
+        globals().update(zip(INDICATORS, sympy.symbols("d5x5 d50c d100c", real=True, nonnegative=True)))
+    return tuple(globals()[name] for name in INDICATORS)
+
+
+def __getattr__(name: str):
+    if name in INDICATORS:
+        return indicators()[INDICATORS.index(name)]
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def _skippable(channels, out_channels, stride) -> bool:
@@ -86,12 +102,13 @@ def mbconv(g: Program, x: Tensor, *, kernel, expansion, out_channels, stride, sk
                         act=ACTIVATIONS[activation])
 
 
-def superkernel_cost(shape=SHAPE_SYMBOLS, out_channels=None, stride=1, d5x5=D5X5, d50c=D50C, d100c=D100C,
+def superkernel_cost(shape=None, out_channels=None, stride=1, d5x5=None, d50c=None, d100c=None,
                      activation="relu") -> Cost:
     """The MBConv layer's cost as a function of the Single-Path NAS indicators (Eq. 1-4).
 
     ``d5x5`` = 1(use 5x5), ``d50c`` = 1(use e=3) (0 skips the layer), ``d100c`` = 1(use e=6); each
-    may be a number or a symbol (sympy symbols by default), so the result can be differentiated with
+    may be a number or a symbol (the sympy symbols ``D5X5``, ``D50C``, ``D100C`` by default; ``shape``
+    N, C, H, W by default), so the result can be differentiated with
     respect to them. With e' = 3C + d100c * 3C (Eq. 3) and the depthwise ring of 16 taps weighted by
     d5x5 (Eq. 1):
 
@@ -103,14 +120,16 @@ def superkernel_cost(shape=SHAPE_SYMBOLS, out_channels=None, stride=1, d5x5=D5X5
     A skipped layer (``d50c`` = 0) must be skippable: stride 1 and out_channels == C, as in the
     official supernet, which fixes d50c to 1 on the other layers.
     """
-    shape = tuple(sympy.sympify(s) for s in shape)
+    if None in (d5x5, d50c, d100c):
+        d5x5, d50c, d100c = (d if v is None else v for v, d in zip((d5x5, d50c, d100c), indicators()))
+    shape = tuple(normalize(s) for s in (symbols.SHAPE_SYMBOLS if shape is None else shape))
     channels = shape[1]
     out_channels = out_channels if out_channels is not None else channels
     if stride not in (1, 2):
         raise HyperparameterError(f"superkernel_cost: stride={stride} is not one of: 1, 2")
     if activation not in ACTIVATIONS:
         raise HyperparameterError(f"superkernel_cost: activation={activation!r} is not one of: relu, relu6")
-    if sympy.sympify(d50c) == 0 and not _skippable(channels, out_channels, stride):
+    if is_zero(d50c) and not _skippable(channels, out_channels, stride):
         raise HyperparameterError("superkernel_cost: d50c=0 (skip) needs stride 1 and out_channels == C")
     hidden = 3 * channels + d100c * 3 * channels
     g = Program()

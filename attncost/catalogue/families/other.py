@@ -20,8 +20,7 @@
 
 from __future__ import annotations
 
-import sympy
-
+from ...algebra import exact_div
 from ...cost import Program, Tensor
 from ...ops.pointwise import ELEMENTWISE, POW, REDUCE_SUM, RELU, SQRT, SUB
 from ...errors import HyperparameterError
@@ -346,7 +345,7 @@ def deform_conv(g: Program, x: Tensor, *, kernel, dilation, deform_groups, out_c
     grid = g.add(grid, g.buffer("base", (h, k, w, k, 2)), inplace=True)      # + normalised p0 + p_n
     g.mark_attention_map(grid)
     grid = g.view(grid, (n * dg, h * k, w * k, 2))
-    per_group = fdiv(c, dg) if is_concrete(c) else sympy.sympify(c) / dg   # C is divisible by dg
+    per_group = fdiv(c, dg) if is_concrete(c) else exact_div(c, dg)   # C is divisible by dg
     groups = g.view(x, (n * dg, per_group, h, w))
     sampled = g.grid_sample(groups, grid, "bilinear")                # (N*dg, C/dg, kH, kW)
     sampled = g.view(sampled, (n, c, h * k, w * k))

@@ -8,13 +8,20 @@ branches (``combine=mul``), its paper adds them (``combine=add``); both cost the
 cSE / sSE / scSE (Roy et al.) follow ai-med/squeeze_and_excitation, the authors' code. cSE is SE
 with nn.Linear layers and r = 2; sSE is a 1x1 conv to one map; scSE combines them with torch.max
 in the code (the default) and with an addition in the MICCAI paper (``combine=add``).
+
+Coordinate attention, SimAM and triplet attention follow their authors' code (houqb/CoordAttention,
+ZjjConan/SimAM, landskape-ai/triplet-attention): CA pools along each spatial direction and gates by
+a pair of 1-D maps; SimAM's 3-D weights come from a closed-form energy, without parameters; triplet
+attention runs CBAM's spatial gate (with an in-place sigmoid) on three rotations of the tensor.
 """
 
 from __future__ import annotations
 
+from ...algebra import maximum
 from ...cost import Program, Tensor
-from ...ops.pointwise import ADD, ELEMENTWISE, REDUCE_MEAN, WHERE
-from ..common import fdiv
+from ...errors import HyperparameterError
+from ...ops.pointwise import ADD, ELEMENTWISE, HARDTANH, POW, REDUCE_MEAN, REDUCE_SUM, SUB, WHERE
+from ..common import fdiv, is_concrete
 from ..registry import Hyperparameter as HP
 from ..registry import Paper, register
 
@@ -224,3 +231,122 @@ def scse(g: Program, x: Tensor, *, r, combine) -> Tensor:
     channel = _cse(g, x, r)
     spatial = _sse(g, x)
     return g.binary(WHERE if combine == "max" else ADD, channel, spatial)
+
+
+# -- coordinate attention, SimAM, triplet attention ----------------------------------------------
+
+CA_PAPER = Paper(
+    title="Coordinate Attention for Efficient Mobile Network Design", authors="Hou, Zhou, Feng",
+    venue="CVPR 2021", year=2021,
+    equation="Sec. 3.2.1 (coordinate information embedding: z^h = 1-D average over W, z^w over H), Sec. 3.2.2 "
+             "(f = delta(F1([z^h, z^w])), g^h = sigmoid(F_h(f^h)), g^w = sigmoid(F_w(f^w)), y = x * g^h * g^w)",
+    code="github.com/houqb/CoordAttention (first published as Andrew-Qibin/CoordAttention)",
+    follows="official coordatt.py CoordAtt with oup = inp: AdaptiveAvgPool2d((None, 1)) and ((1, None)), the W "
+            "pool permuted, cat along H, 1x1 conv C -> mip = max(8, C // reduction) with bias, BatchNorm2d, h_swish "
+            "written as x * ReLU6(inplace)(x + 3) / 6, split [H, W], 1x1 convs mip -> C with bias, .sigmoid(), "
+            "identity * a_w * a_h; reduction = 32")
+
+SIMAM_PAPER = Paper(
+    title="SimAM: A Simple, Parameter-Free Attention Module for Convolutional Neural Networks",
+    authors="Yang, Zhang, Li, Xie", venue="ICML 2021", year=2021,
+    equation="Eq. 5 (minimal energy e_t* = 4(sigma^2 + lambda) / ((t - mu)^2 + 2 sigma^2 + 2 lambda)), "
+             "Eq. 6 (X~ = sigmoid(1 / E) * X)",
+    code="github.com/ZjjConan/SimAM",
+    follows="official simam_module: n = H*W - 1, d = (x - x.mean(dim=[2, 3], keepdim=True)).pow(2), "
+            "y = d / (4 * (d.sum(dim=[2, 3], keepdim=True) / n + e_lambda)) + 0.5, x * sigmoid(y); "
+            "e_lambda = 1e-4 (no count depends on it)")
+
+TRIPLET_PAPER = Paper(
+    title="Rotate to Attend: Convolutional Triplet Attention Module",
+    authors="Misra, Nalamada, Arasanipalai, Hou", venue="WACV 2021", year=2021,
+    equation="Sec. 3 (Z-pool: max and mean over the first dim, concatenated; three branches, each a k x k conv, "
+             "BN and sigmoid on a rotation of the input; the outputs averaged: y = 1/3 (y1 + y2 + y3))",
+    code="github.com/landskape-ai/triplet-attention",
+    follows="official triplet_attention.py (the root file, ZPool): AttentionGate = ZPool, BasicConv 2 -> 1, 7x7, "
+            "padding 3, no bias, BatchNorm2d, relu=False, torch.sigmoid_, x * scale; branches cw on "
+            "x.permute(0,2,1,3).contiguous(), hc on x.permute(0,3,2,1).contiguous() (each permuted back and made "
+            "contiguous), hw on x; 1/3 * (x_out + x_out11 + x_out21), or 1/2 * (x_out11 + x_out21) with no_spatial")
+
+
+def _h_swish(g: Program, x: Tensor) -> Tensor:
+    """CoordAttention's h_swish, written out as in coordatt.py: x * (ReLU6(inplace)(x + 3) / 6)."""
+    t = g.add(x, 3)
+    t = g.unary(HARDTANH, t, inplace=True)              # nn.ReLU6(inplace=True) is aten.hardtanh_
+    return g.mul(x, g.div(t, 6))
+
+
+@register("coord-attention", family="spatial", aliases=("coordinate-attention", "coordatt", "ca"),
+          summary="coordinate attention: 1-D average pools along W and H, shared 1x1 conv + BN + h-swish, "
+                  "a 1x1 conv and sigmoid per direction, x * a_w * a_h",
+          paper=CA_PAPER,
+          hyperparameters=[HP("r", 32, "reduction ratio (the code's reduction): mip = max(8, C // r) hidden "
+                              "channels", minimum=1, symbolic=True)])
+def coord_attention(g: Program, x: Tensor, *, r) -> Tensor:
+    """y = x * g^h * g^w with g^h = sigmoid(F_h(f^h)), g^w = sigmoid(F_w(f^w)) and [f^h, f^w] =
+    h_swish(BN(F_1([z^h, z^w]))), z^h and z^w the averages along W and along H (CA Sec. 3.2)."""
+    n, c, h, w = x.shape
+    mip = maximum(8, fdiv(c, r))
+    x_h = g.adaptive_avg_pool2d(x, (None, 1))                               # pool_h: (N, C, H, 1)
+    x_w = g.permute(g.adaptive_avg_pool2d(x, (1, None)), (0, 1, 3, 2))      # pool_w: (N, C, 1, W) -> (N, C, W, 1)
+    y = g.cat([x_h, x_w], 2)                                                # (N, C, H + W, 1)
+    y = g.conv(y, mip, 1, name="conv1")
+    y = _h_swish(g, g.batch_norm(y, name="bn1"))
+    f_h = g.slice(y, 2, 0, h)                                               # torch.split(y, [h, w], dim=2)
+    f_w = g.permute(g.slice(y, 2, h, h + w), (0, 1, 3, 2))                  # (N, mip, 1, W)
+    a_h = g.mark_attention_map(g.sigmoid(g.conv(f_h, c, 1, name="conv_h")))   # (N, C, H, 1)
+    a_w = g.mark_attention_map(g.sigmoid(g.conv(f_w, c, 1, name="conv_w")))   # (N, C, 1, W)
+    return g.mul(g.mul(x, a_w), a_h)                                        # identity * a_w * a_h
+
+
+def _simam_check(shape, hp):
+    if is_concrete(*shape[2:]) and int(shape[2]) * int(shape[3]) < 2:
+        raise HyperparameterError(f"simam: H*W = {int(shape[2]) * int(shape[3])} leaves n = H*W - 1 = 0, which the "
+                                  "variance divides by (SimAM needs at least 2 positions)")
+
+
+@register("simam", family="spatial", aliases=("simam-module",),
+          summary="parameter-free 3-D attention: sigmoid of the inverse minimal energy of each neuron "
+                  "against its channel's mean and variance",
+          paper=SIMAM_PAPER, check=_simam_check,
+          notes="lambda (e_lambda: 1e-4 in the module, 0.1 in the authors' ImageNet runs) changes no count, so it "
+                "is not a hyperparameter here; the reference module uses the module's 1e-4.")
+def simam(g: Program, x: Tensor) -> Tensor:
+    """X~ = sigmoid(1 / E) * X, 1 / E = (t - mu)^2 / (4 (sigma^2 + lambda)) + 0.5 (SimAM Eq. 5-6)."""
+    n, c, h, w = x.shape
+    d = g.unary(POW, g.binary(SUB, x, g.global_avg_pool(x)))               # (x - x.mean(dim=[2, 3])).pow(2)
+    v = g.div(g.reduce(REDUCE_SUM, d, (2, 3), keepdim=True), h * w - 1)     # d.sum(dim=[2, 3]) / n: (N, C, 1, 1)
+    v = g.mul(g.add(v, 1e-4), 4)                                            # 4 * (... + e_lambda)
+    e_inv = g.add(g.div(d, v), 0.5)
+    return g.mul(x, g.mark_attention_map(g.sigmoid(e_inv)))
+
+
+def _triplet_gate(g: Program, x: Tensor, kernel, name: str) -> Tensor:
+    """AttentionGate: Z-pool (max and mean over dim 1, concatenated), k x k conv 2 -> 1 without bias,
+    BatchNorm, sigmoid_ in place, x * scale. ``name`` keeps each branch's parameters its own."""
+    n, _, h, w = x.shape
+    pooled = g.cat([g.view(g.max_dim(x, 1), (n, 1, h, w)),                 # torch.max(x, 1)[0].unsqueeze(1)
+                    g.view(g.reduce(REDUCE_MEAN, x, 1), (n, 1, h, w))], 1)   # torch.mean(x, 1).unsqueeze(1)
+    y = g.conv(pooled, 1, kernel, padding=fdiv(kernel - 1, 2), bias=False, name=f"{name}.conv")
+    y = g.batch_norm(y, name=f"{name}.bn")
+    return g.mul(x, g.mark_attention_map(g.sigmoid(y, inplace=True)))
+
+
+@register("triplet-attention", family="spatial", aliases=("triplet", "rotate-to-attend"),
+          summary="triplet attention: CBAM-style Z-pool + k x k conv gates on the (C, W), (H, C) and (H, W) "
+                  "planes of rotated views, averaged",
+          paper=TRIPLET_PAPER,
+          hyperparameters=[HP("kernel", 7, "kernel size of each gate's conv (7, fixed, in the official code)",
+                              minimum=1, odd=True),
+                           HP("no_spatial", False, "leave out the (H, W) branch and average the other two",
+                              type=bool)])
+def triplet_attention(g: Program, x: Tensor, *, kernel, no_spatial) -> Tensor:
+    """y = 1/3 (rot^-1(x1 * sigmoid(psi1(Z(x1)))) + rot^-1(x2 * sigmoid(psi2(Z(x2)))) + x * sigmoid(psi3(Z(x))))
+    with x1, x2 the input rotated to (N, H, C, W) and (N, W, H, C) (Misra et al. Sec. 3)."""
+    x_out1 = _triplet_gate(g, g.contiguous(g.permute(x, (0, 2, 1, 3))), kernel, "cw")   # (N, H, C, W)
+    x_out11 = g.contiguous(g.permute(x_out1, (0, 2, 1, 3)))
+    x_out2 = _triplet_gate(g, g.contiguous(g.permute(x, (0, 3, 2, 1))), kernel, "hc")   # (N, W, H, C)
+    x_out21 = g.contiguous(g.permute(x_out2, (0, 3, 2, 1)))
+    if no_spatial:
+        return g.mul(g.add(x_out11, x_out21), 1 / 2)
+    x_out = _triplet_gate(g, x, kernel, "hw")
+    return g.mul(g.add(g.add(x_out, x_out11), x_out21), 1 / 3)

@@ -1,4 +1,4 @@
 """Reference implementations of the self-attention family, mirroring
-``catalogue/families/self_attention/`` module for module: ``non_local`` and ``transformer``."""
+``catalogue/families/self_attention/`` module for module: ``non_local``, ``transformer``, ``efficient``, ``window``, ``botnet`` and ``axial``."""
 
-from . import non_local, transformer  # noqa: F401
+from . import axial, botnet, efficient, non_local, transformer, window  # noqa: F401

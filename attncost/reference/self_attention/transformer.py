@@ -136,13 +136,17 @@ class AugmentedConv2d(nn.Module):
     needs_spatial_size = True
 
     def __init__(self, channels: int, *, out_channels, kernel: int, heads: int, dk, dv, kappa: float,
-                 upsilon: float, min_key_head_dim: int, relative: bool, spatial_size):
+                 upsilon: float, min_key_head_dim: int, relative: bool, stride: int, spatial_size):
         super().__init__()
         fout = out_channels if out_channels is not None else channels
         self.dk, self.dv = aa_depths(fout, heads, dk, dv, kappa, upsilon, min_key_head_dim)
         self.heads, self.relative = heads, relative
         self.dkh, self.dvh = self.dk // heads, self.dv // heads
-        self.conv = nn.Conv2d(channels, fout - self.dv, kernel, padding=kernel // 2) if fout > self.dv else None
+        self.conv = (nn.Conv2d(channels, fout - self.dv, kernel, stride, padding=kernel // 2) if fout > self.dv
+                     else None)
+        self.pool = nn.AvgPool2d(3, stride, padding=1) if stride != 1 else None   # the attention's input
+        if stride != 1:
+            spatial_size = tuple((s - 1) // stride + 1 for s in spatial_size)
         self.k = nn.Conv2d(channels, self.dk, 1)
         self.q = nn.Conv2d(channels, self.dk, 1)
         self.v = nn.Conv2d(channels, self.dv, 1)
@@ -170,8 +174,10 @@ class AugmentedConv2d(nn.Module):
         return rel.permute(*permutation).reshape(n, self.heads, h * w, h * w)
 
     def forward(self, x):
+        conv_out = self.conv(x) if self.conv is not None else None          # (N, Fout - dv, H', W')
+        if self.pool is not None:
+            x = self.pool(x)                                                 # (N, Fin, H', W')
         n, _, h, w = x.shape
-        conv_out = self.conv(x) if self.conv is not None else None          # (N, Fout - dv, H, W)
         k = self.k(x).view(n, self.heads, self.dkh, h * w)                  # (N, Nh, dkh, HW)
         q = (self.q(x) * self.dkh ** -0.5).view(n, self.heads, self.dkh, h * w)
         v = self.v(x).view(n, self.heads, self.dvh, h * w)

@@ -12,8 +12,7 @@ Program's business (``g.matmul``, ``g.linear``, ``g.split_heads``, ``g.attention
 
 from __future__ import annotations
 
-import sympy
-
+from ....algebra import exact_div, floor_scaled, is_one, maximum, power, sympy as _sympy
 from ....cost import Program, Tensor
 from ....errors import HyperparameterError
 from ....ops.pointwise import DIV, GELU, WHERE
@@ -43,6 +42,7 @@ def mlp_hidden(channels, mlp_ratio: float):
     """timm ``Mlp`` hidden width: int(C * mlp_ratio)."""
     if is_concrete(channels):
         return int(int(channels) * mlp_ratio)
+    sympy = _sympy()
     return sympy.floor(channels * sympy.Rational(str(mlp_ratio)))
 
 
@@ -52,12 +52,12 @@ def aa_depths(fout, heads, dk, dv, kappa, upsilon, min_key_head_dim):
     the keys"): dk = Nh * max(min_key_head_dim, floor(kappa Fout / Nh)),
     dv = Nh * max(1, floor(upsilon Fout / Nh)), so both split evenly over the heads."""
     def per_head(ratio):
-        return fdiv(sympy.Rational(str(ratio)) * fout, heads)
+        return floor_scaled(fout, ratio, heads)
 
     if dk is None:
-        dk = heads * sympy.Max(min_key_head_dim, per_head(kappa))
+        dk = heads * maximum(min_key_head_dim, per_head(kappa))
     if dv is None:
-        dv = heads * sympy.Max(1, per_head(upsilon))
+        dv = heads * maximum(1, per_head(upsilon))
     if is_concrete(dk, dv):
         return int(dk), int(dv)
     return dk, dv
@@ -71,7 +71,7 @@ def sparse_stride(stride, w):
 # -- program helpers -----------------------------------------------------------------------------
 def _exact_div(a, b):
     """a / b where the entry's check guarantees that b divides a (C / heads, H*W / l)."""
-    return fdiv(int(a), int(b)) if is_concrete(a, b) else sympy.sympify(a) / b
+    return fdiv(int(a), int(b)) if is_concrete(a, b) else exact_div(a, b)
 
 
 def _flag_size_one(g: Program, **sizes) -> None:
@@ -99,7 +99,7 @@ def timm_attention(g: Program, tokens: Tensor, heads, head_dim, qkv_bias) -> Ten
     _flag_size_one(g, head_dim=head_dim)
     qkv = g.linear(tokens, 3 * heads * head_dim, bias=qkv_bias, name="qkv")         # (N, L, 3 heads d)
     q, k, v = g.split_heads(qkv, 3, heads, head_dim)                                # (N, heads, L, d) each
-    out = g.attention(q, k, v, sympy.sympify(head_dim) ** sympy.Rational(-1, 2), on="query")
+    out = g.attention(q, k, v, power(head_dim, -1, 2), on="query")
     return g.linear(g.merge_heads(out), c, name="proj")                             # (N, L, C)
 
 
@@ -124,7 +124,7 @@ def sdpa(g: Program, x: Tensor, *, head_dim) -> Tensor:
     d = head_dim if head_dim is not None else c
     tokens = _tokens(g, x)                                                 # (N, HW, C)
     q, k, v = (g.linear(tokens, d, name=name) for name in ("q", "k", "v"))     # (N, HW, d)
-    out = g.attention(q, k, v, sympy.sqrt(d), op=DIV)                        # (N, HW, d)
+    out = g.attention(q, k, v, power(d, 1, 2), op=DIV)                        # (N, HW, d)
     return _to_map(g, g.linear(out, c, name="proj"), x.shape)
 
 
@@ -272,7 +272,7 @@ def _relative_logits_1d(g: Program, q: Tensor, name: str, permutation) -> Tensor
     rel_k = g.parameter(name, (m, dkh))
     if is_concrete(dkh) and int(dkh) == 1:
         g.mark_degenerate("dk / heads = 1: the einsum runs as a broadcast multiply, not a bmm")
-        inner = 3 if sympy.sympify(q.strides[3]) == 1 else 2
+        inner = 3 if q.strides[3] is not None and is_one(q.strides[3]) else 2
         rel = g.mul(g.permute(q, (0, 1, 5 - inner, 4, inner)), g.reshape(rel_k, (1, 1, 1, m, 1)))
         rel = g.permute(rel, (0, 1, 2, 4, 3) if inner == 3 else (0, 1, 4, 2, 3))     # (N, Nh, X, Y, 2Y-1)
     else:
@@ -299,28 +299,36 @@ def _relative_logits_1d(g: Program, q: Tensor, name: str, permutation) -> Tensor
         HP("upsilon", 0.1, "dv / Fout when dv is not given", type=float),
         HP("min_key_head_dim", 20, "minimum dk / Nh when dk is not given", minimum=1),
         HP("relative", True, "2-D relative position logits", type=bool),
+        HP("stride", 1, "2: the conv strides, and the attention runs on a 3x3 average pool of stride 2 of the "
+                        "input (the paper's downsampling of the self-attention's input, Sec. 3.2)", choices=(1, 2)),
     ],
     check=_aa_check,
     notes="Defaults follow the paper's ResNet/Wide-ResNet setting (Nh = 8, kappa = 2 upsilon = 0.2, at "
           "least 20 key dimensions per head): dk = Nh max(min_key_head_dim, floor(kappa Fout / Nh)), "
           "dv = Nh max(1, floor(upsilon Fout / Nh)). With relative=True the parameters depend on H and W "
           "(relative embeddings of 2W - 1 and 2H - 1 positions, dk/Nh wide) and the tiled relative logits "
-          "(N Nh H^2 W^2 elements each) dominate memory. dv = Fout (fully attentional) drops the conv.",
+          "(N Nh H^2 W^2 elements each) dominate memory. dv = Fout (fully attentional) drops the conv. "
+          "stride=2 (a strided 3x3 of a ResNet) pools the attention's input with AvgPool2d(3, 2, padding=1), "
+          "so the attention and its relative embeddings have the strided size.",
 )
 def aa_conv(g: Program, x: Tensor, *, out_channels, kernel, heads, dk, dv, kappa, upsilon, min_key_head_dim,
-            relative) -> Tensor:
+            relative, stride) -> Tensor:
     """Concat[Conv(X), MHA(X)] (Bello Eq. 5), MHA with relative logits (Eq. 4) and a 1x1 output conv."""
+    fout = out_channels if out_channels is not None else x.shape[1]
+    conv_x = x
+    if stride != 1:
+        x = g.avg_pool2d(x, 3, stride, 1)                                  # the attention's downsampled input
     n, c, h, w = x.shape
-    fout = out_channels if out_channels is not None else c
     dk, dv = aa_depths(fout, heads, dk, dv, kappa, upsilon, min_key_head_dim)
     dkh, dvh = fdiv(dk, heads), fdiv(dv, heads)
     _flag_size_one(g, dkh=dkh, dvh=dvh)
     has_conv = not (is_concrete(fout, dv) and int(fout) == int(dv))
     if not has_conv:                 # the symbolic formula takes dv < Fout (a conv and a concat)
         g.mark_degenerate("dv = Fout: no conv and no concat")
-    conv_out = g.conv(x, fout - dv, kernel, padding=kernel // 2, name="conv") if has_conv else None
+    conv_out = (g.conv(conv_x, fout - dv, kernel, stride=stride, padding=kernel // 2, name="conv") if has_conv
+                else None)
     k = g.reshape(g.conv(x, dk, 1, name="k"), (n, heads, dkh, h * w))
-    q = g.mul(g.conv(x, dk, 1, name="q"), sympy.sympify(dkh) ** sympy.Rational(-1, 2))
+    q = g.mul(g.conv(x, dk, 1, name="q"), power(dkh, -1, 2))
     q = g.reshape(q, (n, heads, dkh, h * w))
     v = g.reshape(g.conv(x, dv, 1, name="v"), (n, heads, dvh, h * w))
     logits = g.matmul(g.transpose(q, 2, 3), k)                             # (N, Nh, HW, HW)
@@ -419,7 +427,7 @@ def sparse_attention(g: Program, x: Tensor, *, mode, stride, heads) -> Tensor:
     d = _exact_div(c, heads)
     _flag_size_one(g, head_dim=d)
     q, k, v = g.split_heads(g.linear(tokens, 3 * heads * d, name="qkv"), 3, heads, d)    # 3 * heads * d = 3C
-    scale = sympy.sympify(d) ** sympy.Rational(-1, 2)
+    scale = power(d, -1, 2)
     if mode == "dense":
         out = _dense_causal(g, q, k, v, scale)
     else:

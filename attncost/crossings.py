@@ -1,4 +1,4 @@
-"""Where two modules' costs cross as one dimension grows (``attncost crossover``). No torch.
+"""Where two modules' costs cross as one dimension grows (`attncost crossover`, `attncost.crossover`). No torch.
 
 The two costs are taken symbolically in the varied dimension (the others fixed), their difference is
 compiled once and evaluated vectorised over every integer of the range, exactly (integer arithmetic,

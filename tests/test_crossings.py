@@ -4,7 +4,7 @@ import pytest
 
 from attncost import catalogue
 from attncost.cost import flops
-from attncost.crossover import crossover
+from attncost.crossings import crossover
 from attncost.errors import HyperparameterError
 from attncost.symbols import H, W
 
