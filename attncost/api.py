@@ -277,6 +277,9 @@ def paper_note(spec, shape, result) -> dict:
 
     if getattr(spec, "stride_on", None) not in ("1x1", "3x3") or getattr(spec, "block", None) != "bottleneck":
         return {}                     # a basic block has no 1x1 to move the stride to
+    if getattr(spec, "replace_conv", None) or getattr(spec, "deep_stem", False) or getattr(spec, "avg_down", False) \
+            or any(p.where == "replace_conv" for p in spec.attention):
+        return {}                     # SKNet, ResNeSt, BoT, AA: not the plain v1 / v1.5 ResNet the note is about
     other = type(spec)(**{**spec.__dict__, "stride_on": "1x1" if spec.stride_on == "3x3" else "3x3"})
     g = Program()
     other_macs = int(g.finish(networks.forward(g, g.input(shape), other)).macs)

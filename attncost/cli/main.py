@@ -443,6 +443,11 @@ def network(network, attn, where, stages, blocks, shape, group_by, graphml, dept
                    depth=depth, dtype=network_dtype or "float32")
 
 
+#: what a --where policy does with the blocks of a stage, for the error of a --blocks it ignores
+WHERE_PHRASES = {"every_block": "in every block", "after_stage": "after each", "replace_conv":
+                 "in place of the 3x3 conv of every block"}
+
+
 def _check_placement_options(attn, where, stages, blocks) -> None:
     """--where, --stages and --blocks describe where --attn goes: without it, or --blocks with a policy
     other than after_blocks, they would do nothing. What depends on the network (a stage it lacks, a
@@ -455,7 +460,7 @@ def _check_placement_options(attn, where, stages, blocks) -> None:
         return
     if blocks is not None and where != "after_blocks":
         raise AttncostError(f"--blocks applies only to --where after_blocks; --where {where} places "
-                            f"{','.join(attn)} {'in every block' if where == 'every_block' else 'after each stage'} "
+                            f"{','.join(attn)} {WHERE_PHRASES.get(where, 'by its policy in each')} "
                             "of its stages: leave --blocks out, or give --where after_blocks")
     if where == "after_blocks" and blocks is None:
         raise AttncostError("--where after_blocks needs --blocks: the block indices within each stage, e.g. "

@@ -18,7 +18,7 @@ import datetime
 import numpy as np
 
 from ..errors import LutError
-from .harness import measure_architectures
+from .harness import measure_architectures, pass_series
 from .sampling import mean_over_passes, sample_architectures
 from .segments import segment_work
 
@@ -99,8 +99,8 @@ def calibrate_sum(lut, archs: int = 8, *, passes: int = 3, repeats: int = 3, see
     sampled = sample_architectures(lut.space, archs, seed, extremes=False)
     measurement = measure_architectures(lut.space, sampled, threads=lut.data.get("threads") or 1,
                                         batch=lut.data.get("batch", 1), passes=passes, repeats=repeats, seed=seed,
-                                        quiet=quiet)
-    measured = mean_over_passes(measurement["passes_min" if lut.statistic == "min" else "passes"])
+                                        quiet=quiet, device=lut.backend)
+    measured = mean_over_passes(pass_series(measurement, lut.statistic))
     calibration = fit_sum([lut.architecture_ms(a) for a in sampled], measured, fit)
     calibration.update({"seed": seed, "passes": passes, "repeats": repeats,
                         "measured_ms": measured, "lut_ms": [lut.architecture_ms(a) for a in sampled]})

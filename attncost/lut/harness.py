@@ -16,6 +16,12 @@ Two ways to time a segment (the table records which):
   one per attention candidate cover every segment; per round each network runs once, in random order.
 - ``isolated``: each segment alone on a fixed input, one untimed then one timed call per round (warm
   caches; what a per-layer micro-benchmark measures, and lower than in context).
+
+The worker pins itself to the least busy CPU(s) (:mod:`attncost.lut.machine`), watches the machine,
+and with a precision target adds rounds (:mod:`attncost.lut.rounds`) under the rule this module
+builds (:func:`precision_rule`: every entry, the calibration architectures, the twins); what the
+samples show of their own quality is :func:`attncost.lut.precision.report`, stored in the table. On a
+GPU (``device="cuda"``) it times with CUDA events (:mod:`attncost.lut.timers`).
 """
 
 from __future__ import annotations
@@ -24,7 +30,6 @@ import contextlib
 import json
 import os
 import signal
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -32,13 +37,16 @@ from pathlib import Path
 
 from ..errors import LutError
 from ..io import terminating
+from . import stats
+from .precision import DEFAULT_BUDGET_S, Rule, architecture_estimate, architecture_key, report, twin_groups
 from .segments import all_segments, architecture_segments, input_shape
 from .space import NO_ATTENTION, Space
 from .worker import STATUS_BYTES, STATUS_ENV
 
 MALLOC_SETTINGS = {"MALLOC_MMAP_THRESHOLD_": str(32 << 20), "MALLOC_TRIM_THRESHOLD_": str(1 << 30)}
 TIMINGS = ("in-context", "isolated")
-STATISTICS = ("median", "min")       # what a table's estimate of a segment (and of a network) is
+STATISTICS = stats.STATISTICS         # what a table's estimate of a segment (and of a network) is
+DEVICES = ("cpu", "cuda")
 
 
 def worker_environment(threads: int, malloc: bool = True) -> dict:
@@ -131,38 +139,80 @@ def context_architectures(space: Space) -> list:
     return archs
 
 
-def summarize(samples: list) -> dict:
-    """Median and spread of one entry's samples (ms)."""
-    q1, _, q3 = statistics.quantiles(samples, n=4) if len(samples) > 1 else (samples[0],) * 3
-    return {"median_ms": statistics.median(samples), "q1_ms": q1, "q3_ms": q3, "min_ms": min(samples),
-            "max_ms": max(samples), "n": len(samples)}
+def summarize(samples: list, statistic: str = "median") -> dict:
+    """One entry's figures (:func:`attncost.lut.stats.summarize`): median, quartiles, 10th percentile,
+    min, max, n (ms), the confidence interval and precision of ``statistic``, the relative IQR and the
+    coefficient of variation."""
+    return stats.summarize(samples, statistic)
+
+
+def precision_rule(space: Space, statistic: str = "median", target: float | None = None,
+                   budget_s: float | None = None, timing: str = "in-context", archs=()) -> Rule:
+    """The :class:`~attncost.lut.precision.Rule` of a build: every entry, the calibration
+    architectures and the groups of entries that must be equal (in context: with equal predecessors
+    in the networks that time them)."""
+    keys = all_segments(space)
+    networks = ([architecture_segments(space, arch) for arch in context_architectures(space)]
+                if timing == "in-context" else None)
+    return Rule(statistic=statistic, target=target, budget_s=budget_s if target is not None else None,
+                entries=tuple(keys), archs=tuple(tuple(architecture_segments(space, arch)) for arch in archs),
+                twins=tuple(tuple(group) for group in twin_groups(space, keys, networks)))
 
 
 def measure_segments(space: Space, *, threads: int = 1, batch: int = 1, warmup: int = 3, repeats: int = 15,
-                     timing: str = "in-context", seed: int = 0, quiet: bool = False, archs=()) -> dict:
-    """Every segment's statistics, plus the worker's report (environment, page faults, seconds).
-    ``archs``: architectures also run end to end in the same rounds (``architectures_ms``: the
-    statistics of their times), so a scale fitted on them sees the same machine state as the table."""
+                     timing: str = "in-context", seed: int = 0, quiet: bool = False, archs=(),
+                     statistic: str = "median", precision: float | None = None, budget_s: float | None = None,
+                     pin: bool = True, device: str = "cpu") -> dict:
+    """Every segment's statistics, plus the worker's report (environment, page faults, seconds, the
+    machine, pinning, timer) and the measurement's quality (``quality``: precision, twins, controls,
+    interference; :func:`attncost.lut.precision.report`). ``archs``: architectures also run end to
+    end in the same rounds (``architectures_ms``: the statistics of their times;
+    ``architecture_estimates``: their ``statistic`` and its precision, what a scale is fitted on).
+    ``precision``: a target (a fraction) for every entry's confidence interval, reached by extra
+    rounds within ``budget_s`` seconds (:mod:`attncost.lut.rounds`)."""
+    rule = precision_rule(space, statistic, precision, budget_s if budget_s is not None else DEFAULT_BUDGET_S,
+                          timing, archs)
     request = {"space": space.to_dict(), "threads": threads, "batch": batch, "warmup": warmup,
                "repeats": repeats, "seed": seed, "job": timing, "input_shape": [batch, *space.input],
-               "archs": [architecture_segments(space, arch) for arch in archs]}
+               "archs": [architecture_segments(space, arch) for arch in archs], "rule": rule.to_dict(),
+               "pin": pin, "device": device}
     if timing == "in-context":
         request["configs"] = [architecture_segments(space, arch) for arch in context_architectures(space)]
     else:
         request["segments"] = all_segments(space)
         request["input_shapes"] = [list(input_shape(space, key, batch)) for key in request["segments"]]
     result = run_worker(request, quiet)
-    result["stats"] = {key: summarize(values) for key, values in result.pop("samples").items()}
-    result["architectures_ms"] = [summarize(times) for times in result["architectures_ms"]]
+    return finish_segments(space, result, rule, threads)
+
+
+def finish_segments(space: Space, result: dict, rule: Rule, threads: int) -> dict:
+    """The worker's result of a segment job made into statistics and the measurement's quality."""
+    samples = dict(result["samples"])
+    for i, (totals, segments) in enumerate(zip(result["architectures_ms"], result["architecture_segments_ms"])):
+        samples[architecture_key(i)] = totals
+        samples.update({f"{architecture_key(i)}/{key}": values for key, values in segments.items()})
+    result["quality"] = report(samples, rule, result.get("rounds", {}), result.get("machine", {}), threads,
+                               max_threads())
+    result["architecture_estimates"] = [
+        dict(zip(("ms", "precision"), architecture_estimate(samples, i, segments, rule.statistic, rule.confidence)))
+        for i, segments in enumerate(rule.archs)]
+    result["stats"] = {key: summarize(values, rule.statistic) for key, values in result.pop("samples").items()}
+    result["architectures_ms"] = [summarize(times, rule.statistic) for times in result["architectures_ms"]]
+    result.pop("architecture_segments_ms", None)
     return result
 
 
 def measure_architectures(space: Space, archs, *, threads: int = 1, batch: int = 1, passes: int = 3,
                           repeats: int = 3, warmup: int = 1, seed: int = 0, quiet: bool = False,
-                          malloc: bool = True) -> dict:
-    """End-to-end times of ``archs``: ``passes`` (and ``passes_min``) lists of per-architecture medians
-    (and minima) of the pass's repeats (ms)."""
+                          malloc: bool = True, pin: bool = True, device: str = "cpu") -> dict:
+    """End-to-end times of ``archs``: ``passes`` (``passes_min``, ``passes_p10``) lists of
+    per-architecture medians (minima, 10th percentiles) of the pass's repeats (ms), and the machine."""
     request = {"space": space.to_dict(), "threads": threads, "batch": batch, "warmup": warmup, "repeats": repeats,
                "passes": passes, "seed": seed, "job": "end-to-end", "input_shape": [batch, *space.input],
-               "archs": [architecture_segments(space, arch) for arch in archs]}
+               "archs": [architecture_segments(space, arch) for arch in archs], "pin": pin, "device": device}
     return run_worker(request, quiet, malloc)
+
+
+def pass_series(measurement: dict, statistic: str) -> list:
+    """The per-pass times of an end-to-end measurement that match a table's ``statistic``."""
+    return measurement[{"median": "passes", "min": "passes_min", "p10": "passes_p10"}[statistic]]

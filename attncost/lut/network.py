@@ -46,10 +46,11 @@ def build_segment(space: Space, key: str, batch: int = 1) -> nn.Module:
 
 
 class SegmentCache:
-    """Builds each segment's module once (seeded per key, so the same key gets the same weights)."""
+    """Builds each segment's module once (seeded per key, so the same key gets the same weights), on
+    ``device`` (``"cpu"`` or ``"cuda"``)."""
 
-    def __init__(self, space: Space, batch: int = 1, on_build=None):
-        self.space, self.batch = space, batch
+    def __init__(self, space: Space, batch: int = 1, on_build=None, device: str = "cpu"):
+        self.space, self.batch, self.device = space, batch, device
         self._modules: dict = {}
         self._on_build = on_build                  # told each key before its module is built
 
@@ -58,7 +59,7 @@ class SegmentCache:
             if self._on_build is not None:
                 self._on_build(key)
             torch.manual_seed(sum(map(ord, key)))
-            self._modules[key] = build_segment(self.space, key, self.batch)
+            self._modules[key] = build_segment(self.space, key, self.batch).to(self.device)
         return self._modules[key]
 
     def chain(self, keys) -> list:

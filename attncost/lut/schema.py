@@ -111,7 +111,10 @@ def _shown(value) -> str:
 
 # -- latency tables ------------------------------------------------------------------------------------
 
-TABLE_NUMBERS = ("median_ms", "q1_ms", "q3_ms", "min_ms", "max_ms")
+TABLE_NUMBERS = ("median_ms", "q1_ms", "q3_ms", "p10_ms", "min_ms", "max_ms", "ci_low_ms", "ci_high_ms")
+ENTRY_PERCENTS = ("precision_pct", "rel_iqr_pct", "cv_pct")      # non-negative, or null (no interval)
+TABLE_STATISTICS = ("median", "min", "p10")                      # attncost.lut.stats.STATISTICS
+BACKENDS = ("cpu", "cuda")
 
 
 def check_table(data, path, space=None):
@@ -135,8 +138,9 @@ def check_table(data, path, space=None):
         c.fail("", f"built for space {stored.name!r} (digest {stored.digest[:12]}), not for {space.name!r} "
                    f"(digest {space.digest[:12]})")
     statistic = data.get("statistic", "median")
-    if statistic not in ("median", "min"):
-        c.fail("", f"corrupt: statistic {statistic!r} is not median or min")
+    if statistic not in TABLE_STATISTICS:
+        c.fail("", f"corrupt: statistic {statistic!r} is not {', '.join(TABLE_STATISTICS[:-1])} or "
+                   f"{TABLE_STATISTICS[-1]}")
     entries = data.get("entries")
     if not isinstance(entries, dict):
         c.fail("", "corrupt: no 'entries' object")
@@ -154,8 +158,10 @@ def check_table(data, path, space=None):
         c.mapping(stats, where, "an object of statistics such as {\"median_ms\": 0.12}")
         c.get(stats, f"{statistic}_ms", where, "a non-negative finite time in ms")
         for name in TABLE_NUMBERS:
-            if name in stats:
+            if stats.get(name) is not None or (name in stats and not name.startswith("ci_")):
                 c.number(stats[name], c.join(where, name), "time")
+        for name in ENTRY_PERCENTS:
+            c.optional(stats, name, where, c.number, "non-negative")
         if "n" in stats:
             c.integer(stats["n"], c.join(where, "n"), 1)
     calibration = data.get("calibration")
@@ -174,7 +180,103 @@ def check_table(data, path, space=None):
     profile = data.get("device_profile")
     if profile is not None:
         c.mapping(profile, "device_profile")
+    check_quality(c, data, set(expected))
     return stored
+
+
+def _boolean(c: Checker, value, where: str):
+    if not isinstance(value, bool):
+        c.fail(where, f"must be true or false (got {_shown(value)})")
+    return value
+
+
+def _numbers(c: Checker, value, where: str, kind: str = "non-negative", non_empty: bool = False) -> list:
+    for i, item in enumerate(c.items(value, where, non_empty=non_empty)):
+        c.number(item, c.join(where, i), kind)
+    return value
+
+
+def check_quality(c: Checker, data: dict, segments: set) -> None:
+    """The fields a measured table keeps on its own quality (all optional; tables from before them
+    load as they are): ``precision``, ``twins``, ``controls``, ``interference``, ``machine``,
+    ``pinning``, ``timer``, ``backend`` and ``cuda`` (attncost.lut.precision, docs/LUT.md)."""
+    backend = data.get("backend")
+    if backend is not None and backend not in BACKENDS:
+        c.fail("backend", f"must be {' or '.join(BACKENDS)} (got {_shown(backend)})")
+    for key in ("cuda", "timer", "pinning", "machine"):
+        c.optional(data, key, "", c.mapping)
+    timer = data.get("timer")
+    if timer is not None:
+        c.text(c.get(timer, "name", "timer", "a string"), "timer.name")
+    pinning = data.get("pinning")
+    if pinning is not None and pinning.get("cpus") is not None:
+        for i, cpu in enumerate(c.items(pinning["cpus"], "pinning.cpus")):
+            c.integer(cpu, c.join("pinning.cpus", i), 0)
+    machine = data.get("machine")
+    if machine is not None:
+        for key in ("load_before", "load_after"):
+            c.optional(machine, key, "machine", _numbers_of(c))
+        for key in ("wall_s", "cpu_s", "cpu_share", "preempted_share"):
+            c.optional(machine, key, "machine", c.number, "non-negative")
+        for key in ("involuntary_switches", "voluntary_switches", "timed_runs", "preempted_runs"):
+            c.optional(machine, key, "machine", c.integer, 0)
+    precision = c.optional(data, "precision", "", c.mapping)
+    if precision is not None:
+        if precision.get("statistic") not in (None, *TABLE_STATISTICS):
+            c.fail("precision.statistic", f"must be one of {', '.join(TABLE_STATISTICS)} "
+                                          f"(got {_shown(precision['statistic'])})")
+        c.optional(precision, "target_pct", "precision", c.number, "positive")
+        c.optional(precision, "budget_s", "precision", c.number, "positive")
+        c.optional(precision, "confidence", "precision", c.number, "positive")
+        c.optional(precision, "worst_pct", "precision", c.number, "non-negative")
+        c.optional(precision, "twin_tolerance_pct", "precision", c.number, "non-negative")
+        c.optional(precision, "seconds", "precision", c.number, "non-negative")
+        for key in ("rounds", "extra_rounds", "without_interval"):
+            c.optional(precision, key, "precision", c.integer, 0)
+        c.optional(precision, "reached", "precision", _boolean_of(c))
+        c.optional(precision, "stopped", "precision", c.text)
+        for i, reason in enumerate(c.optional(precision, "missed", "precision", c.items, False) or []):
+            if reason not in ("imprecise", "twins", "busy"):
+                c.fail(c.join("precision.missed", i), f"must be imprecise, twins or busy (got {_shown(reason)})")
+        for i, item in enumerate(c.optional(precision, "imprecise", "precision", c.items, False) or []):
+            at = c.join("precision.imprecise", i)
+            c.mapping(item, at, "an object {entry, precision_pct}")
+            c.text(c.get(item, "entry", at, "a string"), c.join(at, "entry"))
+            c.optional(item, "precision_pct", at, c.number, "non-negative")
+        architectures = precision.get("architectures_pct")
+        if architectures is not None:
+            for i, value in enumerate(c.items(architectures, "precision.architectures_pct", non_empty=False)):
+                if value is not None:
+                    c.number(value, c.join("precision.architectures_pct", i), "non-negative")
+    for i, twin in enumerate(c.optional(data, "twins", "", c.items, False) or []):
+        at = c.join("twins", i)
+        c.mapping(twin, at, "an object {entries, spread_pct, agree}")
+        members = c.items(c.get(twin, "entries", at, "a list of entries"), c.join(at, "entries"))
+        for j, key in enumerate(members):
+            if key not in segments:
+                c.fail(c.join(c.join(at, "entries"), j), f"is not an entry of the table (got {_shown(key)})")
+        c.number(c.get(twin, "spread_pct", at, "a non-negative number"), c.join(at, "spread_pct"), "non-negative")
+        _boolean(c, c.get(twin, "agree", at, "true or false"), c.join(at, "agree"))
+    controls = c.optional(data, "controls", "", c.mapping)
+    for name, control in (controls or {}).items():
+        at = c.join("controls", name)
+        c.mapping(control, at, "an object {windows_ms, drift_pct}")
+        c.optional(control, "windows_ms", at, _numbers_of(c, "time"))
+        c.optional(control, "drift_pct", at, c.number, "non-negative")
+    for i, sign in enumerate(c.optional(data, "interference", "", c.items, False) or []):
+        at = c.join("interference", i)
+        c.mapping(sign, at, "an object {sign, value, limit}")
+        c.text(c.get(sign, "sign", at, "a string"), c.join(at, "sign"))
+        for key in ("value", "limit"):
+            c.number(c.get(sign, key, at, "a finite number"), c.join(at, key), "finite")
+
+
+def _numbers_of(c: Checker, kind: str = "non-negative"):
+    return lambda value, where: _numbers(c, value, where, kind)
+
+
+def _boolean_of(c: Checker):
+    return lambda value, where: _boolean(c, value, where)
 
 
 def check_calibration(c: Checker, value, where: str) -> dict:

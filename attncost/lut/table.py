@@ -68,8 +68,14 @@ class Lut:
 
     @property
     def statistic(self) -> str:
-        """Which statistic of a segment's samples the table's estimates use: median (default) or min."""
+        """Which statistic of a segment's samples the table's estimates use: median (default), min or
+        p10 (the 10th percentile)."""
         return self.data.get("statistic", "median")
+
+    @property
+    def backend(self) -> str:
+        """Where it was measured: ``cpu`` (tables older than the field too) or ``cuda``."""
+        return self.data.get("backend") or "cpu"
 
     def ms(self, key: str) -> float:
         return self.entries[key][f"{self.statistic}_ms"]
@@ -112,7 +118,11 @@ class Lut:
 
 
 def new_table(space: Space, measurement: dict, settings: dict) -> Lut:
-    """A table from the harness's measurement of every segment."""
+    """A table from the harness's measurement of every segment: the settings, the device and the
+    worker's environment, each entry's statistics, and what the measurement knows of its own quality
+    (``precision``, ``twins``, ``controls``, ``interference``, ``machine``, ``pinning``, ``timer``,
+    ``backend`` and, on a GPU, ``cuda``)."""
+    quality = measurement.get("quality", {})
     data = {
         "format": FORMAT, "version": VERSION, "unit": "ms",
         "space_name": space.name, "space_digest": space.digest,
@@ -121,6 +131,9 @@ def new_table(space: Space, measurement: dict, settings: dict) -> Lut:
         "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
         "environment": measurement["environment"], "faults_per_call": measurement["faults_per_call"],
         "measure_seconds": round(measurement["seconds"], 3),
+        "backend": measurement.get("device", "cpu"), "timer": measurement.get("timer"),
+        "cuda": measurement.get("cuda"), "pinning": measurement.get("pinning"), "machine": measurement.get("machine"),
+        **{key: quality[key] for key in ("precision", "twins", "controls", "interference") if key in quality},
         "entries": {key: measurement["stats"][key] for key in all_segments(space)},
         "calibration": None,
         "space": space.to_dict(),

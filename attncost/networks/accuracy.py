@@ -148,12 +148,10 @@ def _atoms(spec) -> frozenset:
     for p in placements:
         hp = _hp(p.module, p.hp)
         for stage in (p.stages if p.stages is not None else sorted(stage_blocks)):
-            if p.where == "every_block":
-                atoms.add((p.module, p.where, stage, None, hp))
-            elif p.where == "after_stage" and stage != last:
-                atoms.add((p.module, p.where, stage, None, hp))
-            elif p.where == "after_blocks":
+            if p.where == "after_blocks":
                 atoms.update((p.module, p.where, stage, b, hp) for b in p.blocks if b < stage_blocks[stage])
+            elif p.where != "after_stage" or stage != last:     # every_block, replace_conv, any policy to come
+                atoms.add((p.module, p.where, stage, None, hp))
     return frozenset(atoms)
 
 

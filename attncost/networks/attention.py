@@ -7,7 +7,8 @@
   blocks in res4 of ResNet-50, after every other block).
 - ``replace_conv``: in place of each block's 3x3 convolution (a bottleneck's conv2), taking its input,
   output channels and stride (SKNet's SK units, ResNeSt's split attention, CondConv, DynamicConv,
-  attention-augmented convolution, BoTNet's MHSA); only the entries of :data:`REPLACES_CONV` can,
+  attention-augmented convolution, BoTNet's MHSA, deformable conv at stride 1); only the entries of
+  :data:`REPLACES_CONV` can,
   and that table says how each strides and whether the conv's BN and ReLU stay after it.
 Stages are numbered as the network's breakdown names them, 1..its last (``stage1``..): a ResNet's
 1..4 (res2..res5 in the papers' naming), MobileNetV2's and MnasNet's 1..7 (the rows of their tables);

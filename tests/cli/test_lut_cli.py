@@ -14,14 +14,16 @@ TINY = "specs/singlepath-tiny.yaml"
 QUICK = ["--repeats", "3", "--warmup", "1"]
 
 
-def run(*args):
-    return CliRunner().invoke(cli, [str(a) for a in args], catch_exceptions=False)
+def run(*args, env=None):
+    return CliRunner(env=env).invoke(cli, [str(a) for a in args], catch_exceptions=False)
 
 
 @pytest.fixture(scope="module")
 def built(tmp_path_factory):
     folder = tmp_path_factory.mktemp("lutcli")
-    result = run("lut", "build", TINY, "-o", folder / "tiny.json", *QUICK, "--calibrate-archs", "2")
+    # progress lines show on a terminal only; ATTNCOST_PROGRESS=1 forces them into the captured stderr
+    result = run("lut", "build", TINY, "-o", folder / "tiny.json", *QUICK, "--calibrate-archs", "2",
+                 env={"ATTNCOST_PROGRESS": "1"})
     assert result.exit_code == 0, result.output
     return folder, result
 
@@ -40,7 +42,7 @@ def test_build_writes_a_table_and_shows_progress(built):
 def test_build_singlepath_layout_and_isolated_timing(tmp_path):
     out = tmp_path / "sp.json"
     result = run("lut", "build", TINY, "-o", out, *QUICK, "--calibrate-archs", "0", "--timing", "isolated",
-                 "--format", "singlepath")
+                 "--layout", "singlepath")
     assert result.exit_code == 0, result.output
     table = json.loads(out.read_text())
     assert set(table) == {"0", "1", "2", "3"} and all(set(row) == {"0", "1", "2", "3"} for row in table.values())
@@ -98,6 +100,12 @@ def _damaged(folder, name, text):
                 "-o", f / "x.json"], "bad.yaml:10: layer 1: stride must be 1 or 2"),
     (lambda f: ["predict", TINY, "--device-profile", _damaged(f, "p.json", "{}")], "not a device profile"),
     (lambda f: ["predict", TINY], "Missing option '--device-profile'"),
+    (lambda f: ["build", TINY, "-o", f / "x.json", "--budget", "10"], "--budget 10 has no effect without --precision"),
+    (lambda f: ["build", TINY, "-o", f / "x.json", "--precision", "3%", "--statistic", "min"],
+     "the minimum has none"),
+    (lambda f: ["build", TINY, "-o", f / "x.json", "--precision", "0"], "strictly between 0 and 100"),
+    (lambda f: ["build", TINY, "-o", f / "x.json", "--precision", "fast%"], "'fast%' is not a percentage"),
+    (lambda f: ["validate", f / "tiny.json", "--max-mape", "150%"], "strictly between 0 and 100"),
 ])
 def test_bad_input_is_one_line_and_exit_2(built, args, words):
     folder, _ = built

@@ -43,3 +43,13 @@ def tiny_measured_table(tiny_space, tmp_path_factory):
     path = tmp_path_factory.mktemp("lut") / "tiny.json"
     path.write_text(lut.text())
     return path, lut
+
+
+@pytest.fixture(scope="session")
+def twin_space():
+    """Six layers, of which layers 3 and 4 (and SE on layers 2-4) must measure alike in context."""
+    from pathlib import Path
+
+    from attncost.lut.space import load_space
+
+    return load_space(Path(__file__).parent / "singlepath-twins.yaml")

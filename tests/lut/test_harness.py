@@ -106,3 +106,14 @@ def test_min_statistic_tables_use_minima_throughout(tiny_space):
     report = validate(lut, 3, passes=2, repeats=2, calibrate_archs=0, quiet=True)
     assert report["statistic"] == "min"
     assert report["rows"][0]["measured_ms"] > 0
+
+
+def test_summary_quartiles_stay_within_the_samples():
+    """Two samples far apart (a noisy machine): the quartiles lie between them, never below the
+    fastest (the exclusive method put q1 at 1 - 0.25 * (10 - 1) = -1.25 ms)."""
+    from attncost.lut.harness import summarize
+
+    stats = summarize([1.0, 10.0])
+    # inclusive quartiles of two samples: 1 + 0.25 * 9 = 3.25 and 1 + 0.75 * 9 = 7.75
+    assert (stats["q1_ms"], stats["median_ms"], stats["q3_ms"]) == (3.25, 5.5, 7.75)
+    assert stats["min_ms"] <= stats["q1_ms"] <= stats["q3_ms"] <= stats["max_ms"]

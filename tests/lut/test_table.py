@@ -122,5 +122,75 @@ def test_unknown_statistic_is_corrupt(tiny_measured_table, tmp_path):
     path, _ = tiny_measured_table
     data = json.loads(path.read_text())
     data["statistic"] = "mean"
-    with pytest.raises(LutError, match="statistic 'mean' is not median or min"):
+    with pytest.raises(LutError, match="statistic 'mean' is not median, min or p10"):
+        load_table(_broken(tmp_path, json.dumps(data)))
+
+
+# -- the fields on a table's own quality (precision, twins, controls, the machine) --------------------
+
+QUALITY_FIELDS = ("precision", "twins", "controls", "interference", "machine", "pinning", "timer", "backend", "cuda")
+ENTRY_FIELDS = ("p10_ms", "ci_low_ms", "ci_high_ms", "precision_pct", "rel_iqr_pct", "cv_pct")
+
+
+def test_a_measured_table_keeps_its_quality_and_old_tables_still_load(tiny_measured_table, tmp_path):
+    path, lut = tiny_measured_table
+    data = json.loads(path.read_text())
+    assert set(QUALITY_FIELDS) <= set(data) and data["backend"] == "cpu" and data["timer"]["name"] == "perf_counter"
+    assert all(set(ENTRY_FIELDS) <= set(entry) for entry in data["entries"].values())
+    assert data["precision"]["statistic"] == "median" and data["precision"]["reached"] is None
+    old = {k: v for k, v in data.items() if k not in QUALITY_FIELDS}
+    old["entries"] = {k: {f: v for f, v in e.items() if f not in ENTRY_FIELDS} for k, e in data["entries"].items()}
+    loaded = load_table(_broken(tmp_path, json.dumps(old)))
+    assert loaded.backend == "cpu" and loaded.ms("stem") == data["entries"]["stem"]["median_ms"]
+
+
+def _with(path: str, value):
+    def mutate(data):
+        keys = path.split("/")
+        target = data
+        for key in keys[:-1]:
+            target = target[int(key)] if isinstance(target, list) else target[key]
+        target[keys[-1]] = value
+        return data
+    return mutate
+
+
+@pytest.mark.parametrize("damage, where", [
+    (_with("entries/stem/precision_pct", -1.0), "entries.stem.precision_pct"),
+    (_with("entries/stem/p10_ms", float("nan")), "entries.stem.p10_ms"),
+    (_with("entries/stem/ci_low_ms", "low"), "entries.stem.ci_low_ms"),
+    (_with("entries/stem/cv_pct", True), "entries.stem.cv_pct"),
+    (_with("precision", [1]), "precision"),
+    (_with("precision/target_pct", 0), "precision.target_pct"),
+    (_with("precision/reached", "yes"), "precision.reached"),
+    (_with("precision/imprecise", [{"entry": 3}]), r"precision.imprecise\[0\].entry"),
+    (_with("twins", {"a": 1}), "twins"),
+    (_with("twins", [{"entries": ["layer9:k3e3"], "spread_pct": 1.0, "agree": True}]), r"twins\[0\].entries\[0\]"),
+    (_with("twins", [{"entries": ["stem", "head"], "spread_pct": -2.0, "agree": True}]), r"twins\[0\].spread_pct"),
+    (_with("twins", [{"entries": ["stem", "head"], "spread_pct": 2.0}]), r"twins\[0\].agree"),
+    (_with("controls/stem/drift_pct", float("inf")), "controls.stem.drift_pct"),
+    (_with("controls/stem/windows_ms", [1.0, -1.0]), r"controls.stem.windows_ms\[1\]"),
+    (_with("interference", [{"sign": "load average", "value": "high", "limit": 2}]), r"interference\[0\].value"),
+    (_with("machine/load_before", [1.0, "x", 2.0]), r"machine.load_before\[1\]"),
+    (_with("machine/involuntary_switches", -3), "machine.involuntary_switches"),
+    (_with("pinning/cpus", [-1]), r"pinning.cpus\[0\]"),
+    (_with("backend", "tpu"), "backend"),
+    (_with("timer", {"clock": "x"}), "timer.name"),
+])
+def test_malformed_quality_fields_are_refused(tiny_measured_table, tmp_path, damage, where):
+    path, _ = tiny_measured_table
+    data = json.loads(path.read_text())
+    data.setdefault("twins", [])
+    with pytest.raises(LutError, match=rf"broken.json: {where} "):
+        load_table(_broken(tmp_path, json.dumps(damage(data))))
+
+
+def test_a_p10_table_estimates_with_its_10th_percentiles(tiny_measured_table, tmp_path):
+    path, _ = tiny_measured_table
+    data = json.loads(path.read_text())
+    data["statistic"] = "p10"
+    loaded = load_table(_broken(tmp_path, json.dumps(data)))
+    assert loaded.ms("layer1:k5e6") == data["entries"]["layer1:k5e6"]["p10_ms"] <= data["entries"]["layer1:k5e6"]["median_ms"]
+    del data["entries"]["stem"]["p10_ms"]
+    with pytest.raises(LutError, match="entries.stem.p10_ms must be a non-negative finite time in ms .missing."):
         load_table(_broken(tmp_path, json.dumps(data)))

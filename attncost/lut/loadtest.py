@@ -1,0 +1,94 @@
+"""A table built under competing load, compared with one built without it: what
+``tests/lut/test_under_load.py`` and ``benchmarks/lut_under_load.py`` check (docs/LUT.md).
+
+- :func:`competing_load`: a busy loop on every core (``multiprocessing`` processes, spawned), for
+  as long as the ``with`` block lasts; the processes are terminated (then killed if need be) on the
+  way out, whatever happened inside.
+- :func:`scaled_agreement`: one scale factor fitted between two tables (relative least squares:
+  s = sum r / sum r^2 over r = loaded / quiet), then every entry's error after it.
+- :func:`twin_spread`: the widest disagreement among entries that must be equal.
+- :func:`judge`: the issue's bounds: after one scale, every entry within 10% of the quiet table,
+  twins within 5%, Kendall tau >= 0.8 against quiet end-to-end measurements; or a build that said it
+  could not reach its precision (exit code 4), which is an answer too.
+
+No torch (the builds and measurements run in the worker).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import multiprocessing
+import os
+
+from .precision import EXIT_IMPRECISE
+
+ENTRY_BOUND = 0.10          # after one scale factor, each entry within this of the quiet table
+TWIN_BOUND = 0.05           # entries that must be equal, within this of each other
+TAU_BOUND = 0.8             # Kendall tau of the loaded table's sums against quiet end-to-end times
+
+
+def _spin() -> None:                                     # pragma: no cover (runs in the load processes)
+    while True:
+        pass
+
+
+@contextlib.contextmanager
+def competing_load(processes: int | None = None):
+    """A busy loop in ``processes`` processes (default: one per logical CPU) while the block runs;
+    yields the processes' ids."""
+    context = multiprocessing.get_context("spawn")
+    spinners = [context.Process(target=_spin, daemon=True, name=f"attncost-load-{i}")
+                for i in range(processes or os.cpu_count() or 1)]
+    try:
+        for spinner in spinners:
+            spinner.start()
+        yield [spinner.pid for spinner in spinners]
+    finally:
+        for spinner in spinners:
+            if spinner.is_alive():
+                spinner.terminate()
+        for spinner in spinners:
+            spinner.join(timeout=5)
+            if spinner.is_alive():
+                spinner.kill()
+                spinner.join(timeout=5)
+
+
+def scaled_agreement(quiet, loaded) -> dict:
+    """``scale`` fitted so that scale * loaded ~ quiet over all entries, then the worst entry
+    (``max_err_pct``, ``worst``) and every entry's error (``errors_pct``)."""
+    keys = list(quiet.entries)
+    ratios = {key: loaded.ms(key) / quiet.ms(key) for key in keys}
+    scale = sum(ratios.values()) / sum(r * r for r in ratios.values())
+    errors = {key: 100 * abs(scale * r - 1) for key, r in ratios.items()}
+    worst = max(errors, key=errors.get)
+    return {"scale": scale, "max_err_pct": errors[worst], "worst": worst, "errors_pct": errors}
+
+
+def twin_spread(lut) -> dict:
+    """The widest spread (%) among the table's entries that must be equal, and which they are."""
+    from .harness import precision_rule
+
+    rule = precision_rule(lut.space, timing=lut.data.get("timing", "in-context"))
+    spreads = [(100 * (max(values) / min(values) - 1), group) for group in rule.twins
+               for values in [[lut.ms(key) for key in group]]]
+    if not spreads:
+        return {"max_spread_pct": None, "entries": []}
+    spread, group = max(spreads)
+    return {"max_spread_pct": spread, "entries": list(group)}
+
+
+def judge(quiet, loaded, tau: float, exit_codes=(0, 0)) -> dict:
+    """The verdict on one run: ``agree`` (every bound held), ``reported`` (a build exited with
+    ``EXIT_IMPRECISE``: it said it could not reach its precision) or ``fail``."""
+    agreement = scaled_agreement(quiet, loaded)
+    twins = twin_spread(loaded)
+    bounds = {"entries": agreement["max_err_pct"] <= 100 * ENTRY_BOUND,
+              "twins": twins["max_spread_pct"] is None or twins["max_spread_pct"] <= 100 * TWIN_BOUND,
+              "tau": tau >= TAU_BOUND}
+    if EXIT_IMPRECISE in exit_codes:
+        verdict = "reported"
+    else:
+        verdict = "agree" if all(bounds.values()) else "fail"
+    return {"verdict": verdict, "bounds": bounds, "agreement": {k: v for k, v in agreement.items() if k != "errors_pct"},
+            "twins": twins, "kendall_tau": tau}
