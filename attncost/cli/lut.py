@@ -183,8 +183,9 @@ def build_warnings(data: dict) -> list[str]:
     if apart:
         tolerance = info.get("twin_tolerance_pct", 100 * rules.TWIN_TOLERANCE)
         shown = "; ".join(f"{' / '.join(twin['entries'])} {twin['spread_pct']:.1f}% apart" for twin in apart[:3])
-        out.append(f"entries that must be equal (same configuration, same predecessors) disagree beyond "
-                   f"{tolerance:g}%: {shown}{' ...' if len(apart) > 3 else ''}")
+        alike = "same configuration, same predecessors" if data.get("timing") == "in-context" else "same configuration"
+        out.append(f"entries that must be equal ({alike}) disagree beyond {tolerance:g}%: {shown}"
+                   f"{' ...' if len(apart) > 3 else ''}")
     for name, control in (data.get("controls") or {}).items():
         limit = max(100 * rules.TWIN_TOLERANCE, target or 0)
         if control.get("drift_pct") is not None and control["drift_pct"] > limit:

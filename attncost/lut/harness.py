@@ -38,7 +38,8 @@ from pathlib import Path
 from ..errors import LutError
 from ..io import terminating
 from . import stats
-from .precision import DEFAULT_BUDGET_S, Rule, architecture_estimate, architecture_key, report, twin_groups
+from .precision import (DEFAULT_BUDGET_S, TWIN_ROUNDS, Rule, architecture_estimate, architecture_key, report,
+                        twin_groups)
 from .segments import all_segments, architecture_segments, input_shape
 from .space import NO_ATTENTION, Space
 from .worker import STATUS_BYTES, STATUS_ENV
@@ -147,7 +148,7 @@ def summarize(samples: list, statistic: str = "median") -> dict:
 
 
 def precision_rule(space: Space, statistic: str = "median", target: float | None = None,
-                   budget_s: float | None = None, timing: str = "in-context", archs=()) -> Rule:
+                   budget_s: float | None = None, timing: str = "in-context", archs=(), repeats: int = 15) -> Rule:
     """The :class:`~attncost.lut.precision.Rule` of a build: every entry, the calibration
     architectures and the groups of entries that must be equal (in context: with equal predecessors
     in the networks that time them)."""
@@ -156,7 +157,8 @@ def precision_rule(space: Space, statistic: str = "median", target: float | None
                 if timing == "in-context" else None)
     return Rule(statistic=statistic, target=target, budget_s=budget_s if target is not None else None,
                 entries=tuple(keys), archs=tuple(tuple(architecture_segments(space, arch)) for arch in archs),
-                twins=tuple(tuple(group) for group in twin_groups(space, keys, networks)))
+                twins=tuple(tuple(group) for group in twin_groups(space, keys, networks)),
+                twin_samples=TWIN_ROUNDS * repeats)
 
 
 def measure_segments(space: Space, *, threads: int = 1, batch: int = 1, warmup: int = 3, repeats: int = 15,
@@ -171,7 +173,7 @@ def measure_segments(space: Space, *, threads: int = 1, batch: int = 1, warmup: 
     ``precision``: a target (a fraction) for every entry's confidence interval, reached by extra
     rounds within ``budget_s`` seconds (:mod:`attncost.lut.rounds`)."""
     rule = precision_rule(space, statistic, precision, budget_s if budget_s is not None else DEFAULT_BUDGET_S,
-                          timing, archs)
+                          timing, archs, repeats)
     request = {"space": space.to_dict(), "threads": threads, "batch": batch, "warmup": warmup,
                "repeats": repeats, "seed": seed, "job": timing, "input_shape": [batch, *space.input],
                "archs": [architecture_segments(space, arch) for arch in archs], "rule": rule.to_dict(),

@@ -2,8 +2,8 @@
 ``tests/lut/test_under_load.py`` and ``benchmarks/lut_under_load.py`` check (docs/LUT.md).
 
 - :func:`competing_load`: a busy loop on every core (``multiprocessing`` processes, spawned), for
-  as long as the ``with`` block lasts; the processes are terminated (then killed if need be) on the
-  way out, whatever happened inside.
+  as long as the ``with`` block lasts, checked to be running; the processes are terminated (then
+  killed if need be) on the way out, whatever happened inside.
 - :func:`scaled_agreement`: one scale factor fitted between two tables (relative least squares:
   s = sum r / sum r^2 over r = loaded / quiet), then every entry's error after it.
 - :func:`twin_spread`: the widest disagreement among entries that must be equal.
@@ -19,6 +19,7 @@ from __future__ import annotations
 import contextlib
 import multiprocessing
 import os
+import time
 
 from .precision import EXIT_IMPRECISE
 
@@ -32,22 +33,46 @@ def _spin() -> None:                                     # pragma: no cover (run
         pass
 
 
+class Load:
+    """The running load: its processes' ids, and whether every one is still spinning."""
+
+    def __init__(self, spinners):
+        self.spinners = spinners
+
+    @property
+    def pids(self) -> list:
+        return [spinner.pid for spinner in self.spinners]
+
+    def alive(self) -> bool:
+        return all(spinner.is_alive() for spinner in self.spinners)
+
+
 @contextlib.contextmanager
-def competing_load(processes: int | None = None):
+def competing_load(processes: int | None = None, settle_s: float = 0.2):
     """A busy loop in ``processes`` processes (default: one per logical CPU) while the block runs;
-    yields the processes' ids."""
+    yields a :class:`Load`. The processes are spawned (not forked: nothing of ours runs in them but
+    the loop) and must still be alive ``settle_s`` later, else RuntimeError: a load that died at
+    start would make a comparison meaningless. Spawning re-imports the ``__main__`` module of a
+    script in each process, so a script that uses this needs ``if __name__ == "__main__":``."""
     context = multiprocessing.get_context("spawn")
     spinners = [context.Process(target=_spin, daemon=True, name=f"attncost-load-{i}")
                 for i in range(processes or os.cpu_count() or 1)]
+    started = []
     try:
         for spinner in spinners:
             spinner.start()
-        yield [spinner.pid for spinner in spinners]
+            started.append(spinner)
+        time.sleep(settle_s)
+        load = Load(started)
+        if not load.alive():
+            raise RuntimeError("the competing load died as it started (a script without "
+                               "'if __name__ == \"__main__\":'?)")
+        yield load
     finally:
-        for spinner in spinners:
+        for spinner in started:
             if spinner.is_alive():
                 spinner.terminate()
-        for spinner in spinners:
+        for spinner in started:
             spinner.join(timeout=5)
             if spinner.is_alive():
                 spinner.kill()

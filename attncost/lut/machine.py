@@ -8,9 +8,10 @@
 - :func:`pin`: ``os.sched_setaffinity`` to the ``threads`` least busy allowed CPUs (busy time from
   ``/proc/stat`` over 0.1 s; the highest-numbered on a tie, CPU 0 taking more interrupts). A pinned
   worker is not migrated between cores, so its caches stay warm across a preemption: with a busy loop
-  on each of this machine's two cores, unpinned, the worker's layer 1 ran 17-27% slower than quiet in
-  its best runs; pinned, every entry stayed within 3-9% of quiet (docs/LUT.md). Where the OS has no
-  affinity call (macOS, Windows) nothing is done and the table says so.
+  on each of this machine's two cores, unpinned, the 10th percentiles of layer 1 (k3e6, k5e6) came
+  out 23-24% above quiet after one scale factor; pinned, every entry's was within 3-9% in three runs
+  of four, 18.5% in the fourth (docs/LUT.md). Where the OS has no affinity call (macOS, Windows) nothing is done and the table
+  says so.
 """
 
 from __future__ import annotations

@@ -86,7 +86,8 @@ def run_rounds(visits, *, warmup: int, repeats: int, seed: int = 0, rule: Rule |
         found, looked = assess(samples, rule), repeats
         while True:
             if found.done:
-                stopped = "precision reached"
+                stopped = ("twins settled apart" if any(not twin["agree"] for twin in found.twins)
+                           else "precision reached")
                 break
             if rule.budget_s is not None and clock() - started >= rule.budget_s:
                 stopped = "budget spent"

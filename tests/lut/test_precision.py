@@ -135,18 +135,21 @@ def test_twins_apart_for_a_while_are_measured_again(twin_space, monkeypatch):
 
 
 def test_twins_that_stay_apart_fail_the_build(twin_space, monkeypatch, tmp_path):
-    """Layer 4 at k5e6 is 12% slower than its twin for good: re-measuring cannot help; the table is
-    written, the warning names the pair, the exit code is 4."""
+    """Layer 4 at k5e6 is 12% slower than its twin for good: re-measuring cannot help, so it stops once
+    each has 10x the fixed rounds' samples (not at the budget); the table is written, the warning
+    names the pair, the exit code is 4."""
     monkeypatch.setattr(harness, "run_worker",
                         fake_worker(_base(twin_space), jitter=0.005, slower={"layer4:k5e6": 1.12}))
     out = tmp_path / "apart.json"
-    result = CliRunner().invoke(cli, ["lut", "build", TWINS, "-o", str(out), "--precision", "3%", "--budget", "0.5",
+    result = CliRunner().invoke(cli, ["lut", "build", TWINS, "-o", str(out), "--precision", "3%", "--budget", "60",
                                       "--repeats", "10", "--warmup", "1", "--calibrate-archs", "0"])
     assert result.exit_code == 4, result.output
     data = json.loads(out.read_text())
     twin = next(t for t in data["twins"] if t["entries"] == ["layer3:k5e6", "layer4:k5e6"])
     assert not twin["agree"] and twin["spread_pct"] == pytest.approx(12, abs=1)
-    assert data["precision"]["stopped"] == "budget spent"
+    assert data["precision"]["stopped"] == "twins settled apart" and data["precision"]["missed"] == ["twins"]
+    # 10 x 10 rounds, and up to 5% more: past the fixed rounds, the samples are looked at every 5%
+    assert 100 <= data["entries"]["layer4:k5e6"]["n"] == data["precision"]["rounds"] <= 105
     assert "layer3:k5e6 / layer4:k5e6 12." in result.stderr and "disagree beyond 5%" in result.stderr
 
 

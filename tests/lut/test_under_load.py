@@ -6,7 +6,6 @@ warning naming entries). The small version (the six-layer twin space) runs in CI
 minute; the 22-layer space is marked slow."""
 
 import json
-import os
 import time
 
 import pytest
@@ -15,16 +14,6 @@ from click.testing import CliRunner
 from attncost.cli.main import cli
 from attncost.lut.loadtest import competing_load, judge
 from attncost.lut.table import load_table
-
-
-def _busy(pids) -> bool:
-    """Whether the load processes are running (each one still exists)."""
-    for pid in pids:
-        try:
-            os.kill(pid, 0)
-        except OSError:
-            return False
-    return True
 
 
 def _build(space, out, extra):
@@ -57,10 +46,10 @@ def _under_load(space, tmp_path, build_args, samples, passes):
 
     quiet_path, loaded_path = tmp_path / "quiet.json", tmp_path / "loaded.json"
     quiet, _ = _build(space, quiet_path, build_args)
-    with competing_load() as pids:
+    with competing_load() as load:
         loaded, seconds = _build(space, loaded_path, build_args)
-        assert _busy(pids)                                   # the load lasted the whole build
-    assert not _busy(pids)                                   # and stopped with it
+        assert load.alive()                                  # the load lasted the whole build
+    assert not load.alive() and all(spinner.exitcode is not None for spinner in load.spinners)   # and stopped
     _check(quiet, quiet_path)
     _check(loaded, loaded_path)
     quiet_lut, loaded_lut = load_table(quiet_path), load_table(loaded_path)
