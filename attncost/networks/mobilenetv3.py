@@ -31,7 +31,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Callable, ClassVar
 
-from ..catalogue.blocks import conv_bn_act
+from ..catalogue.blocks import conv_bn_act, squeeze_excite
 from ..cost import Program, Tensor
 from ..ops.pointwise import HARDSIGMOID, HARDSWISH, RELU
 from .attention import attend, in_block
@@ -84,10 +84,8 @@ def squeeze_excitation(g: Program, x: Tensor, squeeze, *, act=RELU, gate=HARDSIG
     """torchvision.ops.SqueezeExcitation: scale = gate(fc2(act(fc1(avgpool(x))))), 1x1 convs with bias,
     the scale marked as an attention map; ``scale * x``. Neither activation runs in place unless
     ``act_inplace`` (EfficientNet passes SiLU(inplace=True))."""
-    s = g.global_avg_pool(x)
-    s = g.unary(act, g.conv(s, squeeze, 1, name="se_fc1"), inplace=act_inplace)
-    s = g.mark_attention_map(g.unary(gate, g.conv(s, x.shape[1], 1, name="se_fc2")))
-    return g.mul(s, x)
+    return squeeze_excite(g, x, squeeze, act=act, gate=gate, names=("se_fc1", "se_fc2"), gate_first=True,
+                          act_inplace=act_inplace)
 
 
 def inverted_residual(g: Program, x: Tensor, out_channels, expanded, kernel, stride, *, act,

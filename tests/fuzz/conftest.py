@@ -1,20 +1,11 @@
-"""The fuzz suites' shared pieces: tests marked ``slow`` (more examples) run only when asked for with
-``-m slow``, and the cases run are counted by kind and printed at the end of the run."""
+"""The fuzz suites' shared pieces: the cases run are counted by kind and printed at the end of the run
+(tests marked ``slow``, more examples, are deselected by tests/conftest.py unless ``-m slow``)."""
 
 from collections import Counter
 
 import pytest
 
 _CASES = Counter()
-
-
-def pytest_collection_modifyitems(config, items):
-    if config.option.markexpr:
-        return
-    slow = [item for item in items if item.get_closest_marker("slow")]
-    if slow:
-        config.hook.pytest_deselected(items=slow)
-        items[:] = [item for item in items if not item.get_closest_marker("slow")]
 
 
 @pytest.fixture(scope="session")

@@ -1,16 +1,7 @@
-"""Tests marked ``slow`` (the full 22-layer table and a 50-architecture validation) run only when asked
-for with ``-m slow``; the default run keeps the small real measurements of the tiny space."""
+"""The LUT tests' spaces (tests marked ``slow``, the full 22-layer table and a 50-architecture validation,
+are deselected by tests/conftest.py unless ``-m slow``; the default run measures the tiny space)."""
 
 import pytest
-
-
-def pytest_collection_modifyitems(config, items):
-    if config.option.markexpr:
-        return
-    slow = [item for item in items if item.get_closest_marker("slow")]
-    if slow:
-        config.hook.pytest_deselected(items=slow)
-        items[:] = [item for item in items if not item.get_closest_marker("slow")]
 
 
 @pytest.fixture(scope="session")
