@@ -246,9 +246,23 @@ class CompareResult(list, Result):
         return _short(text)
 
 
+class TracedResult(Result):
+    """A result that may come from tracing a user's model: the fields of its ``analysis``
+    (:class:`attncost.usermodels.Analysis`: ``network``, ``memory_bytes()``, ``specialised``, ...)
+    are answered by the result too, so code written against ``analyze``'s old return value works."""
+
+    analysis = None
+
+    def __getattr__(self, name):
+        analysis = self.__dict__.get("analysis")
+        if analysis is None or name.startswith("__"):
+            raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+        return getattr(analysis, name)
+
+
 # -- network, analyze ----------------------------------------------------------------------------------
 
-class NetworkResult(Result):
+class NetworkResult(TracedResult):
     """``attncost.network`` and ``attncost.analyze``: a whole network's cost.
 
     ``network`` is the :class:`~attncost.graph.WalkResult` (records, op graph, ``breakdown``,
@@ -269,12 +283,6 @@ class NetworkResult(Result):
         self.extra = dict(extra or {})
         self.analysis = analysis
         self.unsupported = dict(unsupported or (analysis.unsupported if analysis is not None else {}))
-
-    def __getattr__(self, name):
-        analysis = self.__dict__.get("analysis")
-        if analysis is None or name.startswith("__"):
-            raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
-        return getattr(analysis, name)
 
     # -- numbers ----------------------------------------------------------------------------------------
     @property
@@ -409,7 +417,7 @@ def _number(value):
 
 # -- formula -------------------------------------------------------------------------------------------
 
-class FormulaResult(Result):
+class FormulaResult(TracedResult):
     """``attncost.formula``: a cost as expressions (sympy) in N, C, H, W (or the letters of a user's
     model's shape) and the symbolic hyperparameters. ``total`` is the symbolic Cost; ``params``,
     ``macs``, ``flops`` (under ``convention``) expressions; ``at(C=256, H=14, W=14, ...)`` evaluates them
@@ -425,12 +433,6 @@ class FormulaResult(Result):
         self.hp = dict(hp or {})
         self.analysis = analysis
         self._grow = grow
-
-    def __getattr__(self, name):
-        analysis = self.__dict__.get("analysis")
-        if analysis is None or name.startswith("__"):
-            raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
-        return getattr(analysis, name)
 
     @property
     def params(self):

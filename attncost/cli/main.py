@@ -319,13 +319,10 @@ def compare(names, shape, hps, dtype, channels_last_ok, convention, fmt):
     first module.
 
     Example: attncost compare se eca cbam --shape 256x14x14 --hp se.r=8"""
-    from ..graph.document import document
-
     names = _names(names, "NAMES")
     _check_channels_first(_shape_texts(), channels_last_ok)
-    rows = api.compare(names, shape, api.parse_hp_assignments(hps, modules=names), convention, dtype)
-    click.echo(render_result(document("compare", shape=shape, convention=convention, dtype=dtype, rows=rows,
-                                      group_by="module"), fmt))
+    result = api.compare(names, shape, api.parse_hp_assignments(hps, modules=names), convention, dtype)
+    click.echo(render_result(result.to_dict(), fmt))
 
 
 @cli.command()
