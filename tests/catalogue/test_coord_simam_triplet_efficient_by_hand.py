@@ -14,8 +14,6 @@ norm.batch 2, norm.affine 2). No attncost code builds them. Copies (``cat``, ``c
 under ``full`` and are left out of the per-kind comparison.
 """
 
-from collections import defaultdict
-
 import pytest
 import sympy
 import torch
@@ -26,30 +24,7 @@ from attncost.errors import HyperparameterError
 from attncost.reference import build
 from attncost.symbols import C, H, N, W
 from attncost.trace import trace_module
-
-
-class Derivation:
-    """Terms of one hand derivation, (op kind, count in the kind's unit, full FLOPs per unit), plus the
-    parameters and the largest attention map."""
-
-    def __init__(self, params, attention_map):
-        self.terms = []
-        self.params = params
-        self.attention_map = attention_map
-
-    def add(self, kind, count, weight):
-        self.terms.append((kind, count, weight))
-
-    @property
-    def total(self):
-        return sum(count * weight for _, count, weight in self.terms)
-
-    @property
-    def counts(self):
-        by_kind = defaultdict(int)
-        for kind, count, _ in self.terms:
-            by_kind[kind] += count
-        return dict(by_kind)
+from derivation import Derivation
 
 
 def coord_attention(n, c, h, w, r):

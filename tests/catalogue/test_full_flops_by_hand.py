@@ -15,8 +15,6 @@ build it. Copies (``cat``, ``contiguous``) weigh 0 under ``full`` and are left o
 per-kind comparison.
 """
 
-from collections import defaultdict
-
 import pytest
 import torch
 
@@ -24,27 +22,7 @@ from attncost import catalogue
 from attncost.cost.conventions import flops
 from attncost.reference import build
 from attncost.trace import trace_module
-
-
-class Derivation:
-    """Terms of one hand derivation: (op kind, count in the kind's unit, full FLOPs per unit)."""
-
-    def __init__(self):
-        self.terms = []
-
-    def add(self, kind, count, weight):
-        self.terms.append((kind, count, weight))
-
-    @property
-    def total(self):
-        return sum(count * weight for _, count, weight in self.terms)
-
-    @property
-    def counts(self):
-        by_kind = defaultdict(int)
-        for kind, count, _ in self.terms:
-            by_kind[kind] += count
-        return dict(by_kind)
+from derivation import Derivation
 
 
 def se(n, c, h, w, r):
