@@ -25,6 +25,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
 import signal
 import stat
 import tempfile
@@ -211,8 +212,7 @@ def parse_json(text: str, path, error=SpecError):
     try:
         data = json.loads(text)
     except json.JSONDecodeError as failure:
-        ran_out = failure.pos >= len(text.rstrip()) or failure.msg.startswith("Unterminated string")
-        what = "truncated" if ran_out else "corrupt"                         # the parser ran out of text
+        what = "truncated" if _ran_out(text, failure) else "corrupt"
         raise error(f"{path}: not a complete JSON file ({what} at line {failure.lineno} column {failure.colno}: "
                     f"{failure.msg})") from None
     except RecursionError:
@@ -224,6 +224,21 @@ def parse_json(text: str, path, error=SpecError):
     if depth > MAX_DEPTH:
         raise error(f"{path}: not a usable JSON file (nested more than {MAX_DEPTH} levels deep)")
     return data
+
+
+_JSON_WORDS = ("null", "true", "false", "NaN", "Infinity", "-Infinity")
+_NUMBER_PART = re.compile(r"[-+.eE0-9]+")
+
+
+def _ran_out(text: str, failure: json.JSONDecodeError) -> bool:
+    """Whether the parser failed because the text stopped, not because it is wrong: nothing but
+    blanks after the failure, an open string, or the text ends inside a word (``nul``) or a number
+    (``1.``, ``2e-``) that more text would have completed."""
+    rest = text[failure.pos:].strip()
+    if not rest or failure.msg.startswith("Unterminated string"):
+        return True
+    inside_word = any(word.startswith(rest) and word != rest for word in _JSON_WORDS)
+    return inside_word or bool(_NUMBER_PART.fullmatch(rest))
 
 
 def _json_depth(value) -> int:
