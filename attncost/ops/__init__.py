@@ -2,6 +2,7 @@
 aten bindings are written (see :mod:`attncost.ops.primitive`). No torch here."""
 
 from . import attention, conv, pointwise, sampling  # noqa: F401  (defines the primitives)
+from . import backward  # noqa: F401  (backward primitives; with backward_losses, _pointwise, _scatter, _spatial)
 from .primitive import (ATEN_OVERLOADS, CONVENTIONS, CUSTOM_OPS, OP_KINDS, PRIMITIVES, Aten, OpKind, Primitive, define,
                         kind, op_kind)
 from .shapes import broadcast, conv_output_size, numel, pool_output_size

@@ -81,7 +81,10 @@ class CostTracer(TorchDispatchMode):
         self._concrete = size_to_expr is None          # sizes are ints: numel() is the element count
         self._liveness = Liveness()
         self._counts: dict = {}
-        self._keep: list = []               # strong refs: storages are never freed, so keys stay unique
+        # strong refs: storages are never freed, so keys stay unique. An op's outputs are held by their
+        # storage, not the tensor, so autograd sees the tensors' own reference counts: AccumulateGrad
+        # steals a gradient (no copy) only when nothing else holds the tensor (accumulate_grad.h)
+        self._keep: list = []
         self._param_keys: set = set()
         self._attention: list = []
         self.unsupported: Counter = Counter()
@@ -186,17 +189,22 @@ class CostTracer(TorchDispatchMode):
             if key not in known:
                 known.add(key)
                 allocations.append((key, t.numel() if self._concrete else self.numel(t)))
-                self._keep.append(t)
+                self._keep.append(t.untyped_storage())     # the storage, not the tensor: see _keep
         self._liveness.record(uses, allocations)
         self.records.append(OpRecord(len(self.records), self.scope, op_counts, 0, uses, tuple(allocations)))
 
     # -- results -----------------------------------------------------------------------------------
-    def result(self, output, allow_unsupported: bool = False) -> Cost:
-        if self.unsupported and not allow_unsupported:
+    def check_supported(self) -> None:
+        """Raise :class:`UnsupportedOpsError` naming every op that had no formula (calls, first scope)."""
+        if self.unsupported:
             raise UnsupportedOpsError(
                 "no formula for ops: " + ", ".join(f"{op} (x{n}, first in {self.unsupported_scopes.get(op, '<top>')})"
                                                    for op, n in sorted(self.unsupported.items()))
                 + "; give one with attncost.register_op (README.md, 'Counting a custom op')")
+
+    def result(self, output, allow_unsupported: bool = False) -> Cost:
+        if not allow_unsupported:
+            self.check_supported()
         outputs = [t for t in tree_flatten(output)[0] if isinstance(t, torch.Tensor)]
         return Cost(
             counts=self._counts,

@@ -36,7 +36,7 @@ from torch import nn
 from torch.utils._python_dispatch import TorchDispatchMode
 
 from attncost.trace import trace_module
-from attncost.trace.handlers import HANDLERS
+from attncost.trace.handlers import HANDLERS, PRIMITIVE_OF
 
 aten = torch.ops.aten
 FAST = settings(max_examples=25, deadline=None)
@@ -950,6 +950,21 @@ ORACLES_ELSEWHERE = {getattr(aten, name) for name in (
 )}
 
 
+# The backward primitives (attncost/ops/backward*.py) have their oracles in tests/ops/test_backward*.py: hand
+# formulas from the shapes on a traced backward, and FlopCounterMode's backward counts for the products.
+BACKWARD_TESTS = sorted((Path(__file__).resolve().parents[1] / "ops").glob("test_backward*.py"))
+BACKWARD_ORACLES = {packet for packet, primitive in PRIMITIVE_OF.items()
+                    if primitive.formula.__module__.startswith("attncost.ops.backward")}
+
+
+def test_backward_oracles_run_their_op():
+    assert BACKWARD_TESTS and BACKWARD_ORACLES
+    text = "\n".join(path.read_text() for path in BACKWARD_TESTS)
+    for packet in BACKWARD_ORACLES:
+        name = str(packet).split(".", 1)[1]
+        assert f"aten.{name}" in text or f"aten::{name}" in text, f"{packet} is not run in tests/ops/test_backward*.py"
+
+
 def test_oracles_elsewhere_run_their_op():
     text = MORE_PRIMITIVES.read_text()
     for packet in ORACLES_ELSEWHERE:
@@ -958,9 +973,10 @@ def test_oracles_elsewhere_run_their_op():
 
 
 def test_every_handled_aten_op_has_an_oracle():
-    missing = {str(op) for op in HANDLERS} - {str(op) for op in ORACLES} - {str(op) for op in ORACLES_ELSEWHERE}
+    elsewhere = ORACLES_ELSEWHERE | BACKWARD_ORACLES
+    missing = {str(op) for op in HANDLERS} - {str(op) for op in ORACLES} - {str(op) for op in elsewhere}
     assert not missing, f"aten ops counted by the tracer without an oracle test here: {sorted(missing)}"
-    assert set(HANDLERS) <= set(ORACLES) | ORACLES_ELSEWHERE
+    assert set(HANDLERS) <= set(ORACLES) | elsewhere
     for packet, test_name in ORACLES.items():
         assert callable(globals().get(test_name)), f"{packet} maps to {test_name}, which is not a test here"
 
@@ -976,6 +992,6 @@ def test_case_tables_run_the_packets_the_mapping_names():
 
 def test_in_place_variants_are_exercised():
     in_place = {op for op in HANDLERS if str(op).endswith("_") and not str(op).startswith("aten._")}
-    in_place -= ORACLES_ELSEWHERE               # run by name in their own file (test_oracles_elsewhere_run_their_op)
+    in_place -= ORACLES_ELSEWHERE | BACKWARD_ORACLES    # run by name in their own files (test_*_run_their_op)
     exercised = {case.packet for case in ELEMENTWISE.values()} | {case.packet for case in COPIES.values()}
     assert in_place <= exercised, sorted(map(str, in_place - exercised))
