@@ -21,6 +21,13 @@ of every block runs in scope ``attention:se`` and its gate is marked as an atten
 ``stage1..stage7``). Inserted attention (``every_block`` only) goes at the end of each block's residual
 branch (after the project BN, before the add): the blocks already have SE, so ``--attn cbam`` adds
 CBAM after the projection and the SE stays.
+
+EfficientNet-CondConv (Yang et al., NeurIPS 2019; tensorflow/tpu models/official/efficientnet/condconv/
+efficientnet_condconv_builder.py): ``condconv_experts`` experts in the blocks of ``condconv_stages``
+(the official blocks_args mark the last three rows, 112, 192 and 320 channels, ``_cc``). Such a block
+computes its routing weights once from its input (``dynamic.condconv_routing``) and runs its expand,
+depthwise and project convs as CondConv layers with them (``dynamic.mixed_conv``, no biases, as the
+official MBConvBlock's ``conv_cls`` / ``depthwise_conv_cls``); the SE, the BNs and the head stay static.
 """
 
 from __future__ import annotations
@@ -32,7 +39,9 @@ from typing import ClassVar
 from ..catalogue.blocks import conv_bn_act
 from ..cost import Program, Tensor
 from ..ops.pointwise import SIGMOID, SILU
+from ..errors import SpecError
 from .attention import attend, in_block
+from .dynamic import CONDCONV_SCOPE, condconv_routing, mixed_conv_bn_act
 from .mobilenet import make_divisible
 from .mobilenetv3 import inverted_residual, squeeze_excitation
 
@@ -50,7 +59,21 @@ class EfficientNetSpec:
     width: float = 1.0              # torchvision's width_mult
     depth: float = 1.0              # torchvision's depth_mult
     num_classes: int = 1000
+    condconv_experts: int = 0       # EfficientNet-CondConv: experts per CondConv layer (0: none)
+    condconv_stages: tuple = ()     # the stages whose blocks are CondConv blocks
     attention: tuple = field(default=(), compare=False)
+
+    def __post_init__(self):
+        experts, stages = self.condconv_experts, tuple(self.condconv_stages)
+        object.__setattr__(self, "condconv_stages", stages)
+        if isinstance(experts, bool) or not isinstance(experts, int) or experts < 0:
+            raise SpecError(f"{self.name}: condconv_experts is a number of experts, 0 for none (got {experts!r})")
+        if bool(experts) != bool(stages):
+            raise SpecError(f"{self.name}: condconv_experts and condconv_stages go together (EfficientNet-CondConv-B0: "
+                            f"8 experts in stages [5, 6, 7])")
+        unknown = [s for s in stages if s not in self.stage_blocks()]
+        if unknown:
+            raise SpecError(f"{self.name}: condconv_stages {unknown} are not among its stages 1..{len(MBCONV_SETTING)}")
 
     def stage_blocks(self) -> dict:
         """{stage: number of blocks}: Table 1's seven MBConv rows, the breakdown's ``stage1..stage7``."""
@@ -84,6 +107,10 @@ def efficientnet(g: Program, x: Tensor, spec: EfficientNetSpec) -> Tensor:
     for stage, b, _, expanded, out, kernel, stride, squeeze in block_settings(spec):
         with g.scope(f"stage{stage}", f"block{b}"):
             attention = in_block(spec.attention, stage)
+            if stage in spec.condconv_stages:
+                x = condconv_block(g, x, spec.condconv_experts, out, expanded, kernel, stride, squeeze,
+                                   attention=lambda y: attend(g, y, attention))
+                continue
             x = inverted_residual(
                 g, x, out, expanded, kernel, stride, act=SILU,
                 se=lambda y, squeeze=squeeze: squeeze_excitation(g, y, squeeze, act=SILU, gate=SIGMOID,
@@ -94,3 +121,24 @@ def efficientnet(g: Program, x: Tensor, spec: EfficientNetSpec) -> Tensor:
         x = g.global_avg_pool(x)
         x = g.view(x, x.shape[:2])
         return g.linear(x, spec.num_classes, name="fc")
+
+
+def condconv_block(g: Program, x: Tensor, experts: int, out_channels, expanded, kernel, stride, squeeze, *,
+                   attention) -> Tensor:
+    """The official EfficientNet-CondConv MBConvBlock at inference: routing r = sigmoid(Dense(GAP(x)));
+    [CondConv expand 1x1, BN, SiLU]; depthwise CondConv k x k / s, BN, SiLU; SE (static); CondConv
+    project 1x1, BN; [``attention``]; ``result += input`` when stride is 1 and C_in == C_out."""
+    c = x.shape[1]
+    routing = condconv_routing(g, x, experts)
+    y = x
+    if expanded != c:
+        y = mixed_conv_bn_act(g, y, routing, expanded, 1, act=SILU, scope=CONDCONV_SCOPE, name="expand")
+    y = mixed_conv_bn_act(g, y, routing, expanded, kernel, stride, groups=expanded, act=SILU, scope=CONDCONV_SCOPE,
+                          name="depthwise")
+    with g.scope("attention:se"):
+        y = squeeze_excitation(g, y, squeeze, act=SILU, gate=SIGMOID, act_inplace=True)
+    y = mixed_conv_bn_act(g, y, routing, out_channels, 1, act=None, scope=CONDCONV_SCOPE, name="project")
+    y = attention(y)
+    if stride == 1 and out_channels == c:
+        return g.add(y, x, inplace=True)
+    return y

@@ -13,6 +13,11 @@ resnest/torch/models/resnet.py): ``deep_stem`` (three 3x3 convs, ``stem_width``,
 count_include_pad=False)`` then a 1x1 conv of stride 1, BN; the pool runs, a 1x1 window, where the
 stride is 1).
 
+DY-ResNet (Chen et al., "Dynamic Convolution: Attention over Convolution Kernels", CVPR 2020): with
+``dynamic_experts`` K > 0 every convolution but the first (the 7x7 stem's) is a dynamic convolution
+(``dynamic.dynamic_conv_bn_act``: K kernels and biases mixed per sample by the layer's own kernel
+attention), the projection shortcuts' 1x1 convs included; BNs, ReLUs, pools and the fc stay static.
+
 ``replace_conv``: catalogue entries that stand in for the bottleneck's 3x3 conv (a definition's own,
 e.g. SKNet-50's SK units; spec files and ``--where replace_conv`` add more, at most one per stage); see
 ``attention.REPLACES_CONV`` for how each strides and whether the conv's BN and ReLU stay.
@@ -25,8 +30,10 @@ from dataclasses import dataclass, field
 from ..catalogue.blocks import conv_bn_act
 from ..cost import Program, Tensor
 from ..errors import SpecError
+from ..ops.pointwise import RELU
 from .attention import (AttentionPlacement, after_block, after_stage, attend, check_placement, in_block, located,
                         placement_from_dict, replace_conv, replacement_hp, replaces_conv)
+from .dynamic import check_dynamic_fields, spec_conv_bn_act
 
 
 @dataclass(frozen=True)
@@ -42,6 +49,9 @@ class ResNetSpec:
     stem_width: int | None = None   # with deep_stem: the first two convs' width (the third's is twice it)
     avg_down: bool = False          # ResNet-D / ResNeSt: average-pool downsampling in the shortcut
     replace_conv: tuple = ()        # the definition's own replacements of the 3x3 conv (placements)
+    dynamic_experts: int = 0        # DY-ResNet: K kernels per dynamic conv, every conv but the stem's (0: static)
+    dynamic_reduction: int = 4      # its attention's FC1: C -> C // reduction
+    dynamic_temperature: float = 30.0  # tau of its softmax (the cost is the same at every tau)
     attention: tuple = field(default=(), compare=False)
 
     def __post_init__(self):
@@ -55,6 +65,7 @@ class ResNetSpec:
         if not self.deep_stem and self.stem_width is not None:
             raise SpecError(f"{self.name}: stem_width applies to deep_stem: true; the 7x7 stem has 64 channels")
         _check_replacements(self)
+        _check_dynamic(self)
 
     @property
     def expansion(self) -> int:
@@ -123,6 +134,21 @@ def _check_replacements(spec: ResNetSpec) -> None:
                 replacement_hp(placement, stride, width, width)
 
 
+def _check_dynamic(spec: ResNetSpec) -> None:
+    """DY-ResNet's fields (``dynamic.check_dynamic_fields``); dynamic convs replace every conv, so neither a
+    replaced 3x3 nor the deep stem (whose first conv alone would stay static) goes with them."""
+    check_dynamic_fields(spec)
+    if spec.dynamic_experts and (spec.replacements() or spec.deep_stem):
+        raise SpecError(f"{spec.name}: dynamic_experts makes every conv but the 7x7 stem's dynamic; it goes "
+                        f"with neither replace_conv nor deep_stem")
+
+
+def _conv_bn_act(g: Program, x: Tensor, spec: ResNetSpec, out_channels, kernel, stride=1, *, groups=1, act=RELU,
+                 name) -> Tensor:
+    """A conv-BN-act of a block (ReLU unless told): static, or DY-ResNet's dynamic convolution."""
+    return spec_conv_bn_act(g, x, spec, out_channels, kernel, stride, groups, act=act, name=name)
+
+
 def stage_settings(spec: ResNetSpec):
     """(stage, planes, the strides of its blocks) of stages 1..4: 64..512 planes, the first block of
     stages 2..4 striding by 2 (torchvision's _make_layer). The torch reference walks the same."""
@@ -136,24 +162,24 @@ def _block(g: Program, x: Tensor, spec: ResNetSpec, planes: int, stride: int, st
     if spec.block == "bottleneck":
         width = spec.bottleneck_width(planes)
         s1, s3 = spec.conv_strides(stride)
-        out = conv_bn_act(g, x, width, 1, s1, name="conv1")
+        out = _conv_bn_act(g, x, spec, width, 1, s1, name="conv1")
         replacement = replaces_conv(spec.replacements(), stage)
         if replacement is None:
-            out = conv_bn_act(g, out, width, 3, s3, groups=spec.groups, name="conv2")
+            out = _conv_bn_act(g, out, spec, width, 3, s3, groups=spec.groups, name="conv2")
         else:
             out = replace_conv(g, out, replacement, s3, width,
                                lambda y: g.relu(g.batch_norm(y, name="conv2_bn"), inplace=True))
-        out = conv_bn_act(g, out, out_channels, 1, act=None, name="conv3")
+        out = _conv_bn_act(g, out, spec, out_channels, 1, act=None, name="conv3")
     else:
-        out = conv_bn_act(g, x, planes, 3, stride, name="conv1")
-        out = conv_bn_act(g, out, planes, 3, act=None, name="conv2")
+        out = _conv_bn_act(g, x, spec, planes, 3, stride, name="conv1")
+        out = _conv_bn_act(g, out, spec, planes, 3, act=None, name="conv2")
     out = attend(g, out, in_block(spec.attention, stage))
     if stride != 1 or x.shape[1] != out_channels:
         if spec.avg_down:
             pooled = g.avg_pool2d(x, stride, stride, ceil_mode=True)
             identity = conv_bn_act(g, pooled, out_channels, 1, act=None, name="downsample")
         else:
-            identity = conv_bn_act(g, x, out_channels, 1, stride, act=None, name="downsample")
+            identity = _conv_bn_act(g, x, spec, out_channels, 1, stride, act=None, name="downsample")
     out = g.add(out, identity, inplace=True)
     return g.relu(out, inplace=True)
 
@@ -163,8 +189,9 @@ def _block_key(spec: ResNetSpec, planes: int, stride: int, stage: int, x: Tensor
     attention = tuple((p.module, repr(sorted(p.hp.items()))) for p in in_block(spec.attention, stage))
     replacement = replaces_conv(spec.replacements(), stage)
     replaced = None if replacement is None else (replacement.module, repr(sorted(replacement.hp.items())))
+    dynamic = (spec.dynamic_experts, spec.dynamic_reduction, spec.dynamic_temperature)
     return ("resnet-block", spec.block, spec.groups, spec.width_per_group, spec.stride_on, spec.avg_down, planes,
-            stride, attention, replaced, x.shape, x.strides)
+            stride, attention, replaced, dynamic, x.shape, x.strides)
 
 
 def stem(g: Program, x: Tensor, spec: ResNetSpec) -> Tensor:

@@ -1,6 +1,7 @@
 """Reference PyTorch networks (no torchvision here): ResNet/ResNeXt in both stride variants,
 MobileNetV2, EfficientNet-B0, MobileNetV3-Large and RegNetY-400MF, written after torchvision's
-definitions, MnasNet-A1 after the official TensorFlow code, ViT-B/16 after timm / torchvision and Swin-T
+definitions (with DY-MobileNetV2's dynamic convolutions and EfficientNet-CondConv's CondConv blocks
+from dynamic_networks.py), MnasNet-A1 after the official TensorFlow code, ViT-B/16 after timm / torchvision and Swin-T
 after torchvision's swin_t, with attention inserted by the same placements as the Program builders in
 attncost/networks/."""
 
@@ -28,6 +29,7 @@ from ..networks.swin import SwinSpec, check_swin
 from ..networks.vit import ViTSpec, check_vit
 from ..trace.marks import attention_map
 from .blocks import ConvBnAct, MBConv
+from .dynamic_networks import CondConvMBConv, DynamicConvBnAct, DynamicInvertedResidual
 from .registry import build
 from .self_attention.transformer import Attention
 
@@ -48,27 +50,29 @@ class Bottleneck(nn.Module):
         width = spec.bottleneck_width(planes)
         out_channels = planes * spec.expansion
         s1, s3 = spec.conv_strides(stride)
+        conv = _block_conv(spec)
         if spec.block == "bottleneck":
             replacement = replaces_conv(spec.replacements(), stage)
             if replacement is None:
-                conv2 = ConvBnAct(width, width, 3, s3, groups=spec.groups)
+                conv2 = conv(width, width, 3, s3, groups=spec.groups)
             else:
                 h, w = ((s + s1 - 1) // s1 for s in spatial)          # the 3x3's input: after conv1's stride
                 how = REPLACES_CONV[replacement.module]
                 conv2 = [build(replacement.module, (1, width, h, w), replacement_hp(replacement, s3, width, width))]
                 conv2 += [nn.BatchNorm2d(width), nn.ReLU(inplace=True)] if how.norm_act else []
                 conv2 += [nn.AvgPool2d(3, s3, padding=1)] if how.stride == "avd" and s3 != 1 else []
-            self.branch = nn.Sequential(*ConvBnAct(inplanes, width, 1, s1), *conv2,
-                                        *ConvBnAct(width, out_channels, 1, act_layer=None))
+            self.branch = nn.Sequential(*conv(inplanes, width, 1, s1), *conv2,
+                                        *conv(width, out_channels, 1, act_layer=None))
         else:
-            self.branch = nn.Sequential(*ConvBnAct(inplanes, planes, 3, stride),
-                                        *ConvBnAct(planes, planes, 3, act_layer=None))
+            self.branch = nn.Sequential(*conv(inplanes, planes, 3, stride),
+                                        *conv(planes, planes, 3, act_layer=None))
         self.attention = nn.Sequential(*attention)
         self.downsample = None
         if stride != 1 or inplanes != out_channels:
             pool = [nn.AvgPool2d(stride, stride, ceil_mode=True, count_include_pad=False)] if spec.avg_down else []
-            self.downsample = nn.Sequential(*pool, *ConvBnAct(inplanes, out_channels, 1, 1 if pool else stride,
-                                                              act_layer=None))
+            shortcut = (ConvBnAct if pool else conv)(inplanes, out_channels, 1, 1 if pool else stride,
+                                                     act_layer=None)
+            self.downsample = nn.Sequential(*pool, *shortcut)
         self.relu = nn.ReLU(inplace=True)
 
     def forward(self, x):
@@ -109,6 +113,19 @@ class ResNet(nn.Module):
         return self.fc(torch.flatten(x, 1))
 
 
+def _block_conv(spec: ResNetSpec):
+    """The conv-BN-act of the spec's blocks: ConvBnAct, or DY-ResNet's dynamic convolution (one module,
+    as a one-item list where a ConvBnAct's layers are unpacked)."""
+    if not spec.dynamic_experts:
+        return ConvBnAct
+
+    def dynamic(in_channels, out_channels, kernel, stride=1, *, groups=1, act_layer=nn.ReLU):
+        return [DynamicConvBnAct(in_channels, out_channels, kernel, stride, groups, experts=spec.dynamic_experts,
+                                 reduction=spec.dynamic_reduction, temperature=spec.dynamic_temperature,
+                                 act_layer=act_layer)]
+    return dynamic
+
+
 def _stem_size(input_size):
     """Spatial size after the 7x7/2 conv (pad 3) or the deep stem's 3x3/2 (pad 1), either (s - 1) // 2 + 1,
     and the 3x3/2 max pool (pad 1)."""
@@ -123,14 +140,21 @@ class MobileNetV2(nn.Module):
         inp = make_divisible(32 * spec.width)
         layers = [ConvBnAct(3, inp, 3, 2, act_layer=nn.ReLU6)]
         h, w = ((s - 1) // 2 + 1 for s in input_size)
+        dynamic = dict(experts=spec.dynamic_experts, reduction=spec.dynamic_reduction,
+                       temperature=spec.dynamic_temperature)
         for stage, _, t, out, stride in mobilenet_blocks(spec):
             h, w = (h - 1) // stride + 1, (w - 1) // stride + 1
             attention = _attention(in_block(spec.attention, stage), out, (h, w))
-            layers.append(MBConv(inp, out, int(round(inp * t)), 3, stride, act_layer=nn.ReLU6, attention=attention,
-                                 identity_first=True))
+            if spec.dynamic_experts:        # DY-MobileNetV2: every conv but the stem's is dynamic
+                layers.append(DynamicInvertedResidual(inp, out, int(round(inp * t)), stride, attention=attention,
+                                                      **dynamic))
+            else:
+                layers.append(MBConv(inp, out, int(round(inp * t)), 3, stride, act_layer=nn.ReLU6,
+                                     attention=attention, identity_first=True))
             inp = out
         last = make_divisible(1280 * max(1.0, spec.width))
-        layers.append(ConvBnAct(inp, last, 1, act_layer=nn.ReLU6))
+        layers.append(DynamicConvBnAct(inp, last, 1, act_layer=nn.ReLU6, **dynamic) if spec.dynamic_experts
+                      else ConvBnAct(inp, last, 1, act_layer=nn.ReLU6))
         self.features = nn.Sequential(*layers)
         self.classifier = nn.Linear(last, spec.num_classes)
 
@@ -251,8 +275,11 @@ class EfficientNet(nn.Module):
         for stage, _, inp, expanded, out, kernel, stride, squeeze in efficientnet_blocks(spec):
             h, w = (h - 1) // stride + 1, (w - 1) // stride + 1
             se = SqueezeExcitation(expanded, squeeze, activation=partial(nn.SiLU, inplace=True))
-            layers.append(InvertedResidual(inp, out, expanded, kernel, stride, nn.SiLU, se,
-                                           _attention(in_block(spec.attention, stage), out, (h, w))))
+            attention = _attention(in_block(spec.attention, stage), out, (h, w))
+            if stage in spec.condconv_stages:       # EfficientNet-CondConv's CondConv blocks
+                layers.append(CondConvMBConv(inp, out, expanded, kernel, stride, spec.condconv_experts, se, attention))
+            else:
+                layers.append(InvertedResidual(inp, out, expanded, kernel, stride, nn.SiLU, se, attention))
         layers.append(ConvBnAct(out, 4 * out, 1, act_layer=nn.SiLU))
         self.features = nn.Sequential(*layers)
         self.avgpool = nn.AdaptiveAvgPool2d(1)

@@ -26,9 +26,15 @@ PLACEMENTS = {
     "gc": [AttentionPlacement("gc", "every_block", (2, 3, 4))],
     "nonlocal": [AttentionPlacement("nonlocal", "after_blocks", (3,), (0, 1))],   # resnet18: blocks 0..1
 }
-MATRIX = [(n, a) for n in sorted(DEFINITIONS) for a in sorted(PLACEMENTS)
-          if (getattr(type(definition(n)), "supported_placements", None) != () or a == "none")
-          and (not n.startswith(("mobilenet", "mnasnet", "efficientnet")) or a not in ("bam", "nonlocal"))]
+
+
+def _has_places(network, attention):
+    """Whether the network's spec class takes every placement of ``attention`` (supported_placements; None: all)."""
+    supported = getattr(type(definition(network)), "supported_placements", None)
+    return supported is None or all(p.where in supported for p in PLACEMENTS[attention])
+
+
+MATRIX = [(n, a) for n in sorted(DEFINITIONS) for a in sorted(PLACEMENTS) if _has_places(n, a)]
 
 
 def walked(spec, shape=(1, 3, 64, 64)):

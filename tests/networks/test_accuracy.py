@@ -170,3 +170,45 @@ def test_a_broken_shipped_file_stops_the_cli_with_one_line(tmp_path, monkeypatch
 def test_every_definition_and_pending_name_is_a_network_name():
     names = {e.network for e in accuracy.entries()}
     assert names <= set(DEFINITIONS) | ISSUE_15_NETWORKS
+
+
+def review_networks():
+    """(alias, spec) of every network of the shipped review report (specs/attention-review.yaml)."""
+    from pathlib import Path
+
+    from attncost import specfile
+    from attncost.networks.registry import spec_from_node
+
+    root = specfile.read(Path(__file__).parents[2] / "specs" / "attention-review.yaml")
+    return [(node.value["alias"], spec_from_node(node, extra_keys=("alias",)))
+            for node in root.mapping("a report spec")["networks"].items("networks")]
+
+
+def test_bam_and_gc_resnet50_figures_belong_to_their_papers_placements():
+    # BAM's official code (github.com/Jongchan/attention-module, MODELS/model_resnet.py): BAM after layer1,
+    # layer2 and layer3 of a bottleneck striding on its 3x3 (v1.5), the released ResNet50+BAM checkpoint
+    # ACC@1=76.860 (README). GCNet (Cao et al.): GC (r16) after the last 1x1 of every block of c3-c5,
+    # ResNet-50 + GC 77.7% top-1 on ImageNet.
+    v1, v15 = definition("resnet50-v1"), definition("resnet50")
+    bam = with_attention(v15, [AttentionPlacement("bam", "after_stage", (1, 2, 3))])
+    gc = with_attention(v1, [AttentionPlacement("gc", "every_block", (2, 3, 4))])
+    assert [f.top1 for f in accuracy.reported_for(bam, SHAPE)] == [76.86]
+    assert [f.top1 for f in accuracy.reported_for(gc, SHAPE)] == [77.7]
+    # another build is not the papers': BAM on the other stride layout or after stage 3 only, GC in every
+    # stage or with r = 4
+    for spec in (with_attention(v1, [AttentionPlacement("bam", "after_stage", (1, 2, 3))]),
+                 with_attention(v15, [AttentionPlacement("bam", "after_stage", (3,))]),
+                 with_attention(v1, [AttentionPlacement("gc")]),
+                 with_attention(v1, [AttentionPlacement("gc", "every_block", (2, 3, 4), hp={"r": 4})])):
+        assert accuracy.reported_for(spec, SHAPE) == ()
+
+
+def test_the_review_report_has_a_figure_for_each_resnet50_family_network():
+    # issue 15: the shipped review report's accuracy chart covers the SE / ECA / CBAM / BAM / GC / SK /
+    # ResNeSt ResNet-50 family (each as its paper built it)
+    found = {alias: accuracy.reported_for(spec, SHAPE) for alias, spec in review_networks()}
+    for alias in ("SE-ResNet-50", "ECA-Net50", "CBAM-ResNet-50", "BAM-ResNet-50", "GC-ResNet-50", "SKNet-50",
+                  "ResNeSt-50"):
+        assert found[alias], alias
+    assert {alias: found[alias][0].top1 for alias in ("BAM-ResNet-50", "GC-ResNet-50")} == \
+        {"BAM-ResNet-50": 76.86, "GC-ResNet-50": 77.7}

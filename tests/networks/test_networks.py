@@ -68,10 +68,14 @@ PLACEMENTS = {
 
 
 # every network plain and with each attention it has a place for: ViT and Swin-T take no CNN placements
-# (checked plain), inverted residuals take attention in every block only (BAM/NL there are errors)
-MATRIX = [(n, a) for n in sorted(DEFINITIONS) for a in sorted(PLACEMENTS)
-          if (getattr(type(definition(n)), "supported_placements", None) != () or a == "none")
-          and (not n.startswith(("mobilenet", "mnasnet", "efficientnet")) or a not in ("bam", "nonlocal"))]
+# (checked plain), inverted residuals take attention in every block only (BAM/NL there are errors); the
+# spec class says which (supported_placements; None: all), whatever the definition's name
+def _has_places(network, attention):
+    supported = getattr(type(definition(network)), "supported_placements", None)
+    return supported is None or all(p.where in supported for p in PLACEMENTS[attention])
+
+
+MATRIX = [(n, a) for n in sorted(DEFINITIONS) for a in sorted(PLACEMENTS) if _has_places(n, a)]
 
 
 @pytest.mark.parametrize("network", ["mobilenet-v2", "mnasnet-a1"])

@@ -167,3 +167,36 @@ def test_cli_replace_conv():
                            "resnet50 has stages 1..4, not 9")):
         result = runner.invoke(cli, ["network", "resnet50", *args])
         assert result.exit_code == 2 and message in result.output, result.output
+
+
+def test_botnet50_follows_the_papers_text():
+    # Srinivas et al., BoTNet (CVPR 2021), abstract: "replacing the spatial convolutions with global
+    # self-attention in the final three bottleneck blocks of a ResNet and no other changes"; Sec. 3 / Fig. 3:
+    # the BoT block's MHSA has 4 heads and 2-D relative position encodings (Rh, Rw), and the first c5 block
+    # strides by a 2x2 average pool after the attention; the 3x3 conv's BN and ReLU stay.
+    bot, r50 = definition("botnet50"), definition("resnet50")
+    assert (bot.block, bot.layers, bot.stride_on) == (r50.block, r50.layers, r50.stride_on)
+    (placement,) = bot.replace_conv
+    assert (placement.module, placement.stages, placement.hp) == ("botnet-mhsa", (4,), {"heads": 4})
+    assert REPLACES_CONV["botnet-mhsa"].norm_act and REPLACES_CONV["botnet-mhsa"].stride == "module"
+    records = walked(bot, (1, 3, 224, 224)).records
+    attention_blocks = sorted({r.scope[1] for r in records if "attention:botnet-mhsa" in r.scope})
+    assert attention_blocks == ["block0", "block1", "block2"]                      # the three c5 blocks only
+    assert all(r.scope[0] == "stage4" for r in records if "attention:botnet-mhsa" in r.scope)
+    pooled = [r.scope[1] for r in records if "attention:botnet-mhsa" in r.scope and "pool.avg" in r.counts]
+    assert pooled == ["block0"]                                                    # the 2x2 pool: stride 2 only
+
+
+def test_aa_resnet50_follows_the_papers_text():
+    # Bello et al., Attention Augmented Convolutional Networks (ICCV 2019), Sec. 4: attention augmentation
+    # with "Nh = 8 heads, kappa = 2 upsilon = 0.2 and a minimum of 20 dimensions per head for the keys",
+    # relative position encodings, in the bottlenecks' 3x3 convs of the last three stages (conv3_x-conv5_x;
+    # Table 2's AA-ResNet-50, 25.8M parameters: test_paper_tables.py); the conv's BN and ReLU stay.
+    aa = definition("aa-resnet50")
+    (placement,) = aa.replace_conv
+    assert (placement.module, placement.stages) == ("aa-conv", (2, 3, 4))
+    assert placement.hp == {"heads": 8, "kappa": 0.2, "upsilon": 0.1, "min_key_head_dim": 20}
+    assert 2 * placement.hp["upsilon"] == placement.hp["kappa"] == 0.2
+    assert REPLACES_CONV["aa-conv"].norm_act
+    records = walked(aa, (1, 3, 224, 224)).records
+    assert {r.scope[0] for r in records if "attention:aa-conv" in r.scope} == {"stage2", "stage3", "stage4"}

@@ -22,9 +22,10 @@ def test_example_spec_is_the_seed_comparison():
     assert not spec.networks[0].spec.attention
     assert [n.spec.attention[0].module for n in attended] == [
         "danet-pam" if m.name == "danet" else m.name for m in spec.modules]
-    # all on the papers' ResNet-50 (stride on the first 1x1) but ECA-Net50, built as released: the stride
-    # on the 3x3 and k = 3, 5, 5, 7 by stage
-    assert {n.spec.name for n in attended if n.label != "ECA-Net50"} == {"resnet50-v1"}
+    # all on the papers' ResNet-50 (stride on the first 1x1) but ECA-Net50 and BAM-ResNet-50, built as
+    # released: the stride on the 3x3 (ECA-Net50 with k = 3, 5, 5, 7 by stage)
+    assert {n.spec.name for n in attended if n.label not in ("ECA-Net50", "BAM-ResNet-50")} == {"resnet50-v1"}
+    assert next(n.spec for n in attended if n.label == "BAM-ResNet-50").name == "resnet50"
     eca = next(n.spec for n in attended if n.label == "ECA-Net50")
     assert eca.name == "resnet50" and [p.hp["k"] for p in eca.attention] == [3, 5, 5, 7]
     # then the baselines and networks of the accuracy chart: ResNet-50 v1.5, ResNeXt-50 and with BAM, and
