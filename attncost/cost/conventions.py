@@ -13,6 +13,13 @@ those definitions.
 - ``full``: every arithmetic op: 2 x MACs + bias adds + 1 per elementwise/reduction/pooling element,
   softmax 5 per element (max, subtract, exp, sum, divide), batch norm 2 + affine 2, layer/group
   norm 5 + affine 2, bilinear interpolation 7 per output element (4 products, 3 sums), nearest 0.
+- ``thop-0.0.31``: thop 0.0.31's forward hooks (the counter of ECA-Net's release): conv MACs + conv
+  bias, linear (2 in - 1) per output, batch norm 4 per element, average pooling (window + 1) per
+  output, LeakyReLU 1, bilinear upsampling 13 per output; everything else 0. A derived convention
+  (:class:`attncost.ops.primitive.DerivedConvention`): its rule is written once, in
+  :mod:`attncost.ops.primitive`, and reads the kinds of category ``tally`` (a conv's bias adds, a
+  linear layer's in - 1 additions per output, a pooling's division per output), which weigh 0 in the
+  base conventions.
 
 Neither peer sees the bmm inside aten.affine_grid_generator (``mac.affine_grid``: 0 in fvcore and
 flopcounter); fvcore counts aten::grid_sampler as 4 per output element whatever its mode.
@@ -25,7 +32,8 @@ import enum
 from ..ops.primitive import CONVENTIONS, op_kind
 from .cost import Cost
 
-Convention = enum.Enum("Convention", {name.upper(): name for name in CONVENTIONS}, type=str)
+Convention = enum.Enum("Convention", {name.upper().replace("-", "_").replace(".", "_"): name for name in CONVENTIONS},
+                       type=str)
 Convention.__str__ = lambda self: self.value
 Convention.__doc__ = "The named conventions (ops.CONVENTIONS), as a str enum for click.Choice."
 

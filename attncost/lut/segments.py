@@ -166,7 +166,7 @@ def segment_work(space: Space, key: str, batch: int = 1) -> SegmentWork:
         if not record.counts and not record.allocations:
             continue                                       # a view: no work
         macs = sum(int(v) for k, v in record.counts.items() if kind(k).category == "mac")
-        other = sum(int(v) for k, v in record.counts.items() if kind(k).category not in ("mac", "copy"))
+        other = sum(int(v) for k, v in record.counts.items() if kind(k).category not in ("mac", "copy", "tally"))
         elements = (sum(int(sizes.get(s, 0)) for s in record.uses if not isinstance(s, tuple))
                     + int(record.params) + sum(int(e) for _, e in record.allocations))
         ops.append(OpWork(macs, other, elements * DTYPE_BYTES))

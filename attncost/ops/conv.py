@@ -2,6 +2,8 @@
 
 Conv MACs = N * Cout * prod(out spatial) * (Cin/groups) * prod(kernel); bias adds = output elements.
 Linear MACs = rows * in_features * out_features; bias adds = rows * out_features.
+Tallies (category "tally": work counted again, weight 0 where it is already weighed): a conv's bias
+adds, and a linear layer's rows * (in_features - 1) * out_features dot-product additions.
 Matmul MACs = output elements * contracted dimension.
 A linear layer is told from a matmul by whether the weight operand is a module parameter (its
 storage), never by class names.
@@ -21,6 +23,15 @@ MAC_MATMUL = kind("mac.matmul", "matrix-product multiply-accumulates (mm, bmm, e
                   "output elements × contracted dim", macs=1, fvcore=1, flopcounter=2, full=2)
 BIAS_ADD = kind("bias.add", "bias additions of conv and linear layers", "output elements of a biased conv/linear",
                 macs=0, fvcore=0, flopcounter=0, full=1)
+# Tallies (category "tally", weight 0 in the base conventions, which already weigh this work under
+# bias.add and mac.linear): parts of a layer's work counted again, for conventions that weigh a part
+# differently. thop 0.0.31 counts a conv's bias but never a linear's, and a linear layer's in - 1
+# additions per output besides its in multiplications.
+TALLY_CONV_BIAS = kind("tally.conv_bias", "a conv's bias additions: the conv part of bias.add, counted again",
+                       "output elements of a biased conv", macs=0, fvcore=0, flopcounter=0, full=0)
+TALLY_LINEAR_ADDS = kind("tally.linear_adds", "the additions of a linear layer's dot products, in - 1 per output "
+                         "(part of mac.linear's work, counted again)", "rows·(in - 1)·out",
+                         macs=0, fvcore=0, flopcounter=0, full=0)
 
 
 def _convolution(c):
@@ -29,17 +40,18 @@ def _convolution(c):
     return conv(c.shape(x), c.shape(w), c.out_shape, bias is not None, transposed)
 
 
-@define("conv", kinds=(MAC_CONV, BIAS_ADD), aten=(Aten(("convolution",), _convolution),))
+@define("conv", kinds=(MAC_CONV, BIAS_ADD, TALLY_CONV_BIAS), aten=(Aten(("convolution",), _convolution),))
 def conv(x_shape, w_shape, out_shape, bias: bool, transposed: bool = False) -> dict:
     """Convolution of any dimensionality; ``w_shape`` is (Cout, Cin/groups, *kernel) or, transposed,
-    (Cin, Cout/groups, *kernel), whose MACs are counted per input element instead."""
+    (Cin, Cout/groups, *kernel), whose MACs are counted per input element instead. A bias is tallied
+    again as the conv's own (``tally.conv_bias``)."""
     if transposed:
         macs = numel(x_shape) * numel(w_shape[1:])
     else:
         macs = numel(out_shape) * numel(w_shape[1:])
     counts = {MAC_CONV.name: macs}
     if bias:
-        counts[BIAS_ADD.name] = numel(out_shape)
+        counts[BIAS_ADD.name] = counts[TALLY_CONV_BIAS.name] = numel(out_shape)
     return counts
 
 
@@ -95,14 +107,16 @@ def _mm(c):
     return matmul(c.shape(a), c.shape(b), c.out_shape)
 
 
-@define("linear", kinds=(MAC_LINEAR, BIAS_ADD),
-        aten=(Aten(("addmm",), _addmm, (MAC_LINEAR, BIAS_ADD, MAC_MATMUL, ADD)),
-              Aten(("mm",), _mm, (MAC_LINEAR, MAC_MATMUL))))
+@define("linear", kinds=(MAC_LINEAR, BIAS_ADD, TALLY_LINEAR_ADDS),
+        aten=(Aten(("addmm",), _addmm, (MAC_LINEAR, BIAS_ADD, TALLY_LINEAR_ADDS, MAC_MATMUL, ADD)),
+              Aten(("mm",), _mm, (MAC_LINEAR, TALLY_LINEAR_ADDS, MAC_MATMUL))))
 def linear(x_shape, out_shape, bias: bool) -> dict:
     """y = x W^T + b over the last dimension; rows are all leading dimensions. aten runs it as
-    addmm/mm with a parameter operand; the same ops on two activations are matmuls."""
+    addmm/mm with a parameter operand; the same ops on two activations are matmuls. The dot
+    products' in - 1 additions per output are tallied again (``tally.linear_adds``)."""
     rows = numel(out_shape[:-1])
-    counts = {MAC_LINEAR.name: rows * x_shape[-1] * out_shape[-1]}
+    counts = {MAC_LINEAR.name: rows * x_shape[-1] * out_shape[-1],
+              TALLY_LINEAR_ADDS.name: rows * (x_shape[-1] - 1) * out_shape[-1]}
     if bias:
         counts[BIAS_ADD.name] = numel(out_shape)
     return counts

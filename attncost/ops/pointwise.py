@@ -3,7 +3,8 @@
 Units (docs/CONVENTIONS.md): elementwise ops count output elements (broadcast included); reductions
 and global/adaptive pooling the input elements read; windowed pooling outputs x window (padding
 included); softmax and norms the elements they normalise; interpolation output elements; copies the
-elements written without arithmetic.
+elements written without arithmetic. Average poolings also tally their divisions, one per output
+(``tally.avg_pool_outputs``, weight 0 in the base conventions).
 """
 
 from __future__ import annotations
@@ -88,12 +89,18 @@ REDUCE_SUM = _reduction_kind("sum", "sum reduction")
 REDUCE_MAX = _reduction_kind("max", "max/min reduction")
 POOL_GLOBAL_AVG = kind("pool.global_avg", "global average pooling over H and W (adaptive_avg_pool2d to 1x1)",
                        "input elements read", macs=0, fvcore=1, flopcounter=0, full=1)
+# A tally (weight 0 in the base conventions): one per output of an average pooling (global, adaptive or
+# windowed), its division, for conventions that charge it (thop 0.0.31's "+ 1" per output).
+TALLY_AVG_POOL_OUTPUTS = kind("tally.avg_pool_outputs", "the divisions of average poolings, one per output "
+                              "(global, adaptive and windowed)", "output elements",
+                              macs=0, fvcore=0, flopcounter=0, full=0)
 
 
-@define("global_avg_pool", kinds=(POOL_GLOBAL_AVG,))
+@define("global_avg_pool", kinds=(POOL_GLOBAL_AVG, TALLY_AVG_POOL_OUTPUTS))
 def global_avg_pool(x_shape) -> dict:
-    """Average over H and W to 1x1 (adaptive_avg_pool2d(x, 1)): every input element read once."""
-    return {POOL_GLOBAL_AVG.name: numel(x_shape)}
+    """Average over H and W to 1x1 (adaptive_avg_pool2d(x, 1)): every input element read once; one
+    output per (N, C)."""
+    return {POOL_GLOBAL_AVG.name: numel(x_shape), TALLY_AVG_POOL_OUTPUTS.name: numel(x_shape[:-2])}
 
 
 def _mean(c):
@@ -115,7 +122,7 @@ def _max(c):
 
 
 @define("reduce", kinds=(REDUCE_MEAN, REDUCE_SUM, REDUCE_MAX),
-        aten=(Aten(("mean",), _mean, (REDUCE_MEAN, POOL_GLOBAL_AVG)),
+        aten=(Aten(("mean",), _mean, (REDUCE_MEAN, POOL_GLOBAL_AVG, TALLY_AVG_POOL_OUTPUTS)),
               Aten(("sum",), lambda c: reduce(REDUCE_SUM, c.shape(c.args[0])), (REDUCE_SUM,)),
               Aten(("amax", "max", "amin", "min"), _max, (REDUCE_MAX, WHERE)),
               Aten(("argmax", "argmin"), lambda c: reduce(REDUCE_MAX, c.shape(c.args[0])), (REDUCE_MAX,))))
@@ -165,22 +172,28 @@ def _ntuple(v, n: int):
     return tuple(v * n if len(v) == 1 else v)
 
 
-@define("pool", kinds=(POOL_AVG, POOL_MAX),
-        aten=(Aten(("avg_pool2d",), lambda c: pool(POOL_AVG, c.out_shape, _pair(c.args[1])), (POOL_AVG,)),
+@define("pool", kinds=(POOL_AVG, POOL_MAX, TALLY_AVG_POOL_OUTPUTS),
+        aten=(Aten(("avg_pool2d",), lambda c: pool(POOL_AVG, c.out_shape, _pair(c.args[1])),
+                   (POOL_AVG, TALLY_AVG_POOL_OUTPUTS)),
               Aten(("max_pool2d_with_indices",), lambda c: pool(POOL_MAX, c.out_shape, _pair(c.args[1])), (POOL_MAX,)),
-              Aten(("avg_pool3d",), lambda c: pool(POOL_AVG, c.out_shape, _ntuple(c.args[1], 3)), (POOL_AVG,)),
+              Aten(("avg_pool3d",), lambda c: pool(POOL_AVG, c.out_shape, _ntuple(c.args[1], 3)),
+                   (POOL_AVG, TALLY_AVG_POOL_OUTPUTS)),
               Aten(("max_pool3d_with_indices",), lambda c: pool(POOL_MAX, c.out_shape, _ntuple(c.args[1], 3)),
                    (POOL_MAX,))))
 def pool(op: OpKind, out_shape, window) -> dict:
-    """Windowed pooling: each output reads ``prod(window)`` elements (padding included)."""
-    return {op.name: numel(out_shape) * numel(window)}
+    """Windowed pooling: each output reads ``prod(window)`` elements (padding included); average
+    pooling tallies its divisions, one per output."""
+    counts = {op.name: numel(out_shape) * numel(window)}
+    if op is POOL_AVG:
+        counts[TALLY_AVG_POOL_OUTPUTS.name] = numel(out_shape)
+    return counts
 
 
 POOL_ADAPTIVE_AVG = kind("pool.adaptive_avg", "adaptive average pooling to a larger output", "input elements read",
                          macs=0, fvcore=1, flopcounter=0, full=1)
 
 
-@define("adaptive_avg_pool", kinds=(POOL_ADAPTIVE_AVG,),
+@define("adaptive_avg_pool", kinds=(POOL_ADAPTIVE_AVG, TALLY_AVG_POOL_OUTPUTS),
         aten=(Aten(("_adaptive_avg_pool2d",), lambda c: adaptive_avg_pool(c.shape(c.args[0]), c.out_shape)),))
 def adaptive_avg_pool(x_shape, out_shape, spatial: int = 2) -> dict:
     """Adaptive average pooling: output i along a dim of size ``n`` pooled to ``m`` reads the window
@@ -190,7 +203,7 @@ def adaptive_avg_pool(x_shape, out_shape, spatial: int = 2) -> dict:
     reads = numel(x_shape[:-spatial])
     for n, m in zip(x_shape[-spatial:], out_shape[-spatial:]):
         reads = reads * adaptive_window_sum(n, m)
-    return {POOL_ADAPTIVE_AVG.name: reads}
+    return {POOL_ADAPTIVE_AVG.name: reads, TALLY_AVG_POOL_OUTPUTS.name: numel(out_shape)}
 
 
 POOL_ADAPTIVE_MAX = kind("pool.adaptive_max", "adaptive max pooling (CBAM's AdaptiveMaxPool2d; it also writes "

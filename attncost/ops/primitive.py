@@ -24,23 +24,78 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping, Protocol
 
-# The named conventions, in the order tables print them (attncost.cost.conventions.Convention).
-CONVENTIONS = ("macs", "fvcore", "flopcounter", "full")
+# The conventions every op kind weighs where it is defined: kind(..., macs=, fvcore=, flopcounter=, full=).
+BASE_CONVENTIONS = ("macs", "fvcore", "flopcounter", "full")
 
 CATEGORIES = ("mac", "bias", "elementwise", "reduce", "pool", "softmax", "norm", "interpolate", "copy",
-              "attention")
+              "attention", "tally")
+
+
+@dataclass(frozen=True)
+class DerivedConvention:
+    """A convention written as a rule, in one place, instead of at every kind: a kind weighs what it
+    weighs under ``base`` (every kind 0 when ``base`` is None), except the kinds named in
+    ``overrides``. A kind defined later (a new primitive, a user's :func:`custom` op) follows the
+    rule without naming the convention. ``counter``: the tool whose rules these are."""
+
+    name: str
+    counter: str
+    base: str | None
+    overrides: Mapping[str, int]
+
+    def weight(self, kind_name: str, base_weights: Mapping[str, int]) -> int:
+        if kind_name in self.overrides:
+            return self.overrides[kind_name]
+        return base_weights[self.base] if self.base is not None else 0
+
+
+#: thop 0.0.31's forward hooks (Lyken17/pytorch-OpCounter, thop/count_hooks.py and profile.py at
+#: 55efdec, Sep 2019; the rules in docs/CONVENTIONS.md, "thop-0.0.31"), read as weights of attncost's
+#: kinds: only these kinds count, so matmuls, attention, activations other than LeakyReLU, max pooling,
+#: softmax, layer/group norm, elementwise arithmetic and every backward kind weigh 0, as thop's
+#: unregistered modules and functional calls do.
+THOP_0_0_31 = DerivedConvention("thop-0.0.31", "thop 0.0.31 (thop.profile)", None, {
+    "mac.conv": 1,                    # Conv*d: output elements x (in_channels / groups x prod(kernel)
+    "tally.conv_bias": 1,             #   + 1 if bias)
+    "mac.linear": 1,                  # Linear: (in + in - 1) per output element, its bias not counted
+    "tally.linear_adds": 1,
+    "norm.batch": 4,                  # BatchNorm*d: 4 per element ("subtract, divide, gamma, beta")
+    "elementwise.leaky_relu": 1,      # LeakyReLU 1 per element (ReLU, ReLU6: 0)
+    "pool.avg": 1,                    # AvgPool*d: (prod(kernel) + 1) per output element
+    "pool.global_avg": 1,             # AdaptiveAvgPool*d: (prod(in // out) + 1) per output element:
+    "pool.adaptive_avg": 1,           #   the inputs read when the sizes divide,
+    "tally.avg_pool_outputs": 1,      #   and the "+ 1" per output
+    "interpolate.bilinear": 13,       # Upsample: bilinear 13 per output element (6 muls, 7 adds),
+    "interpolate.bicubic": 224 + 35,  #   bicubic 259; nearest 0
+})
+
+#: Conventions derived by a rule, by name.
+DERIVED_CONVENTIONS = {c.name: c for c in (THOP_0_0_31,)}
+
+# The named conventions, in the order tables print them (attncost.cost.conventions.Convention).
+CONVENTIONS = BASE_CONVENTIONS + tuple(DERIVED_CONVENTIONS)
 
 
 def weights(*, macs: int, fvcore: int, flopcounter: int, full: int) -> dict[str, int]:
-    """An op kind's FLOPs per unit under every convention; every convention must be given."""
+    """An op kind's FLOPs per unit under every base convention; every one must be given (the derived
+    conventions follow from these and the kind's name, :func:`with_derived`)."""
     return {"macs": macs, "fvcore": fvcore, "flopcounter": flopcounter, "full": full}
+
+
+def with_derived(kind_name: str, base_weights: Mapping[str, int]) -> dict[str, int]:
+    """``base_weights`` (one per base convention) with every derived convention's weight added."""
+    out = {c: base_weights[c] for c in BASE_CONVENTIONS}
+    for name, convention in DERIVED_CONVENTIONS.items():
+        out[name] = convention.weight(kind_name, out)
+    return out
 
 
 @dataclass(frozen=True, eq=False)
 class OpKind:
     """A counted quantity: ``category.name`` (``mac.conv``, ``elementwise.sigmoid``), the unit one
-    count stands for, and what one unit weighs in FLOPs under each convention. Each kind is one
-    object, compared by identity."""
+    count stands for, and what one unit weighs in FLOPs under each convention (given for the base
+    conventions; the derived ones are filled in by their rules). Each kind is one object, compared
+    by identity."""
 
     name: str
     description: str
@@ -50,8 +105,10 @@ class OpKind:
     def __post_init__(self):
         if self.category not in CATEGORIES:
             raise ValueError(f"op kind {self.name!r} has unknown category {self.category!r}")
+        if tuple(self.weights) == BASE_CONVENTIONS:
+            object.__setattr__(self, "weights", with_derived(self.name, self.weights))
         if tuple(self.weights) != CONVENTIONS:
-            raise ValueError(f"op kind {self.name!r} must weigh every convention {CONVENTIONS}")
+            raise ValueError(f"op kind {self.name!r} must weigh every base convention {BASE_CONVENTIONS}")
 
     @property
     def category(self) -> str:

@@ -24,3 +24,10 @@ class Derivation:
         for kind, count, _ in self.terms:
             by_kind[kind] += count
         return dict(by_kind)
+
+
+def arithmetic(counts):
+    """A cost's counts as a derivation writes them: every op kind except copies, which weigh 0 under
+    ``full``, and tallies (``tally.*``: work of another kind counted again for derived conventions,
+    weight 0 under ``full``)."""
+    return {kind: int(count) for kind, count in counts.items() if kind != "copy" and not kind.startswith("tally.")}

@@ -24,7 +24,7 @@ from attncost.errors import HyperparameterError
 from attncost.reference import build
 from attncost.symbols import C, H, N, W
 from attncost.trace import trace_module
-from derivation import Derivation
+from derivation import Derivation, arithmetic
 
 
 def coord_attention(n, c, h, w, r):
@@ -131,11 +131,6 @@ CASES = [
 ]
 
 IDS = [f"{name}-{'x'.join(map(str, shape))}" for name, shape, _, _ in CASES]
-
-
-def arithmetic(counts):
-    """Every op kind except copies, which weigh 0 under ``full``."""
-    return {kind: int(count) for kind, count in counts.items() if kind != "copy"}
 
 
 @pytest.mark.parametrize("name, shape, hp, derive", CASES, ids=IDS)

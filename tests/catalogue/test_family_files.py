@@ -18,7 +18,7 @@ from attncost.catalogue.registry import family_module
 PACKAGE = Path(catalogue.__file__).parent.parent
 FAMILY_DIRS = {"catalogue": PACKAGE / "catalogue" / "families", "reference": PACKAGE / "reference"}
 #: the reference package's modules that are not family files
-REFERENCE_INFRASTRUCTURE = {"registry", "blocks", "networks"}
+REFERENCE_INFRASTRUCTURE = {"registry", "blocks", "networks", "dynamic_networks"}
 
 
 def _children(folder: Path) -> set[str]:

@@ -22,7 +22,7 @@ from attncost import catalogue
 from attncost.cost.conventions import flops
 from attncost.reference import build
 from attncost.trace import trace_module
-from derivation import Derivation
+from derivation import Derivation, arithmetic
 
 
 def se(n, c, h, w, r):
@@ -148,11 +148,6 @@ CASES = [
 ]
 
 IDS = [f"{name}-{'x'.join(map(str, shape))}" for name, shape, _, _ in CASES]
-
-
-def arithmetic(counts):
-    """Every op kind except copies, which weigh 0 under ``full``."""
-    return {kind: int(count) for kind, count in counts.items() if kind != "copy"}
 
 
 @pytest.mark.parametrize("name, shape, hp, derive", CASES, ids=IDS)

@@ -249,7 +249,7 @@ def test_user_model_rows_are_module_paths_and_classes():
                                                ("(top level)", "ResNet")]
     # the functional global average pool in ResNet.forward (512 x 1 x 1 from 512 x 1 x 1 at 32x32) is
     # in no submodule: fvcore's and ptflops' per-module tables drop it, here it is the root's own row
-    assert top[-1].own and top[-1].counts == {"pool.global_avg": 512}
+    assert top[-1].own and top[-1].counts == {"pool.global_avg": 512, "tally.avg_pool_outputs": 512}
     assert [rows[f"stem.{i}"].type for i in range(4)] == ["Conv2d", "BatchNorm2d", "ReLU", "MaxPool2d"]
     assert [name for name in rows if name.startswith("layers.0.branch.")] == [f"layers.0.branch.{i}" for i in range(5)]
     se = rows["layers.0.attention.0"]

@@ -142,8 +142,8 @@ def test_convolution_counts_macs_and_bias(spatial, transposed, data):
         expected = {"mac.conv": x.numel() * (cout // groups) * prod(kernel)}
     else:               # every output element gathers (Cin/groups) * prod(kernel) inputs
         expected = {"mac.conv": out.numel() * (cin // groups) * prod(kernel)}
-    if bias:
-        expected["bias.add"] = out.numel()
+    if bias:            # one add per output, tallied again as the conv's own
+        expected["bias.add"] = expected["tally.conv_bias"] = out.numel()
     assert counts == expected
 
 
@@ -157,6 +157,8 @@ def test_linear_layer_counts_rows_times_in_times_out(lead, fin, fout, bias):
     counts, out = traced(nn.Linear(fin, fout, bias), x, aten.addmm if bias else aten.mm)
     rows = x.numel() // fin
     expected = {"mac.linear": rows * fin * fout}
+    if fin > 1:         # the in - 1 additions of each output's dot product, tallied (none for in = 1)
+        expected["tally.linear_adds"] = rows * (fin - 1) * fout
     if bias:
         expected["bias.add"] = rows * fout
     assert counts == expected
@@ -321,7 +323,10 @@ def test_reduction_reads_every_input_element(op, shape, data):
         return out.values if op in ("max", "min") and args else out
 
     counts, _ = traced(reduction, x, REDUCE_PACKET[op])
-    assert counts == {("pool.global_avg" if global_pool else REDUCE_KIND[op]): x.numel()}
+    if global_pool:     # and one division per (N, C) output, tallied
+        assert counts == {"pool.global_avg": x.numel(), "tally.avg_pool_outputs": x.shape[0] * x.shape[1]}
+    else:
+        assert counts == {REDUCE_KIND[op]: x.numel()}
 
 
 GLOBAL_MEANS = {
@@ -341,7 +346,10 @@ def test_global_average_pool_is_the_keepdim_mean_over_h_and_w(form, shape):
     fn, is_global = GLOBAL_MEANS[form]
     x = torch.randn(shape)
     counts, _ = traced(fn, x, aten.mean)
-    assert counts == {("pool.global_avg" if is_global else "reduce.mean"): x.numel()}
+    if is_global:       # and one division per (N, C) output, tallied
+        assert counts == {"pool.global_avg": x.numel(), "tally.avg_pool_outputs": x.shape[0] * x.shape[1]}
+    else:
+        assert counts == {"reduce.mean": x.numel()}
 
 
 # --- pooling -------------------------------------------------------------------------------------
@@ -377,7 +385,8 @@ def test_windowed_pool_counts_outputs_times_window(pool, data):
 
         packet = aten.avg_pool2d
     counts, out = traced(fn, x, packet)
-    assert counts == {f"pool.{pool}": out.numel() * kh * kw}
+    tally = {"tally.avg_pool_outputs": out.numel()} if pool == "avg" else {}     # a division per output
+    assert counts == {f"pool.{pool}": out.numel() * kh * kw, **tally}
 
 
 def adaptive_window_reads(size: int, out_size: int) -> int:
@@ -402,7 +411,7 @@ def test_adaptive_avg_pool_reads_every_window_element(divisible, data):
     counts, out = traced(lambda t: F.adaptive_avg_pool2d(t, (oh, ow)), x, packet)
     reads = x.shape[0] * x.shape[1] * adaptive_window_reads(h, oh) * adaptive_window_reads(w, ow)
     kind = "pool.global_avg" if (oh, ow) == (1, 1) else "pool.adaptive_avg"
-    assert counts == {kind: reads}
+    assert counts == {kind: reads, "tally.avg_pool_outputs": out.numel()}      # and a division per output
 
 
 # --- softmax and normalisation -------------------------------------------------------------------

@@ -333,7 +333,9 @@ def aa_conv(g: Program, x: Tensor, *, out_channels, kernel, heads, dk, dv, kappa
     v = g.reshape(g.conv(x, dv, 1, name="v"), (n, heads, dvh, h * w))
     logits = g.matmul(g.transpose(q, 2, 3), k)                             # (N, Nh, HW, HW)
     if relative:
-        _flag_size_one(g, N=n)       # with N = 1 (and one head) the einsum's reshape of q is a view
+        # with N = 1 (and one head) the einsum's reshape of q is a view; with the map's H or W = 1 (a 2x2
+        # input pooled at stride 2) the relative logits' reshapes are views and their pads empty
+        _flag_size_one(g, N=n, H=h, W=w)
         q5 = g.permute(g.reshape(q, (n, heads, dkh, h, w)), (0, 1, 3, 4, 2))   # (N, Nh, H, W, dkh)
         rel_w = _relative_logits_1d(g, q5, "key_rel_w", (0, 1, 2, 4, 3, 5))
         rel_h = _relative_logits_1d(g, g.transpose(q5, 2, 3), "key_rel_h", (0, 1, 4, 2, 5, 3))
