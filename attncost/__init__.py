@@ -1,7 +1,7 @@
 """attncost: exact, symbolic costs of computer-vision attention modules, proven against PyTorch.
 
-The Python API (docs/API.md) is :func:`compare`, :func:`network`, :func:`analyze`, :func:`formula`
-and :func:`crossover` (:mod:`attncost.api`), each returning a result object of
+The Python API (docs/API.md) is :func:`compare`, :func:`network`, :func:`analyze`, :func:`formula`,
+:func:`crossover` and :func:`fit` (:mod:`attncost.api`), each returning a result object of
 :mod:`attncost.results`; :func:`register_op` counts an op attncost has no formula for. Importing
 attncost imports neither torch nor sympy: the functions load what they need when called.
 
@@ -12,7 +12,7 @@ side (``reference``, ``trace``, ``verify``) is imported only by what needs it.
 from .version import __version__  # noqa: F401
 
 #: the Python API's functions, defined in :mod:`attncost.api` and imported on first use
-API = ("analyze", "compare", "crossover", "formula", "network")
+API = ("analyze", "compare", "crossover", "fit", "formula", "network")
 
 __all__ = ["__version__", *API, "register_op", "unregister_op"]
 

@@ -1,10 +1,13 @@
-"""The Python API: compare modules, formulas, whole networks, users' models, crossovers.
+"""The Python API: compare modules, formulas, whole networks, users' models, crossovers, budgets.
 
 This is the facade at the top of the formula side (docs/ARCHITECTURE.md, "Layers"): nothing below
 the CLI imports it. Each of :func:`compare`, :func:`network`, :func:`analyze`, :func:`formula` and
 :func:`crossover` returns a result object of :mod:`attncost.results` (numbers as attributes,
 ``to_dict()``, ``table()``, ``to_pandas()``; docs/API.md); ``import attncost`` re-exports them. No
 torch here except for users' models (an ``nn.Module``, ``FILE.py:FN``), imported when one is given.
+``mode="train"`` on :func:`compare`, :func:`network`, :func:`crossover` and :func:`fit` gives the
+training step's costs beside the inference ones (docs/TRAINING.md), with ``optimizer``,
+``precision``, ``checkpoint`` and ``train_only``; the same options as the CLI's ``--mode train``.
 What the rows are made of lives in the layer that owns each idea, and is re-exported here: rows in
 :mod:`attncost.query`, leading terms in :mod:`attncost.symbolic_terms`, element sizes in
 :mod:`attncost.shapes`. Users' errors are :class:`attncost.errors.AttncostError`\\ s.
@@ -19,19 +22,27 @@ from .cost import Convention
 from .errors import AttncostError, HyperparameterError, ShapeError
 from .numbers import parse_int
 from .query import compare_row, formula_rows, typed_hp, with_ratios
-from .results import CompareResult, CrossoverResult, FormulaResult, NetworkResult
+from .results import CompareResult, CrossoverResult, FitResult, FormulaResult, NetworkResult
 from .shapes import DTYPE_BYTES, format_shape, parse_shape
 from .symbolic_terms import drop_floors, leading_term
 
-__all__ = ["DTYPE_BYTES", "CompareResult", "CrossoverResult", "FormulaResult", "NetworkResult", "analyze", "compare",
-           "compare_row", "crossover", "drop_floors", "formula", "formula_rows", "leading_term", "network",
-           "parse_hp_assignments", "require_compared", "typed_hp", "with_ratios"]
+__all__ = ["DTYPE_BYTES", "MODES", "CompareResult", "CrossoverResult", "FitResult", "FormulaResult", "NetworkResult",
+           "analyze", "compare", "compare_row", "crossover", "drop_floors", "fit", "formula", "formula_rows",
+           "leading_term", "network", "network_step", "parse_hp_assignments", "require_compared", "training_options",
+           "typed_hp", "with_ratios"]
 
 #: the reference networks' input when no shape is given
 DEFAULT_SHAPE = "3x224x224"
 #: what ``analyze`` takes besides the model and its inputs (:func:`attncost.usermodels.analyze`): given
 #: for a reference network, each is an error
 USER_MODEL_OPTIONS = ("method", "attention", "attention_modules", "fake", "mode", "exact_shape")
+#: what ``mode=`` (``--mode``) counts: ``eval`` the inference forward; ``train`` one training step
+#: (forward, backward, optimizer state; docs/TRAINING.md) beside it; ``train-forward`` a user's model's
+#: train-mode forward alone (dropout, batch statistics: what ``--mode train`` counted before training
+#: costs existed)
+MODES = ("eval", "train", "train-forward")
+#: the training step's options, given only with ``mode="train"`` (each would do nothing otherwise)
+TRAINING_OPTIONS = ("optimizer", "precision", "checkpoint", "train_only")
 
 
 def parse_hp_assignments(items, scoped: bool = True, modules=None) -> dict:
@@ -156,12 +167,39 @@ def _ints(values, what: str) -> tuple:
     return tuple(parse_int(v, f"{what}={tuple(values)!r}: {v!r}", error=AttncostError) for v in values)
 
 
+def _mode(mode, allowed=MODES) -> str:
+    if mode not in allowed:
+        raise AttncostError(f"mode={mode!r} must be one of {', '.join(allowed)}")
+    return mode
+
+
+def training_options(mode: str, optimizer=None, precision=None, checkpoint=None, train_only=None):
+    """The step's :class:`attncost.crossings.TrainingOptions` for ``mode="train"``, None otherwise;
+    an option given without ``mode="train"`` is an error (it would do nothing)."""
+    given = [name for name, value in zip(TRAINING_OPTIONS, (optimizer, precision, checkpoint, train_only))
+             if value not in (None, (), [], "")]
+    if mode != "train":
+        if given:
+            raise AttncostError(f"{given[0]}= applies to the training step, mode='train' (mode={mode!r} counts "
+                                "a forward): give mode='train', or leave it out")
+        return None
+    from .crossings import training_options as options
+
+    return options(optimizer, precision, checkpoint, train_only)
+
+
 # -- compare, network, analyze, formula, crossover ------------------------------------------------------
 
-def compare(names, shape, hp: dict | None = None, convention=Convention.FULL, dtype: str = "float32") -> CompareResult:
+def compare(names, shape, hp: dict | None = None, convention=Convention.FULL, dtype: str = "float32", *,
+            mode: str = "eval", optimizer=None, precision=None, checkpoint=None, train_only=None) -> CompareResult:
     """Catalogue modules at one input ``shape`` (``"256x14x14"``, ``(256, 14, 14)``, NxCxHxW): one row
     per module (params, MACs, FLOPs under ``convention``, memory in bytes of ``dtype``, FLOPs over the
-    first module's). ``hp``: hyperparameters by module, ``{"se": {"r": 8}}``."""
+    first module's). ``hp``: hyperparameters by module, ``{"se": {"r": 8}}``. ``mode="train"``: each
+    row also has the training step's columns (docs/TRAINING.md: forward, backward and step MACs and
+    FLOPs, bytes saved for backward, gradients, optimizer state, the step's peak) for ``optimizer``
+    (sgd, momentum, adam, adamw), ``precision`` (fp32, bf16, fp16), ``checkpoint`` and ``train_only``
+    (scope patterns); each module trains as inside a network (its input requires grad)."""
+    options = training_options(_mode(mode, MODES[:2]), optimizer, precision, checkpoint, train_only)
     names = _names(names)
     if not names:
         raise AttncostError("compare needs at least one module name, e.g. compare(['se', 'eca'], '256x14x14')")
@@ -169,32 +207,58 @@ def compare(names, shape, hp: dict | None = None, convention=Convention.FULL, dt
     shape = _shape(shape)
     convention, dtype = _convention(convention), _dtype(dtype)
     hp = _hp_by_module(hp, [e.name for e in entries])
-    rows, costs = [], {}
+    rows, costs, steps = [], {}, {}
     for entry in entries:
         typed = typed_hp(entry, hp.get(entry.name, {}))
         rows.append(compare_row(entry, shape, typed, convention, dtype))
         costs[entry.name] = entry.cost(shape, typed)
-    return CompareResult(with_ratios(rows), costs, shape, convention, dtype, hp)
+    rows = with_ratios(rows)
+    if options is not None:
+        from .crossings import check_checkpoints, entry_training_cost, training_fields
+
+        check_checkpoints([e.name for e in entries], options)
+        for entry, row in zip(entries, rows):
+            steps[entry.name] = entry_training_cost(entry, shape, typed_hp(entry, hp.get(entry.name, {})), options)
+            row.update(training_fields(steps[entry.name], options, convention))
+    return CompareResult(rows, costs, shape, convention, dtype, hp, training=options, training_costs=steps)
 
 
 def network(model, attn=None, where: str | None = None, stages=None, blocks=None, shape=None,
-            convention=Convention.FULL, dtype: str | None = None, hp: dict | None = None, **options) -> NetworkResult:
+            convention=Convention.FULL, dtype: str | None = None, hp: dict | None = None, *, mode: str | None = "eval",
+            optimizer=None, precision=None, checkpoint=None, train_only=None, **options) -> NetworkResult:
     """A whole network's cost: a reference network (``"resnet50-v1"``; :func:`reference_networks` lists them)
     or a spec file (``specs/cbam-resnet50.yaml``), with attention ``attn`` (``"cbam"``, ``"se,eca"``)
     placed by ``where`` (``every_block``, ``after_stage``, ``after_blocks``) in ``stages`` (default
     1-4) and ``blocks``, its hyperparameters ``hp`` (``{"cbam": {"r": 8}}``); ``shape`` CxHxW or
     NxCxHxW (default 3x224x224). ``model`` may also be your own ``nn.Module`` or ``"FILE.py:FN"``:
-    then this is :func:`analyze` with ``shape`` as its inputs and ``options`` its options."""
+    then this is :func:`analyze` with ``shape`` as its inputs and ``options`` its options.
+
+    ``mode="train"`` adds one training step (``result.training``: forward, backward, memory; docs/TRAINING.md)
+    with ``optimizer``, ``precision``, ``checkpoint`` (scopes, or for your model submodule names) and
+    ``train_only`` (patterns: only the parameters under matching scopes train); for your model the step
+    is traced (:func:`attncost.trace.training.trace_training`). ``mode="train-forward"`` (your model
+    only) counts its train-mode forward alone, as ``analyze(mode="train")``."""
     convention = _convention(convention)
+    user = not isinstance(model, str) or ".py:" in model
+    mode = _mode(mode, MODES + (None,) if user else MODES[:2])
+    training = training_options(mode, optimizer, precision, checkpoint, train_only)
     attn_names = _names(attn, "attn")
-    if not isinstance(model, str) or ".py:" in model:
+    if user:
         for given, option in ((attn_names, "attn"), (hp, "hp"), (where, "where"), (stages, "stages"),
                               (blocks, "blocks")):
             if given:
                 raise AttncostError(f"{option}= applies to reference networks; put attention in your own model")
+        forward_mode = "train" if mode == "train-forward" else ("eval" if mode == "train" else mode)
         if isinstance(model, str):
-            return _user_network(model, shape, convention, dtype, options)
-        return analyze(model, shape, convention=convention, dtype=dtype, **options)
+            result = _user_network(model, shape, convention, dtype, {**options, "mode": forward_mode})
+        else:
+            result = analyze(model, shape, convention=convention, dtype=dtype, mode=forward_mode, **options)
+        if training is not None:
+            from .usermodels import load_model
+
+            module = load_model(model) if isinstance(model, str) else model
+            result.training = _traced_step(module, result, training, model if isinstance(model, str) else None)
+        return result
     for option in options:
         if option in USER_MODEL_OPTIONS:
             raise AttncostError(f"{option}= applies to your own model (an nn.Module or FILE.py:FN), not to {model}")
@@ -235,7 +299,91 @@ def network(model, attn=None, where: str | None = None, stages=None, blocks=None
     from .networks.accuracy import reported_document
 
     return NetworkResult(result, spec.name, shape, convention, dtype, label=label,
-                         extra={**paper_note(spec, shape, result), "reported": reported_document(spec, shape)})
+                         extra={**paper_note(spec, shape, result), "reported": reported_document(spec, shape)},
+                         training=None if training is None else network_step(spec, shape, training))
+
+
+def network_step(spec, shape, training):
+    """The training step of a reference network (a :class:`NetworkSpec`) on ``shape``, from the
+    formula side: its forward written into a training Program and run backwards
+    (:func:`attncost.cost.training.training_cost`), the records of each pass kept for breakdowns."""
+    from . import networks
+    from .crossings import program_training_cost
+    from .results import TrainingStep
+
+    passes = {}
+
+    def forward(g, x):
+        out = networks.forward(g, x, spec)
+        passes["program"], passes["start"] = g, len(g.records)
+        return out
+
+    cost = program_training_cost(forward, tuple(shape), training, False)
+    g, start = passes["program"], passes["start"]
+    return TrainingStep(cost, training, g.records[:start], g.records[start + 1:], source="formula")
+
+
+def _traced_step(module, result, training, reference):
+    """The training step of a user's model, traced once (:func:`attncost.trace.training.trace_training`)
+    on inputs of the shapes and dtypes ``result`` was counted on: random floats and zero integers
+    (valid indices), FakeTensors where the forward was counted on them."""
+    import torch
+
+    from .results import TrainingStep
+    from .trace.training import trace_training
+    from .usermodels import naming
+
+    dtypes = {"float32": torch.float32, "float16": torch.float16, "bfloat16": torch.bfloat16,
+              "float64": torch.float64, "int64": torch.int64, "int32": torch.int32, "int16": torch.int16,
+              "int8": torch.int8, "uint8": torch.uint8, "bool": torch.bool}
+    fake = None
+    if result.analysis is not None and result.analysis.fake:
+        from torch._subclasses.fake_tensor import FakeTensorMode
+
+        fake = FakeTensorMode(allow_non_fake_inputs=True)
+
+    def make(shape, dtype):
+        kind = dtypes.get(dtype or "float32", torch.float32)
+        with fake if fake is not None else contextlib.nullcontext():
+            return torch.randn(shape, dtype=kind) if kind.is_floating_point else torch.zeros(shape, dtype=kind)
+
+    inputs = tuple(make(tuple(int(s) for s in shape), dtype) for shape, dtype in result.analysis.inputs)
+    with naming(reference) if reference else contextlib.nullcontext(), _trained_only(module, training.train_only):
+        traced = trace_training(module, inputs, allow_unsupported=True, checkpoint=training.checkpoint,
+                                precision=training.precision.name)
+    records = traced.records
+    return TrainingStep(traced.cost, training, records[:traced.backward_start], records[traced.backward_start + 1:],
+                        source="traced", unsupported=traced.unsupported)
+
+
+@contextlib.contextmanager
+def _trained_only(module, patterns):
+    """With ``patterns``: only the parameters whose name (``layer4.0.conv1.weight``) or one of whose
+    modules' names (``layer4``, ``layer4.0``) matches one (fnmatch) require grad while the step is
+    traced; each parameter's ``requires_grad`` is put back after. A pattern matching nothing is an error."""
+    import fnmatch
+
+    if not patterns:
+        yield
+        return
+    params = list(module.named_parameters())
+    matched, before = set(), [(p, p.requires_grad) for _, p in params]
+    try:
+        for name, p in params:
+            parts = name.split(".")
+            candidates = [".".join(parts[:i]) for i in range(1, len(parts) + 1)]
+            hits = {pat for pat in patterns if any(fnmatch.fnmatchcase(c, pat) for c in candidates)}
+            matched |= hits
+            p.requires_grad_(p.requires_grad and bool(hits))
+        unmatched = [pat for pat in patterns if pat not in matched]
+        if unmatched:
+            example = ", ".join(name for name, _ in params[:3]) or "none"
+            raise AttncostError(f"--train-only {unmatched[0]!r} matches no parameter (parameters are named like "
+                                f"{example}): it would freeze everything")
+        yield
+    finally:
+        for p, requires in before:
+            p.requires_grad_(requires)
 
 
 def reference_networks(pattern: str | None = None, shape=(1, 3, 224, 224)) -> list[dict]:
@@ -367,16 +515,43 @@ def formula(target, inputs=None, hints: dict | None = None, *, hp: dict | None =
 
 
 def crossover(module_a, module_b, shape, vary: str = "H=W", metric: str = "macs", convention=Convention.FULL,
-              hp: dict | None = None, lo: int = 1, hi: int = 1024) -> CrossoverResult:
+              hp: dict | None = None, lo: int = 1, hi: int = 1024, *, mode: str = "eval", optimizer=None,
+              precision=None, checkpoint=None, train_only=None) -> CrossoverResult:
     """Where ``metric`` (macs, flops, params, peak, attention-map, activation) of two modules crosses
     as ``vary`` (H=W, H, W, C, N) runs over ``lo..hi``: ``shape`` fixes the other sizes, the varied
     ones as letters (``"512xHxW"``). Either module may be ``"FILE.py:FN"`` (traced, imports torch);
-    ``hp`` by module, ``{"nonlocal": {"reduction": 2}}``."""
+    ``hp`` by module, ``{"nonlocal": {"reduction": 2}}``. ``mode="train"``: the training step's
+    metric (``peak``: the step's peak bytes; ``activation``: bytes saved for backward; docs/TRAINING.md)."""
     from .crossings import crossover as solve
 
     convention = _convention(convention)
+    training = training_options(_mode(mode, MODES[:2]), optimizer, precision, checkpoint, train_only)
     shape = _shape(shape, allow_symbols=True)
     names = [n if ".py:" in n else catalogue.get(n).name for n in _names([module_a, module_b], "modules")]
     hp = {name: typed_hp(catalogue.get(name), values) for name, values in _hp_by_module(hp, names).items()}
-    return CrossoverResult(solve(module_a, module_b, shape, vary, metric, convention, hp, lo, hi), module_a, module_b,
-                           shape, vary, metric, convention)
+    return CrossoverResult(solve(module_a, module_b, shape, vary, metric, convention, hp, lo, hi, training), module_a,
+                           module_b, shape, vary, metric, convention, training=training)
+
+
+def fit(module, shape, budget, vary: str = "H=W", hp: dict | None = None, lo: int = 1, hi: int = 4096, *,
+        mode: str = "eval", dtype: str = "float32", optimizer=None, precision=None, checkpoint=None,
+        train_only=None) -> FitResult:
+    """The largest size ``vary`` (H=W, H, W, C, N) in ``lo..hi`` at which ``module``'s peak memory fits
+    ``budget`` (bytes, or text: ``"16GiB"``, ``"1.5 GB"``): ``shape`` fixes the other sizes
+    (``"32x512xHxW"``). ``mode="train"``: the training step's peak (activations and gradients at their
+    peak, parameters, master weights, optimizer state) with ``optimizer``, ``precision``...; else the
+    inference peak of activations in ``dtype``. Exact: evaluated from the formula over the whole range,
+    the answer checked in integers."""
+    from .crossings import fit as solve
+    from .format.units import parse_bytes
+
+    training = training_options(_mode(mode, MODES[:2]), optimizer, precision, checkpoint, train_only)
+    if training is not None and dtype != "float32":
+        raise AttncostError(f"dtype={dtype!r} has no effect with mode='train': the step's bytes follow precision= "
+                            "(fp32, bf16, fp16)")
+    dtype = _dtype(dtype)
+    nbytes = parse_bytes(budget, "budget")
+    shape = _shape(shape, allow_symbols=True)
+    entry = catalogue.get(module) if not (isinstance(module, str) and ".py:" in module) else None
+    typed = typed_hp(entry, dict(hp or {})) if entry is not None and hp else {}
+    return FitResult(solve(entry.name if entry else module, shape, nbytes, vary, typed, lo, hi, training, dtype))

@@ -14,7 +14,12 @@ for Jupyter (``_repr_html_``). Results stay data: units and rounding happen in :
   table, attention share and uncounted ops; for a user's model it also answers what
   :class:`attncost.usermodels.Analysis` does (``.network``, ``.method``, ``.memory_bytes()``, ...);
 - :class:`FormulaResult` (``formula``): a cost as expressions (sympy), its rows, ``at(C=256, ...)``;
-- :class:`CrossoverResult` (``crossover``): where two costs cross, the cheaper side of each segment.
+- :class:`CrossoverResult` (``crossover``): where two costs cross, the cheaper side of each segment;
+- :class:`FitResult` (``fit``): the largest size whose peak memory fits a budget.
+
+With ``mode="train"`` a compare row carries the training step's columns, a network result has a
+:class:`TrainingStep` (``result.training``) and its document a ``training`` object (docs/JSON.md,
+docs/TRAINING.md).
 """
 
 from __future__ import annotations
@@ -69,6 +74,12 @@ def _human(value) -> str:
     from .format.units import human_count
 
     return human_count(value)
+
+
+def _human_bytes(value) -> str:
+    from .format.units import human_bytes
+
+    return human_bytes(value)
 
 
 def html_table(rows: list[dict], caption_lines=(), units="human") -> str:
@@ -167,13 +178,16 @@ class CompareResult(list, Result):
     column) ``{module: value}``, ``r.costs`` ``{module: Cost}``. The rows are alternatives, not parts:
     there are no totals."""
 
-    def __init__(self, rows, costs: dict, shape, convention: str, dtype: str, hp: dict | None = None):
+    def __init__(self, rows, costs: dict, shape, convention: str, dtype: str, hp: dict | None = None, *,
+                 training=None, training_costs: dict | None = None):
         super().__init__(rows)
         self.costs = dict(costs)
         self.shape = tuple(shape)
         self.convention = convention
         self.dtype = dtype
         self.hp = dict(hp or {})
+        self.training = training                          # TrainingOptions with mode="train", else None
+        self.training_costs = dict(training_costs or {})  # {module: TrainingCost}
 
     @property
     def names(self) -> list[str]:
@@ -218,6 +232,10 @@ class CompareResult(list, Result):
     def rows(self) -> list[dict]:
         return [dict(row) for row in self]
 
+    @property
+    def mode(self) -> str:
+        return "eval" if self.training is None else "train"
+
     def _index(self, **options):
         return "module"
 
@@ -225,8 +243,9 @@ class CompareResult(list, Result):
         """The document of docs/JSON.md (``command: "compare"``), as ``attncost compare --format json``."""
         from .graph.document import document
 
+        extra = {} if self.training is None else {"mode": "train", "training": self.training.to_dict()}
         return document("compare", shape=self.shape, convention=self.convention, dtype=self.dtype, rows=self.rows(),
-                        group_by="module")
+                        group_by="module", **extra)
 
     def render(self, fmt="table", units=None) -> str:
         """The CLI's output in ``fmt`` (table, json, csv, markdown; ``units`` for table and markdown)."""
@@ -236,8 +255,10 @@ class CompareResult(list, Result):
         return _document_lines(self.to_dict())
 
     def __repr__(self) -> str:
-        head = f"<CompareResult {_shape_text(self.shape)} ({self.convention}): "
-        parts = [f"{row['module']} {_human(row['params'])} params {_human(row['macs'])} MACs" for row in self]
+        mode = ", train" if self.training is not None else ""
+        head = f"<CompareResult {_shape_text(self.shape)} ({self.convention}{mode}): "
+        parts = [f"{row['module']} {_human(row['params'])} params {_human(row['macs'])} MACs"
+                 + (f" {_human(row['step_macs'])} step MACs" if "step_macs" in row else "") for row in self]
         text = head + "; ".join(parts) + ">"
         for keep in range(len(parts) - 1, 0, -1):
             if len(text) <= REPR_LIMIT:
@@ -273,7 +294,8 @@ class NetworkResult(TracedResult):
     ``module_name``) the result answers too."""
 
     def __init__(self, walk, name: str, shape, convention: str, dtype: str, *, label: str | None = None,
-                 extra: dict | None = None, analysis=None, unsupported: dict | None = None):
+                 extra: dict | None = None, analysis=None, unsupported: dict | None = None, training=None):
+        self.training = training          # the TrainingStep with mode="train", else None
         self.network = walk
         self.name = name
         self.label = label or name
@@ -346,13 +368,31 @@ class NetworkResult(TracedResult):
 
     # -- rows ---------------------------------------------------------------------------------------------
     def breakdown(self, group_by: str = "stage") -> list[dict]:
-        """Rows ``{group_by: key, params, macs, flops}`` by ``stage``, ``block``, ``kind`` or ``op``."""
+        """Rows ``{group_by: key, params, macs, flops}`` by ``stage``, ``block``, ``kind`` or ``op``; with a
+        training step also its ``forward_flops``, ``backward_flops`` and ``step_flops`` per group (groups
+        only the step has, such as the backward's own, come last with no inference figures)."""
         from .graph import GROUP_BY
 
         if group_by not in GROUP_BY:
             raise AttncostError(f"group_by={group_by!r} must be one of {', '.join(GROUP_BY)}")
-        return [{k: (v if k == group_by else _number(v)) for k, v in row.items()}
+        rows = [{k: (v if k == group_by else _number(v)) for k, v in row.items()}
                 for row in self.network.breakdown(group_by, self.convention)]
+        if self.training is None:
+            return rows
+        split = self.training.breakdown(group_by, self.convention)
+        empty = {"forward_flops": 0, "backward_flops": 0, "step_flops": 0}
+        for row in rows:
+            row.update(split.pop(row[group_by], empty))
+        rows += [{group_by: key, "params": None, "macs": None, "flops": None, **values}
+                 for key, values in split.items()]
+        return rows
+
+    @property
+    def mode(self) -> str:
+        """``train`` with a training step; else the forward's mode (a user's model's, or ``eval``)."""
+        if self.training is not None:
+            return "train"
+        return self.analysis.mode if self.analysis is not None else "eval"
 
     def module_table(self, depth: int | None = None) -> list[dict]:
         """One row per module down to ``depth`` (docs/JSON.md's ``modules`` rows; None: every level)."""
@@ -378,11 +418,17 @@ class NetworkResult(TracedResult):
         with ``--group-by`` and ``--depth``."""
         from .graph.document import document
 
+        extra = dict(self.extra)
+        unsupported = self.unsupported_ops
+        if self.training is not None:
+            extra.update({"mode": "train", "training": self.training.to_dict(self.convention)})
+            known = {op["op"] for op in unsupported}
+            unsupported += [op for op in self.training.unsupported_ops(self._where) if op["op"] not in known]
         return document("network", network=self.name, shape=self.shape, convention=self.convention, dtype=self.dtype,
                         group_by=group_by, rows=self.breakdown(group_by), total=self.totals,
                         attention_share=self.attention_share,
                         modules=self.module_table(depth) if depth is not None else None,
-                        unsupported=self.unsupported_ops, **self.extra)
+                        unsupported=unsupported, **extra)
 
     def render(self, fmt="table", depth: int | None = None, units=None, group_by: str = "stage") -> str:
         """The CLI's output in ``fmt`` (table, json, csv, markdown; ``units`` for table and markdown):
@@ -405,6 +451,10 @@ class NetworkResult(TracedResult):
         numbers = (f"{_human(t['params'])} params, {_human(t['macs'])} MACs, {_human(t['flops'])} FLOPs "
                    f"({self.convention})")
         flag = ", INCOMPLETE" if self.incomplete else ""
+        if self.training is not None:
+            step = self.training.fields(self.convention)
+            numbers += (f"; train ({self.training.options.optimizer.value}, {self.training.options.precision.name}): "
+                        f"{_human(step['step_flops'])} step FLOPs, {_human_bytes(step['train_peak_bytes'])} peak")
         return _short(f"<{type(self).__name__} {label} {_shape_text(self.shape)}: {numbers}{flag}>")
 
 
@@ -413,6 +463,58 @@ def _number(value):
         return int(value)
     except TypeError:
         return value
+
+
+# -- a training step -----------------------------------------------------------------------------------
+
+class TrainingStep:
+    """One training step of a network (``network(..., mode="train")``): ``cost`` the
+    :class:`~attncost.cost.training_cost.TrainingCost`, ``options`` the
+    :class:`~attncost.crossings.TrainingOptions`, the op records of the forward and of the backward
+    (for breakdowns), ``source`` ``"formula"`` (a reference network's Program run backwards) or
+    ``"traced"`` (a user's model, one step traced) and the traced ops without a formula."""
+
+    def __init__(self, cost, options, forward_records=(), backward_records=(), *, source: str = "formula",
+                 unsupported: dict | None = None):
+        self.cost = cost
+        self.options = options
+        self.forward_records = list(forward_records)
+        self.backward_records = list(backward_records)
+        self.source = source
+        self.unsupported = dict(unsupported or {})
+
+    def fields(self, convention="full") -> dict:
+        """Forward, backward and step MACs and FLOPs, trainable parameters and the step's bytes (ints)."""
+        from .crossings import training_fields
+
+        return training_fields(self.cost, self.options, convention)
+
+    def to_dict(self, convention="full") -> dict:
+        """docs/JSON.md's ``training`` object: the options, how it was counted, then :meth:`fields`."""
+        return {**self.options.to_dict(), "counted_by": self.source, **self.fields(convention)}
+
+    def breakdown(self, group_by: str, convention="full") -> dict:
+        """``{group: {forward_flops, backward_flops, step_flops}}`` grouped as the network's breakdown."""
+        from .cost import Cost
+        from .graph.walker import WalkResult
+
+        out: dict = {}
+        for phase, records in (("forward", self.forward_records), ("backward", self.backward_records)):
+            for row in WalkResult(Cost(), records).breakdown(group_by, convention):
+                values = out.setdefault(row[group_by], {"forward_flops": 0, "backward_flops": 0, "step_flops": 0})
+                values[f"{phase}_flops"] += _number(row["flops"])
+                values["step_flops"] += _number(row["flops"])
+        return out
+
+    def unsupported_ops(self, where=lambda scope: scope) -> list[dict]:
+        from .graph.document import unsupported_ops
+
+        return unsupported_ops(self.unsupported, where)
+
+    def __repr__(self) -> str:
+        step = self.fields()
+        return _short(f"<TrainingStep {self.options.optimizer.value}, {self.options.precision.name}: "
+                      f"{_human(step['step_flops'])} step FLOPs (full), {_human_bytes(step['train_peak_bytes'])} peak>")
 
 
 # -- formula -------------------------------------------------------------------------------------------
@@ -581,7 +683,9 @@ class CrossoverResult(Result):
     cheaper)``), ``symbolic_roots`` (real roots of the floor-free equality), ``difference`` (the
     floor-free A - B in ``t``, a sympy expression, or None), ``cheaper_at_lo``, ``cheaper_at_hi``."""
 
-    def __init__(self, crossing, module_a: str, module_b: str, shape, vary: str, metric: str, convention: str):
+    def __init__(self, crossing, module_a: str, module_b: str, shape, vary: str, metric: str, convention: str, *,
+                 training=None):
+        self.training = training          # TrainingOptions with mode="train", else None
         self.crossing = crossing
         self.module_a = module_a
         self.module_b = module_b
@@ -616,20 +720,33 @@ class CrossoverResult(Result):
                 "cheaper_below": self.cheaper_below, "segments": self.rows(),
                 "symbolic_roots": [float(r) for r in self.symbolic_roots],
                 "difference": None if self.difference is None else sympy.sstr(self.difference),
-                "cheaper_at_lo": self.cheaper_at_lo, "cheaper_at_hi": self.cheaper_at_hi}
+                "cheaper_at_lo": self.cheaper_at_lo, "cheaper_at_hi": self.cheaper_at_hi,
+                **({} if self.training is None else {"mode": "train", "training": self.training.to_dict()})}
 
     def _meta(self) -> dict:
         """The caption of the CLI's ``attncost crossover`` (the same text)."""
         import sympy
 
         a, b, vary = self.module_a, self.module_b, self.vary
-        meta = {"metric": self.metric if self.metric != "flops" else f"flops ({self.convention})", "vary": vary,
+        meta = {"metric": self._metric_text(), "vary": vary,
                 "crossing": ", ".join(f"{vary.split('=')[0]} = {p}" for p in self.points) or "none in range",
                 "real roots (floors dropped)": ", ".join(f"{r:.4g}" for r in self.symbolic_roots) or "none"}
+        if self.training is not None:
+            meta["mode"] = "train"
         if self.difference is not None:
             meta[f"{a} - {b} (t = {vary})"] = sympy.sstr(self.difference)
             meta["inequality"] = f"{a} costs more than {b} when {sympy.sstr(self.difference)} > 0"
         return meta
+
+    def _metric_text(self) -> str:
+        text = self.metric if self.metric != "flops" else f"flops ({self.convention})"
+        if self.training is None:
+            return text
+        what = {"peak": "the training step's peak bytes", "activation": "bytes saved for backward",
+                "params": "trainable parameters", "macs": "forward + backward MACs"}.get(self.metric, f"forward + "
+                                                                                                   f"backward {text}")
+        return (f"{text}: {what} ({self.training.optimizer.value}, {self.training.precision.name}; "
+                "docs/TRAINING.md)")
 
     def render(self, fmt="table", units=None) -> str:
         """The CLI's ``attncost crossover`` output in ``fmt`` (``units`` for table and markdown)."""
@@ -647,3 +764,87 @@ class CrossoverResult(Result):
             ("equal throughout" if lowest == "equal" else f"{lowest} cheaper throughout")
         return _short(f"<CrossoverResult {elide(self.module_a, 40)} vs {elide(self.module_b, 40)}, {self.metric}, "
                       f"{self.vary} in {self.lo}..{self.hi}: {cheaper}>")
+
+
+# -- fit -----------------------------------------------------------------------------------------------
+
+class FitResult(Result):
+    """``attncost.fit``: the largest size whose peak memory fits a budget. ``largest`` (None: not even
+    the range's first size fits), ``peak_bytes`` there, ``next_size`` and ``next_peak_bytes`` (the
+    first size that does not fit; None when the whole range fits), ``budget_bytes``; all exact ints."""
+
+    def __init__(self, fitted):
+        self.fitted = fitted
+
+    largest = property(lambda self: self.fitted.largest)
+    peak_bytes = property(lambda self: self.fitted.peak)
+    next_size = property(lambda self: self.fitted.next_size)
+    next_peak_bytes = property(lambda self: self.fitted.next_peak)
+    budget_bytes = property(lambda self: self.fitted.budget)
+    module = property(lambda self: self.fitted.module)
+    training = property(lambda self: self.fitted.training)
+
+    @property
+    def mode(self) -> str:
+        return "eval" if self.training is None else "train"
+
+    def rows(self) -> list[dict]:
+        """``[{size, peak_bytes, budget_bytes, fits}]``: the largest size that fits and the one after it."""
+        variable = self.fitted.variable
+        rows = []
+        if self.largest is not None:
+            rows.append({variable: self.largest, "peak_bytes": self.peak_bytes, "budget_bytes": self.budget_bytes,
+                         "fits": True})
+        if self.next_size is not None:
+            rows.append({variable: self.next_size, "peak_bytes": self.next_peak_bytes,
+                         "budget_bytes": self.budget_bytes, "fits": False})
+        return rows
+
+    def to_dict(self) -> dict:
+        """``{command: "fit", module, shape, vary, range, budget_bytes, mode, largest, peak_bytes,
+        next_size, next_peak_bytes, peak, training?, dtype?}`` (docs/API.md)."""
+        f = self.fitted
+        doc = {"command": "fit", "module": f.module, "shape": [s if isinstance(s, int) else str(s) for s in f.shape],
+               "vary": f.variable, "range": [int(f.lo), int(f.hi)], "budget_bytes": f.budget, "mode": self.mode,
+               "peak": self._peak_text(), "largest": self.largest, "peak_bytes": self.peak_bytes,
+               "next_size": self.next_size, "next_peak_bytes": self.next_peak_bytes}
+        if f.training is not None:
+            doc["training"] = f.training.to_dict()
+        else:
+            doc["dtype"] = f.dtype
+        return doc
+
+    def _peak_text(self) -> str:
+        if self.training is None:
+            return f"inference peak of live activations in {self.fitted.dtype} (parameters not counted)"
+        return (f"training step peak ({self.training.optimizer.value}, {self.training.precision.name}): activations "
+                "and gradients at their peak + parameters + master weights + optimizer state")
+
+    def _meta(self) -> dict:
+        from .format.units import human_bytes
+
+        f = self.fitted
+        size = f.variable.split("=")[0]
+        if self.largest is None:
+            answer = f"none: at {f.variable} = {f.lo} the peak is already {human_bytes(self.next_peak_bytes)}"
+        else:
+            answer = f"{f.variable} = {self.largest} (peak {self.peak_bytes:,} bytes = {human_bytes(self.peak_bytes)})"
+            answer += (f"; {size} = {self.next_size} needs {self.next_peak_bytes:,} bytes" if self.next_size is not None
+                       else f"; every size up to {f.hi} fits: widen --range")
+        return {"module": f.module, "shape": "x".join(str(s) for s in f.shape), "budget": f"{f.budget:,} bytes "
+                f"({human_bytes(f.budget)})", "peak": self._peak_text(), "largest that fits": answer}
+
+    def render(self, fmt="table", units=None) -> str:
+        """The CLI's ``attncost fit`` output in ``fmt`` (``units`` for table and markdown)."""
+        return _render_rows(self.rows(), fmt, self.to_dict() if str(fmt) == "json" else self._meta(), units)
+
+    def _caption_lines(self) -> list[str]:
+        return [f"{k}: {v}" for k, v in self._meta().items()]
+
+    def __repr__(self) -> str:
+        from .format.units import human_bytes
+
+        f = self.fitted
+        where = "nothing fits" if self.largest is None else \
+            f"{f.variable} = {self.largest} fits ({human_bytes(self.peak_bytes)})"
+        return _short(f"<FitResult {elide(f.module, 40)} in {human_bytes(f.budget)}, {self.mode}: {where}>")

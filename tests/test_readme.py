@@ -54,6 +54,14 @@ SMALLER = {
 #: README command -> what its output must contain (from the README's comment or the text around it)
 PRINTS = {
     "attncost compare se eca cbam --shape 256x14x14": ["se", "eca", "cbam", "8.464 K", "flops/first"],
+    "attncost compare se nonlocal --shape 2x64x14x14 --mode train --optimizer adam":
+        ["backward MACs", "2.048 K", "8.881 M", "optimizer state"],
+    "attncost network resnet50 --attn cbam --mode train --train-only attention:*":
+        ["2.533 M trainable params", "training step:", "saved for backward"],
+    "attncost compare nonlocal --shape 2x64x14x14 --mode train --checkpoint nonlocal": ["98.00 KiB"],
+    "attncost crossover nonlocal ccnet --shape 32x512xHxW --mode train --metric peak": ["crossing: H = 80"],
+    "attncost fit nonlocal --shape 32x512xHxW --budget 16GiB --mode train --optimizer adam":
+        ["H=W = 109", "15.29 GiB"],
     "attncost list": ["channel", "spatial", "self-attention"],
     "attncost list cbam*": ["cbam"],
     "attncost list --networks": ["resnet50", "25.56 M", "76.13%"],

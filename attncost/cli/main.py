@@ -16,12 +16,12 @@ import click
 
 from .. import api, catalogue
 from ..cost import Convention
+from ..cost.training_cost import PRECISIONS, Optimizer
 from ..errors import AttncostError, one_line
 from ..format import DATA_FORMATS, FORMATS, UNITS, OutputStyle, render, render_result
 from ..io import atomic_write, check_outputs
 from ..numbers import parse_int
-from ..shapes import (DTYPE_BYTES, MODES, check_channels_first, format_inputs, format_shape, parse_inputs,
-                      parse_shape)
+from ..shapes import DTYPE_BYTES, check_channels_first, format_inputs, format_shape, parse_inputs, parse_shape
 from .choices import DomainChoice, case_insensitive
 from .numbers import Integer
 from .progress import Progress
@@ -81,13 +81,63 @@ def _user_options(command):
     for option in reversed([
         click.option("--attention-modules", "attention_modules", multiple=True, metavar="PATTERN[,PATTERN]",
                      help="FILE.py:FN: module paths (fnmatch, e.g. 'blocks.*.attn') whose ops count as attention"),
-        click.option("--mode", type=click.Choice(MODES), default=MODES[0], show_default=True,
-                     help="FILE.py:FN: count the eval- or the train-mode forward (dropout, batch-norm statistics)"),
         click.option("--exact-shape", is_flag=True,
                      help="FILE.py:FN: take a single 3-dim --shape as the full input shape (no batch of 1 added)"),
     ]):
         command = option(command)
     return command
+
+
+MODE = click.option("--mode", type=click.Choice(api.MODES), default=api.MODES[0], show_default=True,
+                    help="eval: the inference forward; train: one training step beside it (forward, backward, "
+                         "gradients, optimizer state; docs/TRAINING.md); train-forward: FILE.py:FN's train-mode "
+                         "forward alone (dropout, batch-norm statistics)")
+
+
+def TRAINING(command):  # noqa: N802 (a decorator, named like the options above)
+    """``--mode`` and the training step's options, handed to the command as ``mode`` and ``training``
+    (an :class:`attncost.crossings.TrainingOptions`, None unless ``--mode train``). A training option
+    given without ``--mode train`` is an error: it would do nothing."""
+    @functools.wraps(command)
+    def with_training(*args, mode, optimizer, precision, checkpoint, train_only, **kwargs):
+        given = [option for name, option in (("optimizer", "--optimizer"), ("precision", "--precision"),
+                                             ("checkpoint", "--checkpoint"), ("train_only", "--train-only"))
+                 if _given(name)]
+        if mode != "train":
+            if given:
+                raise AttncostError(f"{given[0]} applies to the training step (--mode train); --mode {mode} counts a "
+                                    "forward: give --mode train, or leave it out")
+            return command(*args, mode=mode, training=None, **kwargs)
+        training = api.training_options(mode, optimizer, precision, _patterns(checkpoint), _patterns(train_only))
+        return command(*args, mode=mode, training=training, **kwargs)
+
+    for option in reversed([
+        MODE,
+        click.option("--optimizer", type=click.Choice([o.value for o in Optimizer]), default="sgd",
+                     show_default=True, help="--mode train: the optimizer whose state is counted (sgd keeps none, "
+                                             "momentum 1, adam and adamw 2 values per trainable parameter)"),
+        click.option("--precision", type=click.Choice(list(PRECISIONS)), default="fp32", show_default=True,
+                     help="--mode train: fp32, or bf16/fp16 activations, parameters and gradients with fp32 master "
+                          "weights and optimizer state"),
+        click.option("--checkpoint", multiple=True, metavar="SCOPE[,SCOPE]",
+                     help="--mode train: recompute SCOPE in backward instead of saving its activations (a scope "
+                          "such as stage4/block2/attention:nonlocal; FILE.py:FN: a submodule name, layer4.0) "
+                          "(repeatable)"),
+        click.option("--train-only", "train_only", multiple=True, metavar="PATTERN[,PATTERN]",
+                     help="--mode train: only the parameters under scopes matching PATTERN train (fnmatch, e.g. "
+                          "'attention:*' or 'stage4*'; FILE.py:FN: module names, 'layer4.*'); the rest is "
+                          "frozen (repeatable)"),
+    ]):
+        with_training = option(with_training)
+    return with_training
+
+
+def _training_kwargs(training) -> dict:
+    """The API's keyword arguments for a step's options (nothing without ``--mode train``)."""
+    if training is None:
+        return {}
+    return {"mode": "train", "optimizer": training.optimizer.value, "precision": training.precision.name,
+            "checkpoint": training.checkpoint, "train_only": training.train_only}
 
 
 def _patterns(values) -> tuple:
@@ -246,17 +296,22 @@ def list_command(pattern, family, network_list, fmt):
 @click.option("--hint", "hints", multiple=True, metavar="LETTER=VALUE",
               help="FILE.py:FN: the size a letter is traced at [default: N=2, others 224]")
 @_user_options
+@MODE
 @CONVENTION
 @TEXT_FORMAT
-def formula(name, hps, leading, latex, shape, hints, attention_modules, mode, exact_shape, convention, fmt):
+def formula(name, hps, leading, latex, shape, hints, attention_modules, exact_shape, mode, convention, fmt):
     """Symbolic formulas of NAME in N, C, H, W and its symbolic hyperparameters.
 
     NAME may be your own model, FILE.py:FUNCTION with --shape 3xHxW: its params, MACs, FLOPs and
     memory as expressions in the shape's letters, traced once on FakeTensors with symbolic sizes
     (imports torch)."""
+    if mode == "train":
+        raise AttncostError("--mode train: formula gives one forward's expressions; the training step is "
+                            "compare, network, crossover and fit --mode train (FILE.py:FN: --mode train-forward "
+                            "for the train-mode forward)")
     if _is_user_model(name):
-        return _user_formula(name, shape, hints, hps, leading, latex, attention_modules, mode, exact_shape,
-                             convention, fmt)
+        return _user_formula(name, shape, hints, hps, leading, latex, attention_modules,
+                             "train" if mode == "train-forward" else mode, exact_shape, convention, fmt)
     for given, option in ((shape, "--shape"), (hints, "--hint"), (attention_modules, "--attention-modules"),
                           (_given("mode"), "--mode"), (exact_shape, "--exact-shape")):
         if given:
@@ -312,16 +367,22 @@ def _user_formula(reference, shape, hints, hps, leading, latex, attention_module
 @click.option("--dtype", type=click.Choice(list(DTYPE_BYTES)), default="float32", show_default=True,
               help="element type for memory in bytes")
 @CHANNELS_LAST_OK
+@TRAINING
 @CONVENTION
 @FORMAT
-def compare(names, shape, hps, dtype, channels_last_ok, convention, fmt):
+def compare(names, shape, hps, dtype, channels_last_ok, mode, training, convention, fmt):
     """Compare the costs of NAMES (se eca cbam, or se,eca,cbam) at one input shape; ratios are to the
-    first module.
+    first module. --mode train adds each module's training step (forward, backward, saved activations,
+    gradients, optimizer state, the step's peak), the module trained as inside a network.
 
     Example: attncost compare se eca cbam --shape 256x14x14 --hp se.r=8"""
     names = _names(names, "NAMES")
     _check_channels_first(_shape_texts(), channels_last_ok)
-    result = api.compare(names, shape, api.parse_hp_assignments(hps, modules=names), convention, dtype)
+    if mode == "train-forward":
+        raise AttncostError("--mode train-forward applies to your own model (FILE.py:FN); compare takes catalogue "
+                            "modules: --mode train gives their training step")
+    result = api.compare(names, shape, api.parse_hp_assignments(hps, modules=names), convention, dtype,
+                         **_training_kwargs(training))
     click.echo(render_result(result.to_dict(), fmt))
 
 
@@ -335,13 +396,19 @@ def compare(names, shape, hps, dtype, channels_last_ok, convention, fmt):
               help="integer range of the varied size: LO HI, 1 <= LO < HI <= 2^31, at most 65,536 sizes")
 @click.option("--hp", "hps", multiple=True, metavar="NAME.KEY=VALUE",
               help="set a module's hyperparameter, e.g. nonlocal.mode=gaussian (repeatable)")
+@TRAINING
 @CONVENTION
 @TEXT_FORMAT
-def crossover(modules, shape, vary, metric, value_range, hps, convention, fmt):
+def crossover(modules, shape, vary, metric, value_range, hps, mode, training, convention, fmt):
     """Where MODULE_A and MODULE_B (A B, or A,B) cost the same as one size grows, and which is cheaper
     on each side. The sizes --vary varies are letters of --shape; the others are fixed numbers.
+    --mode train: the training step's metric (peak: the step's peak bytes; activation: bytes saved for
+    backward; macs, flops: forward + backward; params: trainable).
 
-    Example: attncost crossover nonlocal ccnet --shape 512xHxW"""
+    Example: attncost crossover nonlocal ccnet --shape 32x512xHxW --mode train --metric peak"""
+    if mode == "train-forward":
+        raise AttncostError("--mode train-forward applies to network FILE.py:FN; crossover compares formulas: "
+                            "--mode train gives the training step's")
     names = _names(modules, "MODULE_A MODULE_B")
     if len(names) != 2:
         raise AttncostError(f"crossover compares two modules, MODULE_A MODULE_B (or A,B); got {len(names)}: "
@@ -352,7 +419,57 @@ def crossover(modules, shape, vary, metric, value_range, hps, convention, fmt):
         raise AttncostError(f"--convention {convention} has no effect with --metric {metric}: conventions weigh "
                             "FLOPs only; give --metric flops, or leave --convention out")
     hp = api.parse_hp_assignments(hps, modules=names)
-    click.echo(api.crossover(module_a, module_b, shape, vary, metric, convention, hp, *value_range).render(fmt))
+    click.echo(api.crossover(module_a, module_b, shape, vary, metric, convention, hp, *value_range,
+                             **_training_kwargs(training)).render(fmt))
+
+
+class ByteSize(click.ParamType):
+    """A memory size: ``16GiB``, ``1.5GB``, ``512MiB`` or bytes (:func:`attncost.format.units.parse_bytes`)."""
+
+    name = "SIZE"
+
+    def convert(self, value, param, ctx):
+        from ..format.units import parse_bytes
+
+        if isinstance(value, int):
+            return value
+        try:
+            return parse_bytes(value, f"--{param.name}" if param is not None else "size")
+        except AttncostError as error:
+            self.fail(str(error), param, ctx)
+
+
+@cli.command()
+@click.argument("module")
+@click.option("--shape", type=ShapeType(allow_symbols=True), required=True,
+              help="fixed sizes, the varied ones as letters (those --vary names), e.g. 32x512xHxW")
+@click.option("--budget", type=ByteSize(), required=True, help="the memory to fit in, e.g. 16GiB, 80GB, 512MiB")
+@click.option("--vary", type=DomainChoice(lambda: _crossover().VARY), default="H=W", show_default=True)
+@click.option("--range", "value_range", nargs=2, type=Integer(1), default=(1, 4096), show_default=True,
+              help="integer range searched: LO HI, 1 <= LO < HI <= 2^31, at most 65,536 sizes")
+@click.option("--hp", "hps", multiple=True, metavar="KEY=VALUE",
+              help="fix a hyperparameter, e.g. reduction=2 (repeatable)")
+@click.option("--dtype", type=click.Choice(list(DTYPE_BYTES)), default="float32", show_default=True,
+              help="without --mode train: the element type of the inference peak (with it: --precision)")
+@TRAINING
+@FORMAT
+def fit(module, shape, budget, vary, value_range, hps, dtype, mode, training, fmt):
+    """The largest size (--vary, default H = W) at which MODULE's peak memory fits --budget, and the
+    peak there, exactly. --mode train: the training step's peak (activations and gradients at their
+    peak, parameters, master weights, optimizer state; docs/TRAINING.md); else the inference peak of
+    live activations.
+
+    Example: attncost fit nonlocal --shape 32x512xHxW --budget 16GiB --mode train --optimizer adam"""
+    if mode == "train-forward":
+        raise AttncostError("--mode train-forward applies to network FILE.py:FN; fit takes a catalogue module: "
+                            "--mode train gives the training step's peak")
+    if training is not None and _given("dtype"):
+        raise AttncostError(f"--dtype {dtype} has no effect with --mode train: the step's bytes follow --precision")
+    _check_varied(shape, (_shape_texts() or [format_shape(shape)])[0], vary)
+    entry = catalogue.get(module)
+    hp = api.parse_hp_assignments(hps, modules=[entry.name]).get(entry.name, {})
+    result = api.fit(entry.name, shape, budget, vary, hp, *value_range, dtype=dtype, **_training_kwargs(training))
+    click.echo(result.render(fmt))
 
 
 @cli.command()
@@ -383,10 +500,11 @@ def crossover(modules, shape, vary, metric, value_range, hps, convention, fmt):
               help="FILE.py:FN: count on FakeTensors (no allocation, no arithmetic, the same numbers) "
                    "[default: when the inputs have more than 2^20 elements]")
 @_user_options
+@TRAINING
 @CONVENTION
 @FORMAT
 def network(network, attn, where, stages, blocks, shape, group_by, graphml, depth, network_dtype, strict,
-            fake, attention_modules, mode, exact_shape, convention, fmt):
+            fake, attention_modules, exact_shape, mode, training, convention, fmt):
     """Cost of a whole network, with attention inserted by policy and a breakdown.
 
     NETWORK is a reference network (resnet50, resnet50-v1, mobilenet-v2, vit-b16, ...), a spec file, or
@@ -394,7 +512,13 @@ def network(network, attn, where, stages, blocks, shape, group_by, graphml, dept
     by stage, block, module kind or op kind; --depth K gives one row per module instead.
 
     Where the model ran aten ops attncost has no formula for, the totals undercount: every format
-    says so (JSON: incomplete, unsupported_ops) and --strict makes the exit code 3."""
+    says so (JSON: incomplete, unsupported_ops) and --strict makes the exit code 3.
+
+    --mode train adds one training step: forward, backward and total FLOPs per row, and the step's
+    memory (saved activations, gradients, optimizer state, peak) under the table; from the formula for
+    a reference network, traced once for FILE.py:FN (docs/TRAINING.md).
+
+    Example: attncost network resnet50 --attn cbam --mode train --optimizer adam"""
     from .. import networks
     from ..cost import Program
     from ..graph import walk
@@ -407,11 +531,16 @@ def network(network, attn, where, stages, blocks, shape, group_by, graphml, dept
                             "(the breakdown stays in --format json's rows); leave one of them out")
     if _is_user_model(network):
         _check_exact_shape(shape, exact_shape)
+        if training is not None:
+            return _train_network(network, attn, shape, group_by, graphml, convention, fmt, depth, network_dtype,
+                                  strict, training, fake=fake, exact_shape=exact_shape,
+                                  attention_modules=_patterns(attention_modules))
         return _user_network(network, attn, shape, group_by, graphml, convention, fmt, depth=depth,
-                             dtype=network_dtype, strict=strict, fake=fake, mode=mode, exact_shape=exact_shape,
+                             dtype=network_dtype, strict=strict, fake=fake,
+                             mode="train" if mode == "train-forward" else mode, exact_shape=exact_shape,
                              attention_modules=_patterns(attention_modules))
     for given, option in ((fake is not None, "--fake"), (attention_modules, "--attention-modules"),
-                          (_given("mode"), "--mode"), (exact_shape, "--exact-shape")):
+                          (mode == "train-forward", "--mode train-forward"), (exact_shape, "--exact-shape")):
         if given:
             raise AttncostError(f"{option} applies to your own model (FILE.py:FN), not to {network}")
     text, shape = shape, parse_shape(shape or "3x224x224")
@@ -434,6 +563,13 @@ def network(network, attn, where, stages, blocks, shape, group_by, graphml, dept
     g = Program()
     result = walk(g, networks.forward(g, g.input(shape), spec))
     from ..networks.accuracy import reported_document
+
+    if training is not None:
+        step = api.network_step(spec, shape, training)
+        answer = api.NetworkResult(result, spec.name, shape, convention, network_dtype or "float32",
+                                   extra={**api.paper_note(spec, shape, result),
+                                          "reported": reported_document(spec, shape)}, training=step)
+        return _print_result(answer, group_by, depth, graphml, fmt, strict)
 
     extra = {**api.paper_note(spec, shape, result), "reported": reported_document(spec, shape)}
     _print_network(result, spec.name, shape, group_by, graphml, convention, fmt, extra,
@@ -476,10 +612,10 @@ def _indices(text: str, option: str, what: str, example: str) -> tuple:
 
 def _check_varied(shape, text: str, vary: str) -> None:
     """Each size ``--vary`` varies is a letter of --shape: a number there would be replaced, unused."""
-    from ..crossings import VARY
+    from ..crossings import varied_symbols
     from ..symbols import SHAPE_SYMBOLS
 
-    varied = VARY[vary]
+    varied = varied_symbols(vary)
     fixed = [(sym, size) for sym, size in zip(SHAPE_SYMBOLS, shape) if sym in varied and isinstance(size, int)]
     if fixed:
         example = [sym if sym in varied else size for sym, size in zip(SHAPE_SYMBOLS, shape)]
@@ -522,6 +658,42 @@ def _user_network(reference, attn, shape, group_by, graphml, convention, fmt, de
                    unsupported=analysis.unsupported, where=where, strict=strict)
 
 
+def _train_network(reference, attn, shape, group_by, graphml, convention, fmt, depth, dtype, strict, training, *,
+                   fake=None, exact_shape=False, attention_modules=()):
+    """``attncost network FILE.py:FN --mode train``: the inference forward counted as without it, and
+    one training step traced (imports torch)."""
+    if attn:
+        raise AttncostError("--attn applies to reference networks; put attention in your own model")
+    result = api.network(reference, shape=shape, convention=convention, dtype=dtype, fake=fake,
+                         exact_shape=exact_shape, attention_modules=attention_modules, **_training_kwargs(training))
+    for op, (calls, scope) in sorted({**result.unsupported, **result.training.unsupported}.items()):
+        where = result.module_name(scope) if scope else "<top>"
+        click.echo(f"Warning: no formula for {op} (x{calls}, first in {where}): not counted", err=True)
+    _print_result(result, group_by, depth, graphml, fmt, strict)
+
+
+def _print_result(result, group_by, depth, graphml, fmt, strict):
+    """Print an API network result's document (docs/JSON.md); --graphml: its inference op graph;
+    --strict: exit 3 if it is incomplete."""
+    doc = result.to_dict(group_by, depth)
+    if graphml:
+        _write_graphml(result.network, graphml)
+    click.echo(render_result(doc, fmt))
+    if strict and doc["incomplete"]:
+        sys.exit(3)
+
+
+def _write_graphml(walked, path) -> None:
+    import networkx as nx
+
+    graph = walked.graph.copy()
+    for _, data in graph.nodes(data=True):
+        data["counts"] = ";".join(f"{k}={v}" for k, v in data["counts"].items())
+        for key in ("params", "macs", "elements"):
+            data[key] = int(data[key])
+    atomic_write(path, "\n".join(nx.generate_graphml(graph)), "--graphml")
+
+
 def _print_network(result, name, shape, group_by, graphml, convention, fmt, extra=None, *, depth=None,
                    dtype="float32", names=None, root_type="network", unsupported=None, where=lambda scope: scope,
                    strict=False):
@@ -541,14 +713,7 @@ def _print_network(result, name, shape, group_by, graphml, convention, fmt, extr
                    attention_share=share(result, convention), modules=modules,
                    unsupported=unsupported_ops(unsupported or {}, where), **(extra or {}))
     if graphml:
-        import networkx as nx
-
-        graph = result.graph.copy()
-        for _, data in graph.nodes(data=True):
-            data["counts"] = ";".join(f"{k}={v}" for k, v in data["counts"].items())
-            for key in ("params", "macs", "elements"):
-                data[key] = int(data[key])
-        atomic_write(graphml, "\n".join(nx.generate_graphml(graph)), "--graphml")
+        _write_graphml(result, graphml)
     click.echo(render_result(doc, fmt))
     if strict and doc["incomplete"]:
         sys.exit(3)
@@ -578,10 +743,13 @@ def _number(value):
               help="without a SPEC: the FLOP convention of the tables (a SPEC names its own, default full)")
 @click.option("--title", help="without a SPEC: the page title")
 @CHANNELS_LAST_OK
-def report(spec, output, modules, shapes, network_names, lut, measurements, convention, title, channels_last_ok):
+@TRAINING
+def report(spec, output, modules, shapes, network_names, lut, measurements, convention, title, channels_last_ok,
+           mode, training):
     """Render an offline HTML design report from a report SPEC (YAML, e.g. specs/attention-review.yaml)
     or from --modules/--shape/--networks: summary tables, MathML formulas, cost versus resolution with
-    crossovers, cost by op kind, memory, network sunbursts and attention share, LUT heatmaps."""
+    crossovers, cost by op kind, memory, network sunbursts and attention share, LUT heatmaps.
+    --mode train (a SPEC: training:) adds the training step beside inference."""
     import os
 
     from ..report import build_report, load_report_spec, spec_from_options
@@ -590,10 +758,17 @@ def report(spec, output, modules, shapes, network_names, lut, measurements, conv
     given = [option for option, value in (("--modules", modules), ("--shape", shapes), ("--networks", network_names),
                                           ("--lut", lut), ("--measurements", measurements), ("--title", title),
                                           ("--convention", _given("convention")),
-                                          ("--channels-last-ok", channels_last_ok)) if value]
+                                          ("--channels-last-ok", channels_last_ok), ("--mode", _given("mode")))
+             if value]
     if spec and given:
         raise AttncostError(f"give either a SPEC file or options ({', '.join(given)}), not both: a SPEC names its "
-                            "own modules, shapes, networks, latency files, convention and title")
+                            "own modules, shapes, networks, latency files, convention, title and training")
+    if mode == "train-forward":
+        raise AttncostError("--mode train-forward applies to network FILE.py:FN; a report's training section is "
+                            "--mode train")
+    if training is not None and not (modules or network_names):
+        raise AttncostError("--mode train adds the training step of --modules and --networks, and neither is "
+                            "given: add one, or leave --mode out")
     if spec:
         report_spec = load_report_spec(spec)
     elif modules or network_names or lut or measurements:
@@ -606,7 +781,8 @@ def report(spec, output, modules, shapes, network_names, lut, measurements, conv
             raise AttncostError(f"--convention {convention} weighs the FLOPs of --modules and --networks, and "
                                 "neither is given: leave it out")
         _check_channels_first(_shape_texts("shapes"), channels_last_ok)
-        report_spec = spec_from_options(modules, list(shapes), convention, network_names, title, lut, measurements)
+        report_spec = spec_from_options(modules, list(shapes), convention, network_names, title, lut, measurements,
+                                        training)
     else:
         raise AttncostError("give a report SPEC file, or --modules with --shape (or --networks)")
     if output is None:

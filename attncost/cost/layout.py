@@ -120,3 +120,44 @@ def folds(shape, strides, strict: bool = True) -> bool:
     if any(stride is None for _, stride in pairs):
         return False
     return all(same(pairs[i][1], pairs[i + 1][1] * pairs[i + 1][0]) for i in range(len(pairs) - 1))
+
+
+def is_dense(shape, strides) -> bool:
+    """Whether concrete ``strides`` lay ``shape`` out without gaps or overlaps in some dim order (a
+    permutation of a contiguous tensor): what ``clone()`` and ``ones_like`` (preserve_format) keep.
+    Symbolic layouts: False."""
+    sizes, steps = [as_int(s) for s in shape], [as_int(s) if s is not None else None for s in strides]
+    if any(v is None for v in sizes + steps):
+        return False
+    expected = 1
+    for size, step in sorted((p for p in zip(sizes, steps) if p[0] != 1), key=lambda p: p[1]):
+        if step != expected:
+            return False
+        expected *= size
+    return True
+
+
+def is_channels_last_2d(shape, strides) -> bool:
+    """Whether a 4-D tensor's strides read as channels last, as c10's ``is_channels_last_strides_2d_s4``
+    decides (c10/core/MemoryFormat.h), which ``suggest_memory_format`` and so ``constant_pad_nd``'s
+    output follow: visiting C, W, H, N, each stride at least the span of the dims before it, ambiguous
+    N111 layouts read as contiguous. Concrete sizes only (symbolic: False)."""
+    if len(shape) != 4 or strides is None:
+        return False
+    sizes, steps = [as_int(s) for s in shape], [as_int(s) if s is not None else None for s in strides]
+    if any(v is None for v in sizes + steps) or steps[1] == 0:
+        return False
+    least = 0
+    for d in (1, 3, 2, 0):
+        if sizes[d] == 0 or steps[d] < least:
+            return False
+        if d == 0 and least == steps[1]:
+            return False
+        least = steps[d] * (sizes[d] if sizes[d] > 1 else 1)
+    return True
+
+
+def channels_last_strides(shape) -> tuple:
+    """Strides of a channels-last (NHWC in memory) 4-D tensor of ``shape`` (N, C, H, W)."""
+    n, c, h, w = shape
+    return (h * w * c, 1, w * c, c)

@@ -13,14 +13,23 @@ replay cache of ``replayable`` in ``cost/replay.py``.
 
 from __future__ import annotations
 
-from ..algebra import as_int, differ as _provably_different, exact_div as _divide, floor_div, sympy as _sympy
+import contextlib
+import fnmatch
+import sys
+from dataclasses import replace as _replace
+
+from ..algebra import as_int, differ as _provably_different, equal as _equal, exact_div as _divide, floor_div, \
+    sympy as _sympy
 from ..errors import ShapeError
 from ..ops import conv as products, pointwise, sampling
-from ..ops.pointwise import (ADD, DIV, MUL, NORM_BATCH, NORM_GROUP, NORM_LAYER, POOL_AVG, POOL_MAX, REDUCE_MAX, RELU,
-                             SIGMOID, WHERE, OpKind)
+from ..ops.pointwise import (ADD, DIV, MUL, SUB, NORM_BATCH, NORM_BATCH_STATS, NORM_GROUP, NORM_LAYER, POOL_AVG, POOL_MAX,
+                             REDUCE_MAX, REDUCE_MEAN, REDUCE_SUM, RELU, SIGMOID, WHERE, OpKind)
 from ..ops.shapes import broadcast, conv_output_size, normalize_dim, numel, pool_output_size
-from .layout import (alias_strides, contiguous_strides, expand_strides, folds, is_contiguous, is_one, same,
-                     view_strides)
+from .layout import (alias_strides, channels_last_strides, contiguous_strides, expand_strides, folds,
+                     is_channels_last_2d, is_contiguous, is_dense, is_one, same, view_strides)
+from . import derivatives as _d
+from .autograd import Leaf, Region, Tape, TrainingError, needs_grad
+from .iterator_layout import iterator_strides
 from .recorder import OpRecord, Recorder, Tensor
 from .replay import Replays
 
@@ -35,26 +44,182 @@ def _pair(value, n=2) -> tuple:
     return tuple(value) if isinstance(value, (tuple, list)) else (value,) * n
 
 
-def _dense(shape, strides) -> bool:
-    """Whether concrete ``strides`` lay ``shape`` out without gaps or overlaps in some dim order (a
-    permutation of a contiguous tensor): what ``clone()`` preserves. Symbolic layouts: False."""
-    sizes, steps = [as_int(s) for s in shape], [as_int(s) if s is not None else None for s in strides]
-    if any(v is None for v in sizes + steps):
-        return False
-    expected = 1
-    for size, step in sorted((p for p in zip(sizes, steps) if p[0] != 1), key=lambda p: p[1]):
-        if step != expected:
-            return False
-        expected *= size
-    return True
+
+
+#: Op methods that build their backward in a training Program (``Program(training=True)``); any other
+#: that writes from a tensor needing a gradient raises :class:`TrainingError` naming itself.
+DIFFERENTIABLE = frozenset({
+    "conv", "linear", "batch_norm", "layer_norm", "group_norm", "unary", "relu", "sigmoid", "binary", "add", "mul",
+    "div", "softmax", "reduce", "max_dim", "global_avg_pool", "max_pool2d", "avg_pool2d", "cat", "contiguous",
+    "reshape", "view", "expand", "squeeze", "permute", "transpose", "slice", "select", "slice_step", "bmm", "mm",
+    "matmul", "split_heads", "merge_heads", "attention", "new_zeros", "fill", "adaptive_avg_pool2d", "interpolate",
+    "repeat", "split", "unbind", "pad", "roll", "index"})
+_PLUMBING = frozenset({"_view", "_batched", "allocate", "alias", "_check_differentiable", "_linear_node",
+                       "_batch_norm_training"})
+
+# activation short name -> which tensor its derivative reads (derivatives.yaml): "result" or "self"
+_ACTIVATION_SAVES = {"relu": "result", "sigmoid": "result", "tanh": "result", "hardtanh": "self", "leaky_relu": "self",
+                     "gelu": "self", "silu": "self", "hardsigmoid": "self", "hardswish": "self", "softplus": "self",
+                     "mish": "self"}
+# in-place activations -> what their derivative reads: the result (relu_, sigmoid_, tanh_, leaky_relu_), or the
+# input before it was overwritten, which autograd clones first (hardtanh_ (ReLU6 in place), silu_, hardswish_...)
+_INPLACE_ACTIVATIONS = {"relu": "result", "sigmoid": "result", "tanh": "result", "leaky_relu": "result",
+                        "hardtanh": "self", "silu": "self", "hardswish": "self", "hardsigmoid": "self", "gelu": "self",
+                        "mish": "self", "softplus": "self"}
+
+
+def _expands(shape, target) -> bool:
+    """Whether ``target`` is ``shape`` expanded (new leading dims; dims of size 1 stretched)."""
+    lead = len(target) - len(shape)
+    return lead >= 0 and all(_equal(s, t) or is_one(s) for s, t in zip(shape, target[lead:]))
+
+
 
 
 class Program(Recorder):
-    """A recorder with the op vocabulary. ``g = Program(); x = g.input(shape); ...; g.finish(out)``."""
+    """A recorder with the op vocabulary. ``g = Program(); x = g.input(shape); ...; g.finish(out)``.
 
-    def __init__(self):
+    ``Program(training=True)`` runs the forward in training mode (batch norm with batch statistics)
+    and builds its autograd graph (``cost/autograd.py``): ``trainable(full parameter name) -> bool``
+    says which parameters get a gradient (all by default), ``input_requires_grad`` whether the inputs
+    do. ``cost/training.py`` then runs it backwards (``training_cost``)."""
+
+    def __init__(self, training: bool = False, *, trainable=None, input_requires_grad: bool = False,
+                 checkpoint=()):
         super().__init__()
         self.replays = Replays(self)
+        self.tape = Tape(trainable) if training else None
+        self.input_requires_grad = input_requires_grad
+        self.checkpoint_scopes = tuple(checkpoint)
+        self.iterator_layouts = training        # elementwise outputs laid out as TensorIterator does
+        self.checkpoint_matched: set = set()        # the patterns that named a scope
+
+    @property
+    def training(self) -> bool:
+        return self.tape is not None
+
+    # -- training: the autograd graph -----------------------------------------------------------------
+    def input(self, shape) -> Tensor:
+        t = super().input(shape)
+        if self.tape is not None and self.input_requires_grad:
+            t = _replace(t, grad_fn=(Leaf(("<input>", t.storage), t.shape), 0))
+        return t
+
+    def parameter_tensor(self, t: Tensor, full_name: tuple) -> Tensor:
+        leaf = self.tape.leaf(full_name, "param", t.shape) if self.tape is not None else None
+        return t if leaf is None else _replace(t, grad_fn=(leaf, 0))
+
+    def _leaves(self, full_name, *parts) -> list:
+        """The gradient leaves of a layer's parameter parts, ``(part, shape)`` each."""
+        return [self.tape.leaf(full_name, part, shape) for part, shape in parts]
+
+    def _node(self, name: str, inputs, outputs, backward, saved=(), differentiable: int = 1) -> list:
+        """Training: the autograd node of the op that wrote ``outputs`` from ``inputs`` (Tensors or
+        parameter leaves), saving ``saved``; the first ``differentiable`` outputs get it as grad_fn."""
+        node = self.tape.node(name, inputs, len(outputs), backward, self.scope_key)
+        if node is None:
+            return list(outputs)
+        self.tape.save(*saved)
+        region = self.tape.region
+        if saved and region is not None:
+            # torch saves an op's inputs before it runs and its outputs after: the recompute's early stop
+            # ends after this op's record if it saved one of its outputs, before it otherwise
+            written = {o.storage for o in outputs}
+            ran = len(self.records) - region.first_record
+            region.stop = max(region.stop, ran if any(t.storage in written for t in saved) else ran - 1)
+        node.saves = bool(saved)
+        return [_replace(o, grad_fn=(node, i)) if i < differentiable else o for i, o in enumerate(outputs)]
+
+    # -- activation checkpointing ------------------------------------------------------------------------
+    def checkpoint(self, fn, *inputs: Tensor):
+        """``torch.utils.checkpoint.checkpoint(fn, *inputs, use_reentrant=False)``: ``fn(*inputs)`` runs
+        as usual but its nodes keep no saved tensor, only ``inputs`` are saved; in backward the region's
+        ops are run again (``recompute``) and counted there. Outside training, just ``fn(*inputs)``."""
+        if self.tape is None:
+            return fn(*inputs)
+        region = self._begin_region()
+        try:
+            out = fn(*inputs)
+        finally:
+            self._end_region(region, inputs)
+        return out
+
+    @contextlib.contextmanager
+    def scope(self, *names: str):
+        """The recorder's scope; in a training program whose ``checkpoint`` patterns match the scope's
+        path (``stage3/block1/attention:nonlocal``, fnmatch) or its innermost name, the ops inside run
+        as one checkpointed region (its inputs: the activations it reads from outside)."""
+        with super().scope(*names):
+            if self.tape is None or not self.checkpoint_scopes or self.tape.region is not None \
+                    or not self._checkpointed_scope():
+                yield
+                return
+            region = self._begin_region()
+            try:
+                yield
+            finally:
+                self._end_region(region, None)
+
+    def _checkpointed_scope(self) -> bool:
+        path, inner = "/".join(self.scope_key), self.scope_key[-1] if self.scope_key else ""
+        matched = [p for p in self.checkpoint_scopes if fnmatch.fnmatchcase(path, p) or fnmatch.fnmatchcase(inner, p)]
+        self.checkpoint_matched.update(matched)
+        return bool(matched)
+
+    def _begin_region(self) -> Region:
+        if self.tape.region is not None:
+            raise TrainingError("Program.checkpoint inside a checkpointed region is not modelled")
+        region = Region(self.scope_key, len(self.records))
+        self.tape.region = region
+        return region
+
+    def _end_region(self, region: Region, inputs) -> None:
+        """Close a region: it saves its inputs (given, or the tracked storages its ops read that it did
+        not write, in the order first read)."""
+        self.tape.region = None
+        records = self.records[region.first_record:]
+        region.records = len(records)
+        if inputs is None:
+            written = {s for r in records for s, _ in r.allocations}
+            inputs = [Tensor((), u) for u in dict.fromkeys(u for r in records for u in r.uses)
+                      if u not in written and self.tracks(u)]
+        self.tape.save(*inputs)
+
+    def recompute(self, region: Region) -> None:
+        """A checkpointed region's forward again, during backward (torch's ``_recomputation_hook``): its
+        records up to the early stop, each writing fresh storages; from then on every op reads the
+        recomputed storages in place of the forward's."""
+        region.recomputed = True
+        fresh: dict = {}
+        for r in self.records[region.first_record:region.first_record + region.stop]:
+            uses = [fresh.get(u, u) for u in r.uses]
+            allocations = []
+            for storage, elements in r.allocations:
+                fresh[storage] = self.new_storage()
+                allocations.append((fresh[storage], elements))
+            self.count(r.counts)
+            with self.scope(*r.scope):          # the engine runs it at the top level, as its nodes
+                self.record(uses, allocations)
+        self.substitute.update(fresh)
+
+    def _check_differentiable(self) -> None:
+        frame = sys._getframe(2)
+        while frame is not None and frame.f_code.co_name in _PLUMBING:
+            frame = frame.f_back
+        name = frame.f_code.co_name if frame is not None else "?"
+        if name not in DIFFERENTIABLE:
+            raise TrainingError(f"Program.{name} has no backward yet: a training program cannot differentiate it "
+                                f"(in {'/'.join(self.scope_key) or 'the top level'})")
+
+    def allocate(self, uses, *shapes) -> list[Tensor]:
+        if self.tape is not None and any(needs_grad(u) for u in uses):
+            self._check_differentiable()
+        return super().allocate(uses, *shapes)
+
+    def alias(self, x: Tensor, shape, strides) -> Tensor:
+        if self.tape is not None and needs_grad(x):
+            self._check_differentiable()
+        return super().alias(x, shape, strides)
 
     def _broadcast(self, what: str, a_shape, b_shape) -> tuple:
         """The broadcast of two shapes, refused as PyTorch refuses it: aligned from the last dim, each
@@ -75,10 +240,23 @@ class Program(Recorder):
         recorded ops instead, under the current scope, with fresh storages (``cost/replay.py``)."""
         return self.replays.run(key, fn, inputs)
 
-    def _view(self, x: Tensor, shape, strides=None) -> Tensor:
-        """A view of ``x``: given strides, else those of a zero-copy reshape or expand (``alias_strides``)."""
+    def _view(self, x: Tensor, shape, strides=None, backward=None) -> Tensor:
+        """A view of ``x``: given strides, else those of a zero-copy reshape or expand (``alias_strides``).
+        Training: its backward is ``backward``, by default a reshape back (same elements) or, for an
+        expand, a sum back to ``x``'s shape."""
         shape = tuple(shape)
-        return self.alias(x, shape, alias_strides(x.shape, x.strides, shape) if strides is None else strides)
+        out = self.alias(x, shape, alias_strides(x.shape, x.strides, shape) if strides is None else strides)
+        if self.tape is None or not needs_grad(x):
+            return out
+        if backward is None:
+            if _equal(numel(shape), numel(x.shape)):
+                backward = _d.reshape_backward(x.shape)
+            elif _expands(x.shape, shape):
+                backward = _d.expand_backward(x.shape)
+            else:
+                raise TrainingError(f"a view of {_shape_text(x.shape)} as {_shape_text(shape)} (fewer elements: a slice "
+                                    f"written as a view) has no backward: write it as slice, select or split")
+        return self._node("ViewBackward", [x], [out], backward)[0]
 
     # -- layers with parameters --------------------------------------------------------------------
     def conv(self, x: Tensor, out_channels, kernel, stride=1, padding=0, dilation=1, groups=1,
@@ -90,9 +268,14 @@ class Program(Recorder):
                              for s, k, st, p, d in zip(x.shape[2:], kernel, stride, padding, dilation)])
         w_shape = (out_channels, _divide(x.shape[1], groups), *kernel)
         out_shape = (x.shape[0], out_channels, *out_spatial)
-        self.param(name, numel(w_shape) + (out_channels if bias else 0))
+        full_name = self.param(name, numel(w_shape) + (out_channels if bias else 0))
         self.count(products.conv(x.shape, w_shape, out_shape, bias))
-        return self.allocate([x], out_shape)[0]
+        out = self.allocate([x], out_shape)[0]
+        if self.tape is None:
+            return out
+        leaves = self._leaves(full_name, ("weight", w_shape), *([("bias", (out_channels,))] if bias else []))
+        return self._node("ConvolutionBackward0", [x, *leaves], [out], _d.conv_backward(x, w_shape, out_shape, bias),
+                          saved=[x])[0]
 
     def linear(self, x: Tensor, out_features, bias=True, name=None) -> Tensor:
         """nn.Linear (F.linear) as aten runs it. On a 2-D input: addmm / mm. On more dims, a contiguous
@@ -110,41 +293,83 @@ class Program(Recorder):
             return y
         if x.ndim > 2 and not is_contiguous(x.shape, x.strides, strict=True):
             self.mark_degenerate(f"a dim of size 1 makes the {x.shape} input of linear {name!r} contiguous")
-        if x.ndim > 2:
-            self._view(x, (numel(x.shape[:-1]), in_features))
-        self.param(name, in_features * out_features + (out_features if bias else 0))
+        rows = numel(x.shape[:-1])
+        flat = self._view(x, (rows, in_features)) if x.ndim > 2 else x
+        full_name = self.param(name, in_features * out_features + (out_features if bias else 0))
         self.count(products.linear(x.shape, out_shape, bias))
-        out = self.allocate([x], out_shape)[0]
+        if self.tape is not None:
+            return self._linear_node(flat, full_name, in_features, out_features, bias, out_shape)
+        out = self.allocate([flat], out_shape)[0]
         if x.ndim > 2:
             out = self._view(out, out_shape)
         return out
+
+    def _linear_node(self, flat: Tensor, full_name, in_features, out_features, bias, out_shape) -> Tensor:
+        """Training linear as aten.linear runs it: ``t()`` of the weight (TBackward0), addmm / mm on the
+        2-D input (AddmmBackward0 / MmBackward0), the view back to ``out_shape``."""
+        w_shape = (out_features, in_features)
+        weight, *bias_leaf = self._leaves(full_name, ("weight", w_shape), *([("bias", (out_features,))] if bias else []))
+        transposed = Tensor((in_features, out_features), ("param", full_name), (1, in_features))
+        if weight is not None:
+            transposed = self._node("TBackward0", [weight], [transposed], _d.transpose_param())[0]
+        out = self.allocate([flat], (flat.shape[0], out_features))[0]
+        saved = [flat] if needs_grad(transposed) else []
+        out = self._node("AddmmBackward0" if bias else "MmBackward0", [*bias_leaf, flat, transposed], [out],
+                         _d.addmm_backward(flat, w_shape), saved=saved)[0]
+        return self._view(out, out_shape) if len(out_shape) > 2 else out
 
     def batch_norm(self, x: Tensor, affine=True, name=None) -> Tensor:
         """nn.BatchNorm1d/2d in eval mode: aten.native_batch_norm writes its output (its saved
         statistics are empty in eval mode)."""
         channels = x.shape[1]
-        if affine:
-            self.param(name, 2 * channels)
-        self.count(pointwise.norm(NORM_BATCH, x.shape, affine))
-        return self.allocate([x], x.shape)[0]
+        full_name = self.param(name, 2 * channels) if affine else None
+        if self.tape is None:
+            self.count(pointwise.norm(NORM_BATCH, x.shape, affine))
+            return self.allocate([x], x.shape)[0]
+        return self._batch_norm_training(x, affine, full_name)
+
+    def _batch_norm_training(self, x: Tensor, affine, full_name) -> Tensor:
+        """nn.BatchNorm in train mode: ``num_batches_tracked.add_(1)`` (one add, on a buffer), then
+        native_batch_norm with batch statistics, writing the output and the saved mean and inverse
+        std, (C,) each (NativeBatchNormBackward0 saves those and the input)."""
+        channels = x.shape[1]
+        if as_int(_divide(numel(x.shape), channels)) == 1:
+            raise ShapeError(f"{'/'.join(self.scope_key) or 'the top level'}: batch norm in training needs more than "
+                             f"one value per channel (input {_shape_text(x.shape)}), as PyTorch does")
+        self.count(pointwise.elementwise(ADD, ()))
+        self.record([], [])
+        self.count(pointwise.norm(NORM_BATCH_STATS, x.shape, affine))
+        out, mean, invstd = self.allocate([x], x.shape, (channels,), (channels,))
+        leaves = self._leaves(full_name, ("weight", (channels,)), ("bias", (channels,))) if affine else []
+        return self._node("NativeBatchNormBackward0", [x, *leaves], [out, mean, invstd],
+                          _d.norm_backward("batch", x, mean, invstd, affine, (channels,)), saved=[x, mean, invstd])[0]
 
     def layer_norm(self, x: Tensor, normalized_ndim: int, affine=True, name=None) -> Tensor:
         """nn.LayerNorm over the last ``normalized_ndim`` dims; aten.native_layer_norm also writes
         mean and rstd, one element per normalised row each."""
         normalized = x.shape[x.ndim - normalized_ndim:]
-        if affine:
-            self.param(name, 2 * numel(normalized))
+        full_name = self.param(name, 2 * numel(normalized)) if affine else None
         self.count(pointwise.norm(NORM_LAYER, x.shape, affine))
         stats = (*x.shape[: x.ndim - normalized_ndim], *(1,) * normalized_ndim)
-        return self.allocate([x], x.shape, stats, stats)[0]
+        out, mean, rstd = self.allocate([x], x.shape, stats, stats)
+        if self.tape is None:
+            return out
+        leaves = self._leaves(full_name, ("weight", normalized), ("bias", normalized)) if affine else []
+        return self._node("NativeLayerNormBackward0", [x, *leaves], [out, mean, rstd],
+                          _d.norm_backward("layer", x, mean, rstd, affine, normalized), saved=[x, mean, rstd])[0]
 
     def group_norm(self, x: Tensor, groups, affine=True, name=None) -> Tensor:
         """nn.GroupNorm(groups, C); aten.native_group_norm also writes mean and rstd, (N, groups) each."""
-        if affine:
-            self.param(name, 2 * x.shape[1])
+        full_name = self.param(name, 2 * x.shape[1]) if affine else None
         self.count(pointwise.norm(NORM_GROUP, x.shape, affine))
         stats = (x.shape[0], groups)
-        return self.allocate([x], x.shape, stats, stats)[0]
+        out, mean, rstd = self.allocate([x], x.shape, stats, stats)
+        if self.tape is None:
+            return out
+        channels = (x.shape[1],)
+        leaves = self._leaves(full_name, ("weight", channels), ("bias", channels)) if affine else []
+        return self._node("NativeGroupNormBackward0", [x, *leaves], [out, mean, rstd],
+                          _d.norm_backward("group", x, mean, rstd, affine, channels), saved=[x, mean, rstd])[0]
 
     def conv_with_weight(self, x: Tensor, weight: Tensor, bias: Tensor | None = None, stride=1, padding=0,
                          dilation=1, groups=1) -> Tensor:
@@ -164,13 +389,20 @@ class Program(Recorder):
         """torch.bmm of (B, n, m) and (B, m, p)."""
         out_shape = (a.shape[0], a.shape[1], b.shape[2])
         self.count(products.matmul(a.shape, b.shape, out_shape))
-        return self.allocate([a, b], out_shape)[0]
+        out = self.allocate([a, b], out_shape)[0]
+        return out if self.tape is None else self._product_node("BmmBackward0", a, b, out, _d.bmm_backward(a, b))
+
+    def _product_node(self, name: str, a: Tensor, b: Tensor, out: Tensor, backward) -> Tensor:
+        """mm / bmm save each operand only where the other needs its gradient."""
+        saved = ([a] if needs_grad(b) else []) + ([b] if needs_grad(a) else [])
+        return self._node(name, [a, b], [out], backward, saved=saved)[0]
 
     def mm(self, a: Tensor, b: Tensor) -> Tensor:
         """torch.mm of two activations, (n, m) and (m, p) (a parameter operand is ``linear``)."""
         out_shape = (a.shape[0], b.shape[1])
         self.count(products.matmul(a.shape, b.shape, out_shape))
-        return self.allocate([a, b], out_shape)[0]
+        out = self.allocate([a, b], out_shape)[0]
+        return out if self.tape is None else self._product_node("MmBackward0", a, b, out, _d.mm_backward(a, b))
 
     def matmul(self, a: Tensor, b: Tensor) -> Tensor:
         """torch.matmul of two activations of 2+ dims each, with its broadcasting, as at::matmul runs
@@ -263,11 +495,28 @@ class Program(Recorder):
     # -- elementwise -------------------------------------------------------------------------------
     def unary(self, op: OpKind, x: Tensor, inplace=False) -> Tensor:
         """An elementwise op of kind ``op`` (``ops.pointwise.GELU``, ...), optionally in place."""
+        short = op.name.split(".", 1)[1]
+        training = self.tape is not None and needs_grad(x)
+        if training and (short not in _ACTIVATION_SAVES or (inplace and short not in _INPLACE_ACTIVATIONS)):
+            raise TrainingError(f"Program.unary({op.name}{', inplace' if inplace else ''}) has no backward yet")
+        original = None
+        if training and inplace and _INPLACE_ACTIVATIONS[short] == "self":
+            self.count(pointwise.copy(x.shape))         # autograd keeps the input an in-place op overwrites
+            original = self.allocate([x], x.shape)[0]
         self.count(pointwise.elementwise(op, x.shape))
         if inplace:
             self.record([x.storage], [])
-            return x
-        return self.allocate([x], x.shape)[0]
+            out = x
+        else:
+            out = self._laid_out(self.allocate([x], x.shape)[0], [x])
+        if not training:
+            return out
+        if inplace:
+            saved = original if original is not None else out
+        else:
+            saved = out if _ACTIVATION_SAVES[short] == "result" else x
+        out = Tensor(out.shape, out.storage, out.strides, view=x.view if inplace else False)
+        return self._node(f"{short}_backward", [x], [out], _d.activation_backward(op, saved), saved=[saved])[0]
 
     def relu(self, x, inplace=False):
         return self.unary(RELU, x, inplace)
@@ -288,8 +537,47 @@ class Program(Recorder):
         uses = [a] + ([b] if isinstance(b, Tensor) else [])
         if inplace:
             self.record([u.storage for u in uses], [])
-            return a
-        return self.allocate(uses, out_shape)[0]
+            out = a
+        else:
+            out = self._laid_out(self.allocate(uses, out_shape)[0], uses)
+        if self.tape is None or not any(needs_grad(u) for u in uses):
+            return out
+        return self._binary_node(op, a, b, out, inplace)
+
+    def _laid_out(self, out: Tensor, operands) -> Tensor:
+        """A training program's elementwise output with TensorIterator's strides (``cost/iterator_layout.py``)."""
+        if not self.iterator_layouts:
+            return out
+        strides = iterator_strides(out.shape, [(t.shape, t.strides) for t in operands])
+        return out if tuple(strides) == tuple(out.strides) else Tensor(out.shape, out.storage, strides)
+
+    def _binary_node(self, op: OpKind, a: Tensor, b, out: Tensor, inplace: bool) -> Tensor:
+        """AddBackward0/1 (the gradient to both), MulBackward0 (saves each operand where the other needs
+        a gradient), MulBackward1 / DivBackward1 (by a number)."""
+        what = f"Program.binary({op.name}{', inplace' if inplace else ''}"
+        if inplace and a.view:
+            raise TrainingError(f"{what}) on a view has no backward yet (autograd's CopySlices)")
+        if isinstance(b, Tensor):
+            inputs = [a, b]
+            if op is ADD:
+                backward, saved = _d.identity(), []
+            elif op is SUB:
+                backward, saved = _d.sub_backward(), []
+            elif op is MUL and not inplace:
+                backward = _d.mul_backward(a, b)
+                saved = ([a] if needs_grad(b) else []) + ([b] if needs_grad(a) else [])
+            else:
+                raise TrainingError(f"{what}) of two tensors has no backward yet")
+        else:
+            inputs, saved = [a], []
+            if op in (ADD, SUB):
+                backward = _d.identity()
+            elif op in (MUL, DIV):
+                backward = _d.scalar_backward(op, b)
+            else:
+                raise TrainingError(f"{what}) by a number has no backward yet")
+        out = Tensor(out.shape, out.storage, out.strides, view=a.view if inplace else False)
+        return self._node(f"{op.name.split('.', 1)[1]}_backward", inputs, [out], backward, saved=saved)[0]
 
     def add(self, a, b, inplace=False):
         return self.binary(ADD, a, b, inplace)
@@ -302,7 +590,10 @@ class Program(Recorder):
 
     def softmax(self, x: Tensor, dim: int) -> Tensor:
         self.count(pointwise.softmax(x.shape))
-        return self.allocate([x], x.shape)[0]
+        out = self.allocate([x], x.shape)[0]
+        if self.tape is None or not needs_grad(x):
+            return out
+        return self._node("SoftmaxBackward0", [x], [out], _d.softmax_backward(out), saved=[out])[0]
 
     # -- reductions and pooling --------------------------------------------------------------------
     def reduce(self, op: OpKind, x: Tensor, dims, keepdim=False) -> Tensor:
@@ -310,19 +601,35 @@ class Program(Recorder):
         dims = {normalize_dim(d, x.ndim) for d in _pair(dims, 1)}
         out_shape = tuple(1 if i in dims else s for i, s in enumerate(x.shape) if keepdim or i not in dims)
         self.count(pointwise.reduce(op, x.shape))
-        return self.allocate([x], out_shape)[0]
+        out = self.allocate([x], out_shape)[0]
+        if self.tape is None or not needs_grad(x):
+            return out
+        if op is REDUCE_MEAN:
+            backward = _d.mean_backward(x.shape, sorted(dims), keepdim)
+        elif op is REDUCE_SUM:
+            backward = _d.sum_backward(x.shape, sorted(dims), keepdim)
+        else:
+            raise TrainingError(f"Program.reduce({op.name}) has no backward yet")
+        return self._node(f"{op.name.split('.', 1)[1]}_backward", [x], [out], backward)[0]
 
     def max_dim(self, x: Tensor, dim: int, keepdim=False) -> Tensor:
         """torch.max(x, dim): writes values and int64 indices."""
         dim = normalize_dim(dim, x.ndim)
         out_shape = tuple(1 if i == dim else s for i, s in enumerate(x.shape) if keepdim or i != dim)
         self.count(pointwise.reduce(REDUCE_MAX, x.shape))
-        return self.allocate([x], out_shape, out_shape)[0]
+        values, indices = self.allocate([x], out_shape, out_shape)
+        if self.tape is None or not needs_grad(x):
+            return values
+        return self._node("MaxBackward0", [x], [values, indices], _d.max_dim_backward(x.shape, dim, keepdim, indices),
+                          saved=[indices])[0]
 
     def global_avg_pool(self, x: Tensor) -> Tensor:
         """adaptive_avg_pool2d(x, 1): aten runs it as a mean over H and W with keepdim."""
         self.count(pointwise.global_avg_pool(x.shape))
-        return self.allocate([x], (*x.shape[:2], 1, 1))[0]
+        out = self.allocate([x], (*x.shape[:2], 1, 1))[0]
+        if self.tape is None or not needs_grad(x):
+            return out
+        return self._node("MeanBackward1", [x], [out], _d.mean_backward(x.shape, [2, 3], True))[0]
 
     def _pool_shape(self, x, kernel, stride, padding, dilation=1, ceil_mode=False):
         kernel, stride, padding, dilation = (_pair(v) for v in (kernel, stride if stride else kernel, padding, dilation))
@@ -334,12 +641,20 @@ class Program(Recorder):
         """F.max_pool2d: aten.max_pool2d_with_indices writes the output and its int64 indices."""
         kernel, out_shape = self._pool_shape(x, kernel, stride, padding, dilation, ceil_mode)
         self.count(pointwise.pool(POOL_MAX, out_shape, kernel))
-        return self.allocate([x], out_shape, out_shape)[0]
+        out, indices = self.allocate([x], out_shape, out_shape)
+        if self.tape is None or not needs_grad(x):
+            return out
+        return self._node("MaxPool2DWithIndicesBackward0", [x], [out, indices],
+                          _d.pool_backward("max", x, out_shape, kernel, indices), saved=[x, indices])[0]
 
     def avg_pool2d(self, x: Tensor, kernel, stride=None, padding=0, ceil_mode=False) -> Tensor:
         kernel, out_shape = self._pool_shape(x, kernel, stride, padding, 1, ceil_mode)
         self.count(pointwise.pool(POOL_AVG, out_shape, kernel))
-        return self.allocate([x], out_shape)[0]
+        out = self.allocate([x], out_shape)[0]
+        if self.tape is None or not needs_grad(x):
+            return out
+        return self._node("AvgPool2DBackward0", [x], [out], _d.pool_backward("avg", x, out_shape, kernel),
+                          saved=[x])[0]
 
     def adaptive_avg_pool2d(self, x: Tensor, size) -> Tensor:
         """F.adaptive_avg_pool2d(x, size), ``None`` keeping a dim (nn.AdaptiveAvgPool2d((None, 1)),
@@ -354,12 +669,19 @@ class Program(Recorder):
             return self.global_avg_pool(x)
         out_shape = (*x.shape[:2], *out)
         self.count(pointwise.adaptive_avg_pool(x.shape, out_shape))
-        return self.allocate([x], out_shape)[0]
+        result = self.allocate([x], out_shape)[0]
+        if self.tape is None or not needs_grad(x):
+            return result
+        return self._node("AdaptiveAvgPool2DBackward0", [x], [result], _d.adaptive_avg_pool_backward(x, out_shape),
+                          saved=[x])[0]
 
     def interpolate(self, x: Tensor, size, mode="nearest") -> Tensor:
         out_shape = (*x.shape[:2], *_pair(size))
         self.count(pointwise.interpolate(mode, out_shape))
-        return self.allocate([x], out_shape)[0]
+        out = self.allocate([x], out_shape)[0]
+        if self.tape is None or not needs_grad(x):
+            return out
+        return self._node(f"Upsample_{mode}_Backward0", [x], [out], _d.interpolate_backward(mode, x.shape, out_shape))[0]
 
     def affine_grid(self, theta: Tensor, size) -> Tensor:
         """F.affine_grid(theta (N, 2, 3), size (N, C, H, W)) -> sampling grid (N, H, W, 2)."""
@@ -379,12 +701,20 @@ class Program(Recorder):
         out_shape = list(tensors[0].shape)
         out_shape[dim] = sum((t.shape[dim] for t in tensors), 0)
         self.count(pointwise.copy(out_shape))
-        return self.allocate(tensors, tuple(out_shape))[0]
+        out = self.allocate(tensors, tuple(out_shape))[0]
+        if self.tape is None:
+            return out
+        return self._node("CatBackward0", tensors, [out], _d.cat_backward([t.shape for t in tensors], dim))[0]
 
     def repeat(self, x: Tensor, reps) -> Tensor:
         out_shape = tuple(s * r for s, r in zip(x.shape, reps))
         self.count(pointwise.copy(out_shape))
-        return self.allocate([x], out_shape)[0]
+        out = self.allocate([x], out_shape)[0]
+        if self.tape is None or not needs_grad(x):
+            return out
+        if len(reps) != x.ndim or all(is_one(r) for r in reps):
+            raise TrainingError("Program.repeat has no backward yet for new leading dims or no repeat")
+        return self._node("RepeatBackward0", [x], [out], _d.repeat_backward(x.shape, reps))[0]
 
     def fill(self, shape) -> Tensor:
         """A new tensor filled with a constant (full / new_full / zeros)."""
@@ -408,13 +738,32 @@ class Program(Recorder):
                 self.mark_degenerate(f"a dim of size 1 spares the copy of a {x.shape} contiguous()")
             return x
         self.count(pointwise.copy(x.shape))
-        return self.allocate([x], x.shape)[0]
+        out = self.allocate([x], x.shape)[0]
+        return out if self.tape is None else self._node("CloneBackward0", [x], [out], _d.identity())[0]
 
     def slice(self, x: Tensor, dim: int, start, stop) -> Tensor:
         """``x[..., start:stop, ...]`` along ``dim``: a view with the same strides."""
         dim = normalize_dim(dim, x.ndim)
         shape = tuple(stop - start if i == dim else s for i, s in enumerate(x.shape))
-        return self._view(x, shape, x.strides)
+        if self.tape is not None and as_int(start) == 0 and _equal(stop, x.shape[dim]):
+            # Python indexing skips a slice over the whole dim (TensorIndexing.h applySlice): no autograd node
+            return _replace(self._view(x, shape, x.strides, backward=_d.identity()), grad_fn=x.grad_fn)
+        return self._view(x, shape, x.strides, backward=_d.slice_backward(x.shape))
+
+    def split(self, x: Tensor, sizes, dim: int) -> list:
+        """``torch.split(x, sizes, dim)`` with a list of sizes (aten.split_with_sizes): one op returning
+        a view per piece. Its backward (SplitWithSizesBackward0) is one ``cat`` of the pieces' gradients."""
+        dim = normalize_dim(dim, x.ndim)
+        self.record([x.storage], [])
+        pieces, start = [], 0
+        for size in sizes:
+            shape = tuple(size if i == dim else s for i, s in enumerate(x.shape))
+            pieces.append(Tensor(shape, x.storage, x.strides, view=True))
+            start = start + size
+        if self.tape is None or not needs_grad(x):
+            return pieces
+        return self._node("SplitWithSizesBackward0", [x], pieces, _d.split_backward(x.shape, dim),
+                          differentiable=len(pieces))
 
     def view(self, x: Tensor, shape) -> Tensor:
         """Any zero-copy reshape: view, permute, transpose, unsqueeze, squeeze, expand, slice."""
@@ -423,7 +772,7 @@ class Program(Recorder):
     def expand(self, x: Tensor, shape) -> Tensor:
         """``x.expand(shape)``: new leading dims and stretched dims of size 1 get stride 0; a view."""
         shape = tuple(shape)
-        return self._view(x, shape, expand_strides(x.shape, x.strides, shape))
+        return self._view(x, shape, expand_strides(x.shape, x.strides, shape), backward=_d.expand_backward(x.shape))
 
     def squeeze(self, x: Tensor, dim: int) -> Tensor:
         """``x.squeeze(dim)``: drops ``dim`` where it has size 1 (a view)."""
@@ -437,10 +786,15 @@ class Program(Recorder):
         dim = normalize_dim(dim, x.ndim)
         shape, strides = (*x.shape[:dim], *x.shape[dim + 1:]), (*x.strides[:dim], *x.strides[dim + 1:])
         self.record([x.storage], [])
-        return [Tensor(shape, x.storage, strides) for _ in range(x.shape[dim])]
+        pieces = [Tensor(shape, x.storage, strides, view=True) for _ in range(x.shape[dim])]
+        if self.tape is None or not needs_grad(x):
+            return pieces
+        return self._node("UnbindBackward0", [x], pieces, _d.unbind_backward(x.shape, dim), differentiable=len(pieces))
 
     def permute(self, x: Tensor, dims) -> Tensor:
-        return self._view(x, tuple(x.shape[d] for d in dims), tuple(x.strides[d] for d in dims))
+        dims = [normalize_dim(d, x.ndim) for d in dims]
+        return self._view(x, tuple(x.shape[d] for d in dims), tuple(x.strides[d] for d in dims),
+                          backward=_d.permute_backward(dims))
 
     def transpose(self, x: Tensor, d0: int, d1: int) -> Tensor:
         dims = list(range(x.ndim))
@@ -459,6 +813,8 @@ class Program(Recorder):
             return self._view(x, shape, strides)
         self.count(pointwise.copy(x.shape))
         copy = self.allocate([x], x.shape)[0]
+        if self.tape is not None:
+            copy = self._node("CloneBackward0", [x], [copy], _d.identity())[0]
         return self._view(copy, shape, contiguous_strides(shape))
 
     def unfold(self, x: Tensor, dim: int, size, step) -> Tensor:
@@ -480,21 +836,30 @@ class Program(Recorder):
         """F.pad with a constant (aten.constant_pad_nd): ``pads`` are (before, after) pairs starting
         from the last dim; every output element is written. Where every pad is 0, ATen returns
         ``x.clone()``, which keeps the layout of a dense ``x`` (a permuted view stays permuted);
-        otherwise the output is contiguous."""
+        otherwise the output is contiguous, or channels last where ``x``'s strides read as channels last
+        (``layout.is_channels_last_2d``)."""
         shape = list(x.shape)
         for i in range(len(pads) // 2):
             shape[x.ndim - 1 - i] = shape[x.ndim - 1 - i] + pads[2 * i] + pads[2 * i + 1]
         self.count(pointwise.copy(shape))
         out = self.allocate([x], tuple(shape))[0]
-        if all(as_int(p) == 0 for p in pads) and _dense(x.shape, x.strides):
+        if all(as_int(p) == 0 for p in pads) and is_dense(x.shape, x.strides):
             out = Tensor(out.shape, out.storage, tuple(x.strides))
-        return out
+        elif is_channels_last_2d(x.shape, x.strides):            # at::empty(suggest_memory_format(self))
+            out = Tensor(out.shape, out.storage, channels_last_strides(out.shape))
+        if self.tape is None or not needs_grad(x):
+            return out
+        return self._node("ConstantPadNdBackward0", [x], [out], _d.pad_backward(x.shape, pads))[0]
 
     def roll(self, x: Tensor, shifts, dims) -> Tensor:
         """torch.roll (aten.roll, one op for any number of dims): a contiguous copy with the same shape
-        (Swin's cyclic shift); the shifts do not change what is counted."""
+        (Swin's cyclic shift); the shifts do not change what is counted. Its backward (RollBackward0)
+        rolls the gradient back: the same op."""
         self.count(pointwise.copy(x.shape))
-        return self.allocate([x], x.shape)[0]
+        out = self.allocate([x], x.shape)[0]
+        if self.tape is None or not needs_grad(x):
+            return out
+        return self._node("RollBackward0", [x], [out], _d.roll_backward(shifts, dims))[0]
 
     def index(self, x: Tensor, index: Tensor) -> Tensor:
         """``x[index]`` with one integer index tensor on dim 0 (aten.index): a gather of
@@ -502,7 +867,10 @@ class Program(Recorder):
         ``table[index.view(-1)]``)."""
         out_shape = (*index.shape, *x.shape[1:])
         self.count(pointwise.copy(out_shape))
-        return self.allocate([x, index], out_shape)[0]
+        out = self.allocate([x, index], out_shape)[0]
+        if self.tape is None or not needs_grad(x):
+            return out
+        return self._node("IndexBackward0", [x], [out], _d.index_backward(x.shape, index), saved=[index])[0]
 
     def index_select(self, x: Tensor, dim: int, index: Tensor) -> Tensor:
         """torch.index_select(x, dim, index) with a 1-D index (aten.index_select): a contiguous gather
@@ -517,7 +885,8 @@ class Program(Recorder):
         """``x[index]`` along ``dim`` (aten.select, e.g. torchvision Swin's ``q, k, v = qkv[0], qkv[1],
         qkv[2]``): a view without that dim."""
         dim = normalize_dim(dim, x.ndim)
-        return self._view(x, (*x.shape[:dim], *x.shape[dim + 1:]), (*x.strides[:dim], *x.strides[dim + 1:]))
+        return self._view(x, (*x.shape[:dim], *x.shape[dim + 1:]), (*x.strides[:dim], *x.strides[dim + 1:]),
+                          backward=_d.select_backward(x.shape))
 
     def slice_step(self, x: Tensor, dim: int, start, step) -> Tensor:
         """``x[..., start::step, ...]`` along ``dim`` (aten.slice with a step; 0 <= start): a view of
@@ -529,7 +898,8 @@ class Program(Recorder):
         size = ceil_div(x.shape[dim] - start, step)
         shape = tuple(size if i == dim else s for i, s in enumerate(x.shape))
         stride = None if x.strides[dim] is None else x.strides[dim] * step
-        return self._view(x, shape, (*x.strides[:dim], stride, *x.strides[dim + 1:]))
+        return self._view(x, shape, (*x.strides[:dim], stride, *x.strides[dim + 1:]),
+                          backward=_d.slice_backward(x.shape))
 
     def setitem_scalar(self, x: Tensor, index) -> Tensor:
         """``x[index] = number`` (Tensor.__setitem__ with a Python number), ``index`` one Python slice
@@ -537,6 +907,9 @@ class Program(Recorder):
         (aten.lift_fresh: a fresh one-element storage), each slice a view (aten.slice) unless it starts
         at 0 and stops at or past the end (PyTorch skips those), then aten.fill_ writes the view's
         elements in place. Concrete sizes only; returns ``x``."""
+        if self.tape is not None and needs_grad(x):
+            raise TrainingError("Program.setitem_scalar has no backward yet (an in-place fill of a tensor that "
+                                "needs a gradient)")
         value = self.allocate([], ())[0]
         view = x
         for dim, piece in enumerate(index):

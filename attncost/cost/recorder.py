@@ -39,11 +39,18 @@ class OpRecord(NamedTuple):
 
 @dataclass(slots=True)
 class Tensor:
-    """A symbolic tensor: its shape, strides and the storage it lives in. Treated as immutable."""
+    """A symbolic tensor: its shape, strides and the storage it lives in. Treated as immutable.
+
+    In a training program (``Program(training=True)``) ``grad_fn`` is the autograd edge that produced
+    it, ``(node, output index)`` (:mod:`attncost.cost.autograd`), None where no gradient flows; ``view``
+    says it is a view op's result rather than the fresh output of the op that wrote its storage
+    (what decides whether autograd's AccumulateGrad can take a gradient as ``.grad`` without a copy)."""
 
     shape: tuple
     storage: object
     strides: tuple = None
+    grad_fn: object = None
+    view: bool = False
 
     def __post_init__(self):
         if self.strides is None:
@@ -58,8 +65,8 @@ class Tensor:
         return len(self.shape)
 
 
-class Checkpoint(NamedTuple):
-    """How much a recorder held at one moment (see ``Recorder.checkpoint``)."""
+class Snapshot(NamedTuple):
+    """How much a recorder held at one moment (see ``Recorder.snapshot``)."""
 
     records: int
     params: int
@@ -81,6 +88,7 @@ class Recorder:
         self._pending_counts: dict = {}
         self._pending_params = 0
         self.records: list[OpRecord] = []
+        self.substitute: dict = {}           # storage -> the storage read in its place (a checkpoint's recompute)
 
     # -- bookkeeping for forward descriptions ------------------------------------------------------
     @contextlib.contextmanager
@@ -108,20 +116,26 @@ class Recorder:
         self._liveness.add_input(t.storage, t.numel)
         return t
 
-    def param(self, name: str | None, elements) -> None:
-        """Register a learnable parameter; the same name is counted once (weight sharing)."""
+    def param(self, name: str | None, elements) -> tuple:
+        """Register a learnable parameter; the same name is counted once (weight sharing). Returns its
+        full name (the scope + its own name)."""
         name = (*self._scope, name if name is not None else f"_param{next(self._anonymous)}")
         if name in self._params:
             if not equal(self._params[name], elements):
                 raise ValueError(f"parameter {name!r} reused with another size")
-            return
+            return name
         self._params[name] = elements
         self._pending_params += elements
+        return name
 
     def parameter(self, name: str | None, shape) -> Tensor:
         """A parameter used directly as an operand (e.g. CCNet's gamma); never counts as memory."""
-        self.param(name, numel(shape))
-        return Tensor(tuple(shape), ("param", name))
+        full_name = self.param(name, numel(shape))
+        return self.parameter_tensor(Tensor(tuple(shape), ("param", name)), full_name)
+
+    def parameter_tensor(self, t: Tensor, full_name: tuple) -> Tensor:
+        """The Tensor standing for parameter ``full_name`` (a training Program attaches its gradient leaf)."""
+        return t
 
     def buffer(self, name: str, shape) -> Tensor:
         """A registered buffer used as an operand (e.g. an attention mask): a constant of the module,
@@ -150,6 +164,8 @@ class Recorder:
     def record(self, uses, allocations) -> None:
         """One executed op: liveness, plus a record carrying the counts and parameters since the last.
         ``uses`` are storages read, ``allocations`` (storage, elements) pairs written fresh."""
+        if self.substitute:
+            uses = [self.substitute.get(u, u) for u in uses]
         self._liveness.record(uses, allocations)
         self.records.append(OpRecord(len(self.records), self._scope_key, self._pending_counts,
                                      self._pending_params, tuple(uses), tuple(allocations)))
@@ -168,7 +184,7 @@ class Recorder:
     def alias(self, x: Tensor, shape, strides) -> Tensor:
         """One op returning a view of ``x`` (same storage) with ``shape`` and ``strides``."""
         self.record([x.storage], [])
-        return Tensor(tuple(shape), x.storage, tuple(strides))
+        return Tensor(tuple(shape), x.storage, tuple(strides), view=True)
 
     # -- what replay needs -------------------------------------------------------------------------
     @property
@@ -176,13 +192,21 @@ class Recorder:
         """Counts or parameters registered since the last record (not yet carried by one)."""
         return bool(self._pending_counts) or self._pending_params != 0
 
-    def checkpoint(self) -> Checkpoint:
-        return Checkpoint(len(self.records), len(self._params), len(self._attention), len(self._reasons))
+    def snapshot(self) -> Snapshot:
+        return Snapshot(len(self.records), len(self._params), len(self._attention), len(self._reasons))
 
-    def params_since(self, checkpoint: Checkpoint) -> list:
-        """(name, elements) of the parameters registered after ``checkpoint``."""
-        names = itertools.islice(self._params, checkpoint.params, None)     # dicts keep insertion order
+    def params_since(self, snapshot: Snapshot) -> list:
+        """(name, elements) of the parameters registered after ``snapshot``."""
+        names = itertools.islice(self._params, snapshot.params, None)     # dicts keep insertion order
         return [(name, self._params[name]) for name in names]
+
+    def storage_elements(self, storage):
+        """Elements of a storage the input or a recorded op allocated (None for parameters, buffers)."""
+        return self._liveness.size.get(storage)
+
+    def peak_elements(self, keep=()):
+        """Peak live elements over every step so far, the storages ``keep`` live to the end."""
+        return self._liveness.peak(keep)
 
     def tracks(self, storage) -> bool:
         """Whether ``storage`` is the input or was allocated by a recorded op."""

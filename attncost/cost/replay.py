@@ -39,13 +39,15 @@ class Replays:
         """``fn(*inputs)``, writing its ops into the recorder; a later call with the same ``key``
         (which must determine everything ``fn`` does: the inputs' shapes and strides included)
         replays the recorded ops instead, under the current scope, with fresh storages."""
+        if getattr(self.recorder, "tape", None) is not None:
+            return fn(*inputs)          # a training program: every op builds its autograd node, none replayed
         template = self.templates.get(key)
         if template is not None:
             replayed = self._replay(template, inputs)
             return replayed if replayed is not None else fn(*inputs)
         rec = self.recorder
         clean = not rec.pending
-        before, prefix = rec.checkpoint(), rec.scope_key
+        before, prefix = rec.snapshot(), rec.scope_key
         out = fn(*inputs)
         if clean and not rec.pending:
             self.templates[key] = self._capture(before, prefix, inputs, out)

@@ -11,6 +11,11 @@ document of ``network`` or ``compare`` (the schema of docs/JSON.md).
   what the units are;
 - **JSON, CSV**: exact numbers always. CSV starts with the metadata as ``# key: value`` comment lines
   (``pandas.read_csv(path, comment="#")`` skips them), then one header line and the rows.
+
+A document with a training step (``mode: train``, docs/TRAINING.md) reads the same way, with its
+``training`` object as lines under the table (options, forward/backward/step counts, memory); a
+``compare`` of training steps has too many columns for a terminal, so its table and markdown are
+transposed: one row per quantity, one column per module (CSV and JSON keep one row per module).
 """
 
 from __future__ import annotations
@@ -167,7 +172,7 @@ def render(rows: list[dict], fmt: OutputStyle | OutputFormat | str = OutputForma
 JSON_ONLY = ("scope", "own")
 #: fields the lines under a result's table say otherwise (the table, the total row, the summary)
 _CAPTION_SKIP = {"schema_version", "command", "rows", "modules", "totals", "attention_share", "incomplete",
-                 "unsupported_ops", "group_by", "reported"}
+                 "unsupported_ops", "group_by", "reported", "training"}
 _CAPTION_HEAD = ("network", "shape", "convention", "dtype")
 #: the CSV comment lines leave out only the rows themselves
 _CSV_SKIP = ("rows", "modules")
@@ -217,8 +222,42 @@ def summary(doc: dict, units: Units | str = Units.HUMAN) -> list[tuple[str, str]
     reported = doc.get("reported")
     if reported:
         items.append(("reported top-1", reported_text(reported)))
+    if doc.get("training"):
+        items += training_lines(doc["training"], doc.get("convention"), units)
     items += [(key.replace("_", " "), _cell(value, units)) for key, value in doc.items()
               if key not in _CAPTION_SKIP and key not in _CAPTION_HEAD and value is not None]
+    return items
+
+
+#: the memory of a training step, as the lines under a table name it
+_TRAINING_MEMORY = (("saved_activation_bytes", "saved for backward"),
+                    ("activation_peak_bytes", "activations + gradients at peak"), ("parameter_bytes", "parameters"),
+                    ("gradient_bytes", "gradients"), ("master_weight_bytes", "master weights"),
+                    ("optimizer_state_bytes", "optimizer state"))
+
+
+def training_lines(training: dict, convention=None, units: Units | str = Units.HUMAN) -> list[tuple[str, str]]:
+    """A document's ``training`` object as lines: its options, and where it has them, the step's
+    forward, backward and total counts and its memory (``train peak`` last: the whole step's peak)."""
+    units = Units(units)
+    options = f"{training['optimizer']}, {training['precision']}"
+    if training.get("checkpoint"):
+        options += f", checkpointed: {', '.join(training['checkpoint'])}"
+    if training.get("train_only"):
+        options += f", only {', '.join(training['train_only'])} trained"
+    if "trainable_params" in training:
+        options += f", {_count(training['trainable_params'], units)} trainable params"
+    if training.get("counted_by"):
+        options += f" ({'one step traced' if training['counted_by'] == 'traced' else 'from the formula'})"
+    items = [("training", options)]
+    if "step_flops" in training:
+        conv = f" ({convention})" if convention else ""
+        items.append(("training step", "; ".join(
+            f"{phase} {_count(training[f'{phase}_macs'], units)} MACs, "
+            f"{_count(training[f'{phase}_flops'], units)} FLOPs" for phase in ("forward", "backward", "step")) + conv))
+        memory = ", ".join(f"{label} {_bytes(training[key], units)}" for key, label in _TRAINING_MEMORY
+                           if training.get(key))
+        items.append(("training memory", f"{memory}; train peak {_bytes(training['train_peak_bytes'], units)}"))
     return items
 
 
@@ -270,7 +309,36 @@ def total_row(doc: dict, rows: list[dict]) -> dict | None:
     totals, group_by = doc.get("totals"), doc.get("group_by")
     if not totals or not rows or doc.get("modules") is not None or group_by not in rows[0]:
         return None
-    return {key: ("total" if key == group_by else totals.get(key)) for key in rows[0]}
+    known = {**(doc.get("training") or {}), **totals}
+    return {key: ("total" if key == group_by else known.get(key)) for key in rows[0]}
+
+
+def transposed(rows: list[dict], key: str) -> list[dict]:
+    """Rows of alternatives (one per ``rows[i][key]``) as one row per quantity: ``{quantity: header,
+    <key value>: value, ...}``; each value printed by its quantity's column kind (:func:`columns.cell`)."""
+    names = [str(row[key]) for row in rows]
+    quantities = [k for k in (rows[0] if rows else {}) if k != key and k not in JSON_ONLY]
+    return [{"quantity": q, **{name: row.get(q) for name, row in zip(names, rows)}} for q in quantities]
+
+
+#: how a transposed table labels its quantities (others: :func:`columns.header`)
+QUANTITY_LABELS = {"macs": "inference MACs", "flops": "inference FLOPs", "activation_bytes": "inference activations",
+                   "peak_bytes": "inference peak", "attention_map_bytes": "attention map",
+                   "flops_vs_first": "inference FLOPs / first", "forward_macs": "forward MACs",
+                   "forward_flops": "forward FLOPs", "backward_macs": "backward MACs",
+                   "backward_flops": "backward FLOPs",
+                   "step_macs": "step MACs", "step_flops": "step FLOPs", "trainable_params": "trainable params",
+                   "saved_activation_bytes": "saved for backward",
+                   "activation_peak_bytes": "activations + gradients peak", "parameter_bytes": "parameters",
+                   "gradient_bytes": "gradients", "master_weight_bytes": "master weights",
+                   "optimizer_state_bytes": "optimizer state", "train_peak_bytes": "train peak (whole step)"}
+
+
+def _transposed_table(rows: list[dict], key: str, style: OutputStyle) -> str:
+    names = [str(row[key]) for row in rows]
+    body = [[QUANTITY_LABELS.get(line["quantity"], columns.header(line["quantity"]))]
+            + [columns.cell(line["quantity"], line[n], style.units) for n in names] for line in transposed(rows, key)]
+    return grid(body, ["quantity", *names], style.format is OutputFormat.MARKDOWN, ["left"] + ["right"] * len(names))
 
 
 def render_result(doc: dict, fmt: OutputStyle | OutputFormat | str = OutputFormat.TABLE, *,
@@ -292,7 +360,11 @@ def render_result(doc: dict, fmt: OutputStyle | OutputFormat | str = OutputForma
     legend = units_line(list(rows[0]) if rows else ["params"], style.units)
     if legend:
         items.append(("", legend))
-    text = _table(rows, style, total_row(doc, rows)) + "\n\n" + _footer(items, markdown)
+    if doc.get("command") == "compare" and doc.get("training") and rows:
+        table = _transposed_table(rows, "module", style)
+    else:
+        table = _table(rows, style, total_row(doc, rows))
+    text = table + "\n\n" + _footer(items, markdown)
     if warning:
         text += f"\n\n**{warning}**" if markdown else f"\n\n{warning}"
     return text

@@ -18,7 +18,10 @@ from __future__ import annotations
 
 import enum
 import math
+import re
 from fractions import Fraction
+
+from ..errors import AttncostError
 
 
 class Units(str, enum.Enum):
@@ -135,3 +138,26 @@ def percent(share: float) -> str:
     """A share in 0..1 as a percentage with :data:`RATIO_DIGITS` significant digits: ``0.0902`` ->
     ``"9.02%"``, ``0.00171`` -> ``"0.171%"``, ``0`` -> ``"0%"``."""
     return f"{ratio(100 * float(share))}%"
+
+
+#: what a byte size may be written in (:func:`parse_bytes`): binary and decimal prefixes, bytes
+BYTE_UNITS = {"": 1, "b": 1, "kib": 2 ** 10, "mib": 2 ** 20, "gib": 2 ** 30, "tib": 2 ** 40, "pib": 2 ** 50,
+              "kb": 10 ** 3, "mb": 10 ** 6, "gb": 10 ** 9, "tb": 10 ** 12, "pb": 10 ** 15}
+_BYTE_SIZE = re.compile(r"^([0-9]+(?:\.[0-9]+)?)\s*([a-z]*)$")
+
+
+def parse_bytes(text, what: str = "--budget") -> int:
+    """A memory size as people write it, to bytes: ``16GiB`` (2^30), ``1.5 GB`` (10^9), ``512MiB``,
+    ``17179869184`` (bytes); case-insensitive, ASCII digits. A fraction of a byte rounds down. The
+    inverse of :func:`human_bytes` (its ``393.0 KiB`` reads back to within its rounding)."""
+    if isinstance(text, int) and not isinstance(text, bool):
+        if text < 1:
+            raise AttncostError(f"{what} {text!r} must be a positive number of bytes, e.g. 16GiB")
+        return text
+    match = _BYTE_SIZE.match(str(text).strip().lower()) if isinstance(text, str) and text.isascii() else None
+    if match is None or match.group(2) not in BYTE_UNITS:
+        raise AttncostError(f"{what} {text!r} must be a size such as 16GiB, 1.5GB, 512MiB or a number of bytes")
+    value = Fraction(match.group(1)) * BYTE_UNITS[match.group(2)]
+    if value < 1 or value > 2 ** 64:
+        raise AttncostError(f"{what} {text!r} must be between 1 byte and 16 EiB")
+    return int(value)

@@ -6,7 +6,7 @@ from typing import Callable
 
 from ..version import __version__
 from ..shapes import format_shape
-from . import accuracy, latency, modules, networks
+from . import accuracy, latency, modules, networks, training
 from .page import Page, esc
 from .verdict import verdict
 
@@ -40,6 +40,9 @@ def report_steps(spec) -> list[tuple[str, Callable]]:
     for shape in spec.shapes if spec.modules else ():
         add("kinds", f"op kinds and memory at {format_shape(shape)}",
             lambda page, s=shape: modules.op_kinds_and_memory(spec, s, page))
+    for shape in spec.shapes if spec.modules and spec.training else ():
+        add("training", f"training step at {format_shape(shape)}",
+            lambda page, s=shape: training.modules_section(spec, s))
     if spec.networks:
         walked: list = []
         network_shape = spec.network_input
@@ -47,6 +50,8 @@ def report_steps(spec) -> list[tuple[str, Callable]]:
             steps.append((f"walking {choice.label}",
                           lambda page, c=choice: walked.append((c, networks.walk_network(c, network_shape)))))
         add("networks", "attention share and overhead", lambda page: _share(spec, walked, network_shape, found, page))
+        if spec.training:
+            add("training", "training step of the networks", lambda page: training.networks_section(spec, walked))
         add("networks", "reported accuracy against cost", lambda page: _accuracy(spec, walked, found, page))
         sunbursts: list = []
         for i, choice in enumerate(spec.networks):
@@ -101,6 +106,8 @@ SECTIONS = (
     ("kinds", "Cost by op kind and memory", ""),
     ("networks", "Networks", "Walked by attncost's graph walker (exactly what the tracer counts on the "
                              "PyTorch network)."),
+    ("training", "Training", "Forward and backward of one training step next to inference, and what it holds "
+                             "in memory (docs/TRAINING.md)."),
     ("latency", "Latency", ""),
 )
 
@@ -123,6 +130,8 @@ def build_report(spec, progress: Callable[[int, int, str], None] | None = None) 
             "shapes": ", ".join(format_shape(s) for s in spec.shapes) or "-",
             "networks": (", ".join(n.label for n in spec.networks) + f" at {format_shape(spec.network_input)}"
                          if spec.networks else "-"),
+            **({"training": f"{spec.training.optimizer.value}, {spec.training.precision.name}"} if spec.training
+               else {}),
             "attncost": __version__}
     page = Page(spec.title, meta)
     steps = report_steps(spec)

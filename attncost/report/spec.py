@@ -12,6 +12,7 @@ A spec is a YAML file (loaded safely) such as ``specs/attention-review.yaml``::
       - {network: resnet50}
       - {network: resnet50-v1, attention: {module: cbam, where: every_block}, alias: CBAM-R50}
     latency: {lut: ../lut.json, measurements: ../validation.json}
+    training: {optimizer: adam, precision: bf16}   # a training section (docs/TRAINING.md); {} for the defaults
 
 Every error names the file and the line of the offending key or list item. Paths inside a spec are
 relative to the spec file's folder. The same spec can be built from command-line options
@@ -25,7 +26,7 @@ from pathlib import Path
 
 from .. import catalogue, specfile
 from ..cost import Convention
-from ..crossings import METRICS
+from ..crossings import METRICS, TrainingOptions, training_options
 from ..errors import AttncostError
 from ..networks import definition, load_spec, spec_from_node
 from ..query import typed_hp
@@ -33,7 +34,8 @@ from ..shapes import DTYPE_BYTES, format_shape
 from ..symbols import H, W
 
 MAX_SWEEP = 8192        # the largest H = W of a sweep: every size from lo to hi is evaluated
-SPEC_KEYS = ("title", "convention", "dtype", "modules", "shapes", "sweep", "networks", "input", "latency")
+SPEC_KEYS = ("title", "convention", "dtype", "modules", "shapes", "sweep", "networks", "input", "latency", "training")
+TRAINING_KEYS = ("optimizer", "precision", "checkpoint", "train_only")
 MODULE_KEYS = ("module", "alias", "hp")
 SWEEP_KEYS = ("channels", "range", "metric")
 LATENCY_KEYS = ("lut", "measurements")
@@ -85,6 +87,7 @@ class ReportSpec:
     network_input: tuple = (1, 3, 224, 224)
     conventions: tuple = ()                             # every convention the tables show FLOPs under
     inputs: tuple = ()                                  # the files the spec names (an output must not be one)
+    training: TrainingOptions | None = None             # a training section with these options, or none
 
     def __post_init__(self):
         if not self.conventions:
@@ -117,16 +120,19 @@ def load_report_spec(path) -> ReportSpec:
         _run_network(item, choice, network_input)
     latency = _latency(fields["latency"], path.parent) if "latency" in fields else Latency()
     title = fields["title"].text("title") if "title" in fields else path.stem
+    training = _training(fields["training"]) if "training" in fields else None
     inputs = tuple(p for p in (latency.lut, latency.measurements) if p is not None) + tuple(
         path.parent / str(item.value) for item in network_items
         if item.is_scalar and str(item.value).endswith((".yaml", ".yml")))
     return ReportSpec(title, str(path), conventions[0], dtype, modules, shapes, sweep, networks, latency, network_input,
-                      conventions, inputs)
+                      conventions, inputs, training)
 
 
 def spec_from_options(modules: list[str], shapes: list, convention="full", networks: list[str] = (),
-                      title: str | None = None, lut: str | None = None, measurements: str | None = None) -> ReportSpec:
-    """The spec ``attncost report --modules ... --shape ...`` describes, validated like a file's."""
+                      title: str | None = None, lut: str | None = None, measurements: str | None = None,
+                      training: TrainingOptions | None = None) -> ReportSpec:
+    """The spec ``attncost report --modules ... --shape ...`` describes, validated like a file's;
+    ``training`` (``--mode train`` and its options) adds the training section."""
     choices = []
     for name in modules:
         entry = catalogue.get(name)
@@ -140,7 +146,24 @@ def spec_from_options(modules: list[str], shapes: list, convention="full", netwo
     _check_latency_files(latency)
     return ReportSpec(title or "attncost report: " + ", ".join(shown),
                       "command line", Convention(convention), "float32", tuple(choices), tuple(shapes), sweep, nets,
-                      latency)
+                      latency, training=training)
+
+
+def _training(node) -> TrainingOptions:
+    """``training: {optimizer: adam, precision: bf16, checkpoint: [...], train_only: [...]}`` (every key
+    optional; ``{}``: SGD in fp32, everything trained)."""
+    fields = node.mapping("training", known=TRAINING_KEYS) if node.node is not None else {}
+    values = {}
+    for key in ("optimizer", "precision"):
+        if key in fields:
+            values[key] = fields[key].text(f"training {key}")
+    for key in ("checkpoint", "train_only"):
+        if key in fields:
+            given = fields[key]
+            items = given.items(f"training {key}") if given.is_list else [given]
+            values[key] = [item.text(f"training {key}") for item in items]
+    with node.at():
+        return training_options(**values)
 
 
 def _default_channels(shapes) -> tuple:

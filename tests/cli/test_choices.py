@@ -11,10 +11,19 @@ from attncost.cli.main import cli
 from attncost.cost import Convention
 from attncost.format import FORMATS
 from attncost.lut import calibrate, harness, runtime, table
-from attncost.shapes import DTYPE_BYTES, MODES
+from attncost.api import MODES
+from attncost.cost.training_cost import PRECISIONS, Optimizer
+from attncost.shapes import DTYPE_BYTES
 
 CONVENTIONS = tuple(c.value for c in Convention)
+#: the training step's choices (--mode train), on every command that takes them
+TRAINING = {key: value for command in ("compare", "crossover", "network", "report", "fit")
+            for key, value in (((command, "mode"), MODES), ((command, "optimizer"), tuple(o.value for o in Optimizer)),
+                               ((command, "precision"), tuple(PRECISIONS)))}
 EXPECTED = {
+    **TRAINING,
+    ("fit", "vary"): tuple(crossings.VARY),
+    ("fit", "dtype"): tuple(DTYPE_BYTES),
     ("list", "family"): tuple(catalogue.FAMILIES),
     ("compare", "dtype"): tuple(DTYPE_BYTES),
     ("crossover", "vary"): tuple(crossings.VARY),
@@ -22,7 +31,6 @@ EXPECTED = {
     ("network", "where"): tuple(networks.POLICIES),
     ("network", "group_by"): tuple(graph.GROUP_BY),
     ("network", "network_dtype"): tuple(DTYPE_BYTES),
-    ("network", "mode"): MODES,
     ("formula", "mode"): MODES,
     ("report", "convention"): CONVENTIONS,
     ("lut build", "timing"): tuple(harness.TIMINGS),

@@ -291,7 +291,7 @@ SPACE = "specs/singlepath-tiny.yaml"
     (["network", "resnet50", "--blocks", "1"], ("--blocks", "--attn")),
     (["network", "resnet50", "--where", "after_stage"], ("--where", "--attn")),
     (["network", "resnet50", "--where", "every_block"], ("--where", "--attn")),      # given, even as the default
-    (["network", "resnet50", "--mode", "eval"], ("--mode",)),
+    (["network", "resnet50", "--mode", "train-forward"], ("--mode",)),
     (["network", "resnet50", "--depth", "2", "--group-by", "kind"], ("--group-by", "--depth")),
     (["network", "resnet50", "--attn", "se,", "--stages", "3"], ("--attn", "empty name")),
     (["formula", "se", "--mode", "eval"], ("--mode",)),

@@ -16,6 +16,7 @@ from torch import nn
 
 from attncost.cost import Program
 from attncost.cost.compare import differences
+from attncost.cost.layout import channels_last_strides, contiguous_strides, is_channels_last_2d
 from attncost.trace import trace_module
 
 FAST = settings(max_examples=30, deadline=None)
@@ -126,3 +127,28 @@ def test_index_select_of_a_parameter(shape, dim, picks):
     traced, _, unsupported = trace_module(Fn(lambda _x, r: torch.index_select(r, dim, index), [relative]),
                                           torch.randn(2, 3), allow_unsupported=True)
     assert not unsupported and not differences(g.finish(out), traced)
+
+
+@FAST
+@given(shape=st.lists(st.integers(1, 3), min_size=4, max_size=4), perm_seed=st.integers(0, 23))
+def test_channels_last_reading_is_what_pad_follows(shape, perm_seed):
+    # torch's own choice is the oracle: constant_pad_nd allocates its output in suggest_memory_format(x)
+    perm = list(range(4))
+    for i in range(3, 0, -1):
+        j = perm_seed % (i + 1)
+        perm[i], perm[j] = perm[j], perm[i]
+    x = torch.randn(*shape).permute(*perm)
+    padded = F.pad(x, (0, 1))
+    torch_channels_last = padded.stride() == channels_last_strides(tuple(padded.shape))
+    assert is_channels_last_2d(tuple(x.shape), x.stride()) == torch_channels_last or (
+        padded.stride() == contiguous_strides(tuple(padded.shape)) == channels_last_strides(tuple(padded.shape)))
+
+
+def test_a_1c11_map_read_channels_last_pads_channels_last():
+    # (1, 1, 1, 2) permuted to (1, 2, 1, 1) with C innermost: torch reads it channels last, so the padded
+    # (1, 2, 1, 2) is laid out N, H, W, C: strides (H W C, 1, W C, C) = (4, 1, 4, 2)
+    x = torch.randn(1, 1, 1, 2).permute(2, 3, 1, 0)
+    assert F.pad(x, (0, 1)).stride() == (4, 1, 4, 2)
+    g = Program()
+    out = g.pad(g.permute(g.input((1, 1, 1, 2)), (2, 3, 1, 0)), (0, 1))
+    assert out.strides == (4, 1, 4, 2)

@@ -35,7 +35,7 @@ def test_tokens_patterns_modes_and_dtypes():
     by_path = attncost.analyze(zoo.Blocks(), [(2, 6, 32)], attention_modules="blocks.*.attn")
     assert marked["attention_share"]["macs"] == by_path.network.attention_share("macs")["macs"]
     assert marked["attention_share"]["params"] == by_path.network.attention_share("macs")["params"] > 0
-    train = network(f"{ZOO}:build_blocks", "--shape", "2x6x32", "--exact-shape", "--mode", "train")
+    train = network(f"{ZOO}:build_blocks", "--shape", "2x6x32", "--exact-shape", "--mode", "train-forward")
     assert train["mode"] == "train" and train["totals"]["flops"] > plain["totals"]["flops"]
     half = network(f"{ZOO}:build_blocks", "--shape", "2x6x32", "--exact-shape", "--dtype", "float16")
     assert half["dtype"] == "float16" and 2 * half["totals"]["peak_bytes"] == plain["totals"]["peak_bytes"]

@@ -9,18 +9,9 @@ from attncost import catalogue
 from attncost.verify import check_config, check_symbolic, sample_config
 from attncost.verify.verify import SYMBOLIC_HINT_SHAPES
 
+from picks import HypothesisPick  # tests/verify/picks.py
+
 ENTRIES = [e.name for e in catalogue.entries()]
-
-
-class HypothesisPick:
-    def __init__(self, draw):
-        self._draw = draw
-
-    def integer(self, lo, hi):
-        return self._draw(st.integers(lo, hi))
-
-    def choice(self, seq):
-        return self._draw(st.sampled_from(list(seq)))
 
 
 @pytest.mark.parametrize("name", ENTRIES)

@@ -103,12 +103,12 @@ def sk(g: Program, x: Tensor, *, branches, groups, r, min_hidden, stride) -> Ten
     attention = g.softmax(g.view(logits, (n, branches, c, 1)), 1)
     g.mark_attention_map(attention)
 
-    def branch_weight():                                               # a[:, m] -> (N, C, 1, 1)
-        return g.view(g.view(attention, (n, c, 1)), (n, c, 1, 1))
+    def branch_weight(m):                                              # a[:, m] -> (N, C, 1, 1)
+        return g.view(g.select(attention, 1, m), (n, c, 1, 1))
 
-    out = g.mul(features[0], branch_weight())                          # Scale
-    for u in features[1:]:
-        out = g.add(g.mul(u, branch_weight()), out)                    # Axpy: a * x + y
+    out = g.mul(features[0], branch_weight(0))                         # Scale
+    for m, u in enumerate(features[1:], start=1):
+        out = g.add(g.mul(u, branch_weight(m)), out)                   # Axpy: a * x + y
     return out
 
 
@@ -146,7 +146,7 @@ def split_attention(g: Program, x: Tensor, *, radix, cardinality, reduction) -> 
     y = g.conv(x, c * radix, 3, padding=1, groups=cardinality * radix, bias=False, name="conv")
     y = g.relu(g.batch_norm(y, name="bn0"), inplace=True)
     if radix > 1:
-        splits = [g.view(y, (n, c, h, w)) for _ in range(radix)]    # torch.split along channels
+        splits = g.split(y, [c] * radix, 1)                             # torch.split along channels
         gap = g.add(splits[0], 0)                                      # sum() starts from 0
         for s in splits[1:]:
             gap = g.add(gap, s)
@@ -166,7 +166,7 @@ def split_attention(g: Program, x: Tensor, *, radix, cardinality, reduction) -> 
     attention = g.view(attention, (n, c * radix, 1, 1))
     if radix == 1:
         return g.mul(attention, y)
-    weights = [g.view(attention, (n, c, 1, 1)) for _ in range(radix)]  # torch.split
+    weights = g.split(attention, [c] * radix, 1)                        # torch.split
     products = [g.mul(a, s) for a, s in zip(weights, splits)]
     out = g.add(products[0], 0)
     for p in products[1:]:

@@ -56,7 +56,8 @@ def _cbam_channel_attention(g: Program, x: Tensor, r) -> Tensor:
     n, c, h, w = x.shape
     hidden = fdiv(c, r)
     total = None
-    for pooled in (g.avg_pool2d(x, (h, w), (h, w)), g.max_pool2d(x, (h, w), (h, w))):
+    for pool in (g.avg_pool2d, g.max_pool2d):                   # each pool just before its MLP, as the code runs
+        pooled = pool(x, (h, w), (h, w))
         y = g.view(pooled, (n, c))                              # Flatten
         y = g.linear(y, hidden, name="mlp1")
         y = g.relu(y)
@@ -291,8 +292,8 @@ def coord_attention(g: Program, x: Tensor, *, r) -> Tensor:
     y = g.cat([x_h, x_w], 2)                                                # (N, C, H + W, 1)
     y = g.conv(y, mip, 1, name="conv1")
     y = _h_swish(g, g.batch_norm(y, name="bn1"))
-    f_h = g.slice(y, 2, 0, h)                                               # torch.split(y, [h, w], dim=2)
-    f_w = g.permute(g.slice(y, 2, h, h + w), (0, 1, 3, 2))                  # (N, mip, 1, W)
+    f_h, f_w = g.split(y, [h, w], 2)                                        # torch.split(y, [h, w], dim=2)
+    f_w = g.permute(f_w, (0, 1, 3, 2))                                      # (N, mip, 1, W)
     a_h = g.mark_attention_map(g.sigmoid(g.conv(f_h, c, 1, name="conv_h")))   # (N, C, H, 1)
     a_w = g.mark_attention_map(g.sigmoid(g.conv(f_w, c, 1, name="conv_w")))   # (N, C, 1, W)
     return g.mul(g.mul(x, a_w), a_h)                                        # identity * a_w * a_h

@@ -416,7 +416,7 @@ def cgnl(g: Program, x: Tensor, *, inter_channels, groups, kernel, order, use_sc
     gx = g.conv(x, planes, 1, bias=False, name="g")
     if groups > 1:
         group_shape = (n, fdiv(planes, groups), h, w)
-        ts, ps, gs = ([g.view(v, group_shape) for _ in range(groups)] for v in (t, p, gx))
+        ts, ps, gs = (g.split(v, [group_shape[1]] * groups, 1) for v in (t, p, gx))      # torch.split(v, size, 1)
         y = g.cat([_cgnl_kernel(g, ts[i], ps[i], gs[i], kernel, order, use_scale) for i in range(groups)], 1)
     else:
         y = _cgnl_kernel(g, t, p, gx, kernel, order, use_scale)

@@ -70,7 +70,7 @@ def _window_msa(g: Program, windows: Tensor, heads, qkv_bias, m, mask: Tensor | 
         g.mark_degenerate("C / heads = 1 changes which copies aten makes")
     qkv = g.linear(windows, 3 * c, bias=qkv_bias, name="qkv")                        # (B_, M^2, 3C)
     qkv = g.permute(g.reshape(qkv, (b_, length, 3, heads, d)), (2, 0, 3, 1, 4))   # (3, B_, heads, M^2, d)
-    q, k, v = g.unbind(qkv, 0)
+    q, k, v = (g.select(qkv, 0, i) for i in range(3))                              # qkv[0], qkv[1], qkv[2]
     # q * scale: TensorIterator keeps q's memory order (B_, M^2, heads, d), so the product is written
     # in that order and viewed back; matmul then copies it, as it copies k and v
     q = g.permute(g.mul(g.permute(q, (0, 2, 1, 3)), power(d, -1, 2)), (0, 2, 1, 3))

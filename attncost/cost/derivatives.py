@@ -1,0 +1,375 @@
+"""The backward of each Program op, as autograd runs it on the CPU: the formulas of PyTorch's
+``tools/autograd/derivatives.yaml`` and the helpers they call (``torch/csrc/autograd/FunctionsManual.cpp``),
+written against the Program's own op methods so that their counts, allocations and reads are the ones
+the training tracer records. No torch.
+
+Each ``*_backward`` returns the node's ``backward(program, grads, needs)``: ``grads`` the gradients
+of the op's outputs, ``needs`` which inputs want one; it returns one gradient (or None) per input. The
+order of the ops inside a node is the order the generated ``Functions.cpp`` runs them in (seen in
+the tracer's records): ``mul`` and ``bmm`` compute the second operand's gradient first, ``addmm`` and
+``mm`` the first's. Counts of the fused backward ops come from :mod:`attncost.ops.backward`.
+"""
+
+from __future__ import annotations
+
+from ..ops import backward as bwd, conv as products
+from ..ops.pointwise import DIV, NEG, REDUCE_SUM, OpKind, copy as copy_counts
+from .autograd import TrainingError, sum_to
+from ..algebra import as_int
+from .layout import is_one
+
+
+def _short(kind: OpKind) -> str:
+    return kind.name.split(".", 1)[1]
+
+
+def identity():
+    """CloneBackward0, AddBackward0 (alpha 1): the gradient passes to every input as it is."""
+    def run(g, grads, needs):
+        return [grads[0]] * len(needs)
+    return run
+
+
+def conv_backward(x, w_shape, out_shape, bias: bool, transposed: bool = False):
+    """ConvolutionBackward0: one ``convolution_backward`` (reads grad, input, weight) writing the
+    gradients ``output_mask`` asks for: input, weight, bias."""
+    def run(g, grads, needs):
+        want_bias = bias and needs[2]
+        g.count(bwd.conv_backward(x.shape, w_shape, out_shape, grad_input=needs[0], grad_weight=needs[1],
+                                  grad_bias=want_bias, transposed=transposed))
+        shapes = [s for s, want in ((x.shape, needs[0]), (w_shape, needs[1]), ((w_shape[0],), want_bias)) if want]
+        written = iter(g.allocate([grads[0], x], *shapes))
+        return [next(written) if want else None for want in (needs[0], needs[1], want_bias)][:len(needs)]
+    return run
+
+
+def norm_backward(kind: str, x, mean, rstd, affine: bool, affine_shape):
+    """NativeBatchNormBackward0 (training) / NativeLayerNormBackward0 / NativeGroupNormBackward0: one
+    ``native_<kind>_norm_backward`` reading grad, input and the saved statistics, writing the input
+    gradient and, as ``output_mask`` asks, the weight and bias gradients (``affine_shape`` each)."""
+    def run(g, grads, needs):
+        want_affine = affine and any(needs[1:])
+        g.count(bwd.norm_backward(kind, x.shape, affine, grad_input=needs[0], grad_affine=want_affine))
+        shapes = [x.shape] if needs[0] else []
+        shapes += [tuple(affine_shape)] * sum(1 for want in needs[1:] if want)
+        written = iter(g.allocate([grads[0], x, mean, rstd], *shapes))
+        return [next(written) if want else None for want in needs]
+    return run
+
+
+def activation_backward(kind: OpKind, saved):
+    """``<name>_backward(grad, saved)`` (ReLU's ``threshold_backward``): one output of the grad's shape."""
+    def run(g, grads, needs):
+        grad = grads[0]
+        g.count(bwd.activation_backward(_short(kind), grad.shape))
+        return [g.allocate([grad, saved], grad.shape)[0]]
+    return run
+
+
+def sub_backward():
+    """SubBackward0: self's gradient is the grad, other's ``-grad`` (a ``neg``)."""
+    def run(g, grads, needs):
+        grad = grads[0]
+        return [grad, g.unary(NEG, grad) if needs[1] else None]
+    return run
+
+
+def mul_backward(a, b):
+    """MulBackward0: other's gradient ``grad * self`` first, then self's ``grad * other``."""
+    def run(g, grads, needs):
+        grad = grads[0]
+        grad_b = g.mul(grad, a) if needs[1] else None
+        grad_a = g.mul(grad, b) if needs[0] else None
+        return [grad_a, grad_b]
+    return run
+
+
+def scalar_backward(op: OpKind, scalar):
+    """MulBackward1 / DivBackward1: ``grad * scalar`` / ``grad / scalar``."""
+    def run(g, grads, needs):
+        return [g.binary(op, grads[0], scalar)]
+    return run
+
+
+def softmax_backward(out):
+    """SoftmaxBackward0: ``_softmax_backward_data(grad, result)``."""
+    def run(g, grads, needs):
+        grad = grads[0]
+        g.count(bwd.softmax_backward(grad.shape))
+        return [g.allocate([grad, out], grad.shape)[0]]
+    return run
+
+
+def _restore_dims(g, grad, x_shape, dims, keepdim):
+    """``sum_backward``'s first half: the reduced dims put back (one unsqueeze each, views), then expand."""
+    if not keepdim:
+        for d in sorted(dims):
+            shape = (*grad.shape[:d], 1, *grad.shape[d:])
+            grad = g.view(grad, shape)
+    return g.expand(grad, x_shape)
+
+
+def sum_backward(x_shape, dims, keepdim):
+    """SumBackward1: the gradient unsqueezed and expanded back (views only)."""
+    def run(g, grads, needs):
+        return [_restore_dims(g, grads[0], x_shape, dims, keepdim)]
+    return run
+
+
+def mean_backward(x_shape, dims, keepdim):
+    """MeanBackward1: ``sum_backward(...) / numel`` of the reduced dims (an out-of-place div)."""
+    count = 1
+    for d in dims:
+        count = count * x_shape[d]
+
+    def run(g, grads, needs):
+        return [g.binary(DIV, _restore_dims(g, grads[0], x_shape, dims, keepdim), count)]
+    return run
+
+
+def max_dim_backward(x_shape, dim, keepdim, indices):
+    """MaxBackward0: ``value_selecting_reduction_backward``: grad and indices unsqueezed (views), a
+    ``new_zeros`` of the input's shape, ``scatter`` of the grad into it (out of place)."""
+    def run(g, grads, needs):
+        grad, index = grads[0], indices
+        if not keepdim:
+            grad = g.view(grad, (*grad.shape[:dim], 1, *grad.shape[dim:]))
+            index = g.view(index, (*index.shape[:dim], 1, *index.shape[dim:]))
+        zeros = g.new_zeros(grad, x_shape)
+        g.count(bwd.scatter(x_shape, index.shape, inplace=False))
+        return [g.allocate([zeros, index, grad], x_shape)[0]]
+    return run
+
+
+def pool_backward(mode: str, x, out_shape, kernel, indices=None):
+    """MaxPool2DWithIndicesBackward0 (reads grad, input, indices) / AvgPool2DBackward0 (grad, input)."""
+    def run(g, grads, needs):
+        grad = grads[0]
+        g.count(bwd.pool_backward(mode, x.shape, out_shape, kernel))
+        uses = [grad, x] + ([indices] if indices is not None else [])
+        return [g.allocate(uses, x.shape)[0]]
+    return run
+
+
+def adaptive_avg_pool_backward(x, out_shape):
+    """AdaptiveAvgPool2DBackward0: ``_adaptive_avg_pool2d_backward(grad, self)``."""
+    def run(g, grads, needs):
+        grad = grads[0]
+        g.count(bwd.adaptive_pool_backward("avg", x.shape, out_shape))
+        return [g.allocate([grad, x], x.shape)[0]]
+    return run
+
+
+def interpolate_backward(mode: str, x_shape, out_shape):
+    """UpsampleNearest2DBackward0 / UpsampleBilinear2DBackward0 / UpsampleBicubic2DBackward0:
+    ``upsample_<mode>2d_backward(grad, output_size, input_size)`` (sizes only, nothing saved)."""
+    def run(g, grads, needs):
+        grad = grads[0]
+        g.count(bwd.interpolate_backward(mode, x_shape, out_shape))
+        return [g.allocate([grad], x_shape)[0]]
+    return run
+
+
+def repeat_backward(x_shape, reps):
+    """RepeatBackward0: ``repeat_backward`` (FunctionsManual.cpp): the grad reshaped to (repeat, size)
+    pairs where a dim repeats, then one sum over the repeat dims."""
+    grad_size, sum_dims = [], []
+    for size, rep in zip(x_shape, reps):
+        if not is_one(rep):
+            grad_size.append(rep)
+            sum_dims.append(len(grad_size) - 1)
+        grad_size.append(size)
+
+    def run(g, grads, needs):
+        grad = g.reshape(grads[0], grad_size)
+        return [g.reduce(REDUCE_SUM, grad, sum_dims) if sum_dims else grad]
+    return run
+
+
+def split_backward(x_shape, dim):
+    """SplitWithSizesBackward0: ``split_with_sizes_backward``: the pieces' gradients concatenated (one
+    ``cat``; a piece without a gradient would be zeros first)."""
+    def run(g, grads, needs):
+        if any(grad is None for grad in grads):
+            raise TrainingError("split: a piece without a gradient (its zeros) has no backward yet")
+        return [g.cat(list(grads), dim)]
+    return run
+
+
+def unbind_backward(x_shape, dim):
+    """UnbindBackward0: ``unbind_backward``: the pieces' gradients stacked along ``dim`` (one ``stack``,
+    a copy of every element; a piece without a gradient would be zeros first)."""
+    def run(g, grads, needs):
+        if any(grad is None for grad in grads):
+            raise TrainingError("unbind: a piece without a gradient (its zeros) has no backward yet")
+        g.count(copy_counts(x_shape))
+        return [g.allocate(list(grads), x_shape)[0]]
+    return run
+
+
+def pad_backward(x_shape, pads):
+    """ConstantPadNdBackward0: ``constant_pad_nd(grad, -pads)``; with no positive pad ATen narrows the
+    gradient (views) and clones it (``clone`` keeps its dims' order: ``pad`` of zero pads)."""
+    def run(g, grads, needs):
+        grad = grads[0]
+        if any(as_int(p) is None or as_int(p) < 0 for p in pads):
+            raise TrainingError("pad: the gradient of a negative or symbolic pad has no backward yet")
+        for i in range(len(pads) // 2):
+            dim = grad.ndim - 1 - i
+            grad = g.slice(grad, dim, pads[2 * i], pads[2 * i] + x_shape[dim])
+        return [g.pad(grad, [0] * len(pads))]
+    return run
+
+
+def roll_backward(shifts, dims):
+    """RollBackward0: ``grad.roll(-shifts, dims)``."""
+    def run(g, grads, needs):
+        return [g.roll(grads[0], shifts, dims)]
+    return run
+
+
+def index_backward(x_shape, index):
+    """IndexBackward0: ``index_backward``: ``new_zeros`` of the input's shape, then ``index_put`` of
+    the gradient into it with ``accumulate=True`` (out of place: a new tensor)."""
+    def run(g, grads, needs):
+        grad = grads[0]
+        zeros = g.new_zeros(grad, x_shape)
+        g.count(bwd.index_backward(x_shape, grad.shape))
+        return [g.allocate([zeros, index, grad], x_shape)[0]]
+    return run
+
+
+def cat_backward(shapes, dim):
+    """CatBackward0: ``cat_tensors_backward``: one slice (a view) of the grad per input."""
+    def run(g, grads, needs):
+        grad, start, out = grads[0], 0, []
+        for shape in shapes:
+            stop = start + shape[dim]
+            out.append(g.slice(grad, dim, start, stop))
+            start = stop
+        return out
+    return run
+
+
+def reshape_backward(x_shape):
+    """ViewBackward0 / UnsafeViewBackward0 / (un)squeeze: ``grad.reshape(self.sizes())``, a view
+    where the grad's strides allow one, else a copy."""
+    def run(g, grads, needs):
+        return [g.reshape(grads[0], x_shape)]
+    return run
+
+
+def expand_backward(x_shape):
+    """ExpandBackward0: ``at::sum_to(grad, self.sizes())``."""
+    def run(g, grads, needs):
+        return [sum_to(g, grads[0], x_shape)]
+    return run
+
+
+def permute_backward(dims):
+    """PermuteBackward0: the inverse permutation (a view)."""
+    inverse = [0] * len(dims)
+    for i, d in enumerate(dims):
+        inverse[d] = i
+
+    def run(g, grads, needs):
+        return [g.permute(grads[0], inverse)]
+    return run
+
+
+def slice_backward(x_shape):
+    """SliceBackward0: ``slice_backward``: a zeroed tensor of the input's shape, the grad copied in."""
+    def run(g, grads, needs):
+        grad = grads[0]
+        g.count(bwd.slice_backward(x_shape))
+        return [g.allocate([grad], x_shape)[0]]
+    return run
+
+
+def select_backward(x_shape):
+    """SelectBackward0: ``select_backward``: a zeroed tensor of the input's shape, the grad copied in."""
+    def run(g, grads, needs):
+        grad = grads[0]
+        g.count(bwd.select_backward(x_shape))
+        return [g.allocate([grad], x_shape)[0]]
+    return run
+
+
+def transpose_param():
+    """TBackward0 of a weight's ``t()`` in F.linear: ``grad.t()`` (a view)."""
+    def run(g, grads, needs):
+        grad = grads[0]
+        return [g.permute(grad, (1, 0))]
+    return run
+
+
+def _mm(g, a, b, param_operand: bool):
+    """``a.mm(b)``: counted as the tracer's ``mm`` handler counts it, ``mac.linear`` when ``b`` is a
+    parameter (or a view of one), else ``mac.matmul``."""
+    out_shape = (a.shape[0], b.shape[1])
+    if param_operand:
+        g.count(products.linear(a.shape, out_shape, False))
+    else:
+        g.count(products.matmul(a.shape, b.shape, out_shape))
+    return g.allocate([a, b], out_shape)[0]
+
+
+def addmm_backward(x, w_shape):
+    """AddmmBackward0 / MmBackward0 of F.linear (``x @ W.t() + b``): the input's gradient
+    ``grad.mm(W)`` (``mm_mat1_backward``: mat2.t() is the parameter), then W.t()'s,
+    ``grad.t().mm(x).t()`` (``mm_mat2_backward``'s column-major branch: W.t() is column-major);
+    the bias's is the grad itself, summed to (out,) by the engine. Inputs: bias (optional), x, W.t()."""
+    def run(g, grads, needs):
+        grad = grads[0]
+        *bias_need, x_need, w_need = needs
+        weight = _Param(w_shape)
+        grad_x = _mm(g, grad, weight, True) if x_need else None
+        grad_wt = None
+        if w_need:
+            grad_wt = g.permute(_mm(g, g.permute(grad, (1, 0)), x, False), (1, 0))
+        return ([grad] if bias_need else []) + [grad_x, grad_wt]
+    return run
+
+
+class _Param:
+    """A parameter operand in a backward product: read, never tracked (parameters are not memory)."""
+
+    __slots__ = ("shape", "storage")
+
+    def __init__(self, shape):
+        self.shape, self.storage = tuple(shape), ("param", None)
+
+
+def mm_backward(a, b):
+    """MmBackward0 of two activations: ``mm_mat1_backward`` (``grad.mm(b.t())``), then
+    ``mm_mat2_backward`` (``a.t().mm(grad)``), each with its column-major branch."""
+    def run(g, grads, needs):
+        grad = grads[0]
+        grad_a = grad_b = None
+        if needs[0]:
+            if _column_major(a):
+                grad_a = g.permute(_mm(g, b, g.permute(grad, (1, 0)), False), (1, 0))
+            else:
+                grad_a = _mm(g, grad, g.permute(b, (1, 0)), False)
+        if needs[1]:
+            if _column_major(b):
+                grad_b = g.permute(_mm(g, g.permute(grad, (1, 0)), a, False), (1, 0))
+            else:
+                grad_b = _mm(g, g.permute(a, (1, 0)), grad, False)
+        return [grad_a, grad_b]
+    return run
+
+
+def _column_major(t) -> bool:
+    return t.strides[0] == 1 and t.strides[1] == t.shape[0]
+
+
+def bmm_backward(a, b):
+    """BmmBackward0: mat2's gradient ``self.transpose(1, 2).bmm(grad)`` first, then self's
+    ``grad.bmm(mat2.transpose(1, 2))``."""
+    def run(g, grads, needs):
+        grad = grads[0]
+        grad_b = g.bmm(g.transpose(a, 1, 2), grad) if needs[1] else None
+        grad_a = g.bmm(grad, g.transpose(b, 1, 2)) if needs[0] else None
+        return [grad_a, grad_b]
+    return run

@@ -1,0 +1,73 @@
+"""The strides of an elementwise op's output, as ATen's TensorIterator lays it out. No torch.
+
+A training program follows this rule for its elementwise ops (``Program(training=True)``): the
+gradients autograd computes take their layouts from the forward's tensors (``torch.ones_like`` keeps
+a dense output's layout, an elementwise op keeps its operands'), and a layout decides whether a
+later ``reshape`` is a view or a copy. Inference programs keep their contiguous outputs (their
+counts are proven against the tracer as they are).
+
+Followed: ``aten/src/ATen/TensorIterator.cpp``, ``compute_fast_setup_type`` (every operand
+contiguous: contiguous; every operand non-overlapping and dense with the same strides: those) and
+``reorder_dimensions`` (otherwise: dims ordered by the operands' strides, first operand first,
+broadcast dims skipped, equal strides broken by size), then dense strides in that order.
+"""
+
+from __future__ import annotations
+
+from ..algebra import as_int
+from .layout import contiguous_strides, is_contiguous, is_dense
+
+
+def _ints(values):
+    out = [as_int(v) if v is not None else None for v in values]
+    return None if any(v is None for v in out) else out
+
+
+def iterator_strides(out_shape, operands) -> tuple:
+    """Output strides of an elementwise op over ``operands`` ((shape, strides) each, broadcast to
+    ``out_shape``); contiguous where a size is symbolic."""
+    shape = _ints(out_shape)
+    ops = []
+    for op_shape, op_strides in operands:
+        sizes, steps = _ints(op_shape), _ints(op_strides) if op_strides is not None else None
+        if sizes is None or steps is None or shape is None:
+            return contiguous_strides(out_shape)
+        lead = len(shape) - len(sizes)
+        padded = [0] * lead + [0 if s == 1 and o != 1 else st for s, st, o in zip(sizes, steps, shape[lead:])]
+        ops.append((sizes, steps, padded, lead == 0 and sizes == shape))
+    if all(is_contiguous(s, st) for s, st, _, _ in ops):
+        return contiguous_strides(out_shape)
+    first = ops[0]
+    if all(full for *_, full in ops) and all(st == first[1] for _, st, _, _ in ops) and is_dense(shape, first[1]):
+        return tuple(first[1])
+    ndim = len(shape)
+    perm = list(range(ndim - 1, -1, -1))           # perm[0] is the fastest-moving dim
+
+    def should_swap(dim0, dim1) -> int:
+        for _, _, strides, _ in ops:
+            s0, s1 = strides[dim0], strides[dim1]
+            if s0 == 0 or s1 == 0:
+                continue
+            if s0 < s1:
+                return -1
+            if s0 > s1:
+                return 1
+            if shape[dim0] > shape[dim1]:
+                return 1
+        return 0
+
+    for i in range(1, ndim):
+        dim1 = i
+        for dim0 in range(i - 1, -1, -1):
+            comparison = should_swap(perm[dim0], perm[dim1])
+            if comparison > 0:
+                perm[dim0], perm[dim1] = perm[dim1], perm[dim0]
+                dim1 = dim0
+            elif comparison < 0:
+                break
+    strides = [0] * ndim
+    running = 1
+    for dim in perm:
+        strides[dim] = running
+        running *= shape[dim]
+    return tuple(strides)
