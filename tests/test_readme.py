@@ -59,6 +59,7 @@ PRINTS = {
     "attncost network resnet50 --attn cbam --mode train --train-only attention:*":
         ["2.533 M trainable params", "training step:", "saved for backward"],
     "attncost compare nonlocal --shape 2x64x14x14 --mode train --checkpoint nonlocal": ["98.00 KiB"],
+    "attncost verify se cbam nonlocal --mode train --samples 5": ["se", "cbam", "nonlocal", "pass"],
     "attncost crossover nonlocal ccnet --shape 32x512xHxW --mode train --metric peak": ["crossing: H = 80"],
     "attncost fit nonlocal --shape 32x512xHxW --budget 16GiB --mode train --optimizer adam":
         ["H=W = 109", "15.29 GiB"],

@@ -32,6 +32,7 @@ EXPECTED = {
     ("network", "group_by"): tuple(graph.GROUP_BY),
     ("network", "network_dtype"): tuple(DTYPE_BYTES),
     ("formula", "mode"): MODES,
+    ("verify", "mode"): MODES,
     ("report", "convention"): CONVENTIONS,
     ("lut build", "timing"): tuple(harness.TIMINGS),
     ("lut build", "statistic"): tuple(harness.STATISTICS),

@@ -308,6 +308,13 @@ SPACE = "specs/singlepath-tiny.yaml"
     (["lut", "predict", SPACE, "--device-profile", "p.json", "--layout", "singlepath"], ("--layout", "-o")),
     (["lut", "build", SPACE, "-o", "t.json", "--calibrate-archs", "0", "--fit", "scale+offset"],
      ("--fit", "--calibrate-archs 0")),
+    # verify proves the step's counts and elements: the options of the training step change none of them
+    (["verify", "se", "--mode", "train", "--samples", "1", "--optimizer", "adam"], ("--optimizer", "verify")),
+    (["verify", "se", "--mode", "train", "--samples", "1", "--precision", "bf16"], ("--precision", "verify")),
+    (["verify", "se", "--mode", "train", "--samples", "1", "--checkpoint", "attention:*"], ("--checkpoint", "verify")),
+    (["verify", "se", "--mode", "train", "--samples", "1", "--train-only", "conv*"], ("--train-only", "verify")),
+    (["verify", "se", "--samples", "1", "--optimizer", "sgd"], ("--optimizer", "verify")),   # given, even as a default
+    (["verify", "se", "--mode", "train-forward", "--samples", "1"], ("--mode train-forward", "FILE.py:FN")),
 ])
 def test_an_option_that_would_do_nothing_is_a_one_line_error(args, names, tmp_path, monkeypatch):
     import shutil

@@ -8,6 +8,7 @@ import csv
 import io
 import json
 import re
+import shlex
 import subprocess
 import sys
 import textwrap
@@ -313,7 +314,7 @@ def _readme_commands() -> list[list[str]]:
 
     text = (Path(__file__).resolve().parents[2] / "README.md").read_text()
     found = re.findall(r"^ {4}(?:.*&& )?attncost ((?:compare|network) [^#\n]*?)(?:\s{2,}#.*)?$", text, re.MULTILINE)
-    return [c.split() for c in dict.fromkeys(found) if ".py:" not in c and "--format json" not in c
+    return [shlex.split(c) for c in dict.fromkeys(found) if ".py:" not in c and "--format json" not in c
             and "--format csv" not in c]
 
 
