@@ -161,10 +161,11 @@ def _obeys_layout(grad) -> bool:
         is_one(size) and stride == 0 for size, stride in zip(grad.shape, grad.strides))
 
 
-def _accumulate_grad(program, grad, held: set, kept: list) -> None:
+def _accumulate_grad(program, grad, held: bool, kept: list) -> None:
     """AccumulateGrad (first gradient of a leaf): the gradient itself becomes ``.grad`` (one ``detach``)
-    unless someone else holds it or its layout is not the parameter's; then a copy is."""
-    if id(grad) not in held and _obeys_layout(grad):
+    unless someone else holds it (``held``: torch/csrc/autograd/functions/accumulate_grad.h steals it
+    only where ``use_count() <= 1``) or its layout is not the parameter's; then a copy is."""
+    if not held and _obeys_layout(grad):
         program.record([grad.storage], [])
         kept.append(grad.storage)
         return
@@ -193,9 +194,10 @@ def run_backward(program, roots) -> list:
                 seen.add(id(nxt))
                 stack.append(nxt)
     buffers: dict = {}
+    holders = _Holders()
     for t, g in roots:
         if t.grad_fn is not None:
-            _deliver(program, buffers, t.grad_fn, g)
+            _deliver(program, buffers, t.grad_fn, g, holders)
     ready = [(-n.seq, n) for n in {id(n): n for n in nodes}.values() if dependencies.get(n, 0) == 0]
     heapq.heapify(ready)
     kept: list = []
@@ -203,9 +205,11 @@ def run_backward(program, roots) -> list:
     while ready:
         _, node = heapq.heappop(ready)
         grads = buffers.pop(node, None) or [None] * node.outputs
+        for g in grads:
+            holders.release(g)
         if isinstance(node, Leaf):
             if grads[0] is not None:
-                _accumulate_grad(program, grads[0], held, kept)
+                _accumulate_grad(program, grads[0], id(grads[0]) in held or holders.holds(grads[0]), kept)
             continue
         needs = [e is not None for e in node.edges]
         if node.region is not None and node.saves and not node.region.recomputed:
@@ -218,18 +222,46 @@ def run_backward(program, roots) -> list:
             if edge is None:
                 continue
             if g is not None:
-                _deliver(program, buffers, edge, g)
+                _deliver(program, buffers, edge, g, holders)
             dependencies[edge[0]] -= 1
             if dependencies[edge[0]] == 0:
                 heapq.heappush(ready, (-edge[0].seq, edge[0]))
     return kept
 
 
-def _deliver(program, buffers: dict, edge, grad) -> None:
+class _Holders:
+    """How many input-buffer slots hold each gradient object now: an op whose backward passes its
+    gradient on unchanged (an add's, a clone's) hands one tensor to several nodes, and a leaf reached
+    while another slot still holds it cannot take it as ``.grad``."""
+
+    def __init__(self):
+        self._held: dict = {}           # id -> [tensor, slots]: the tensor kept so that its id stays its own
+
+    def hold(self, grad) -> None:
+        entry = self._held.setdefault(id(grad), [grad, 0])
+        entry[1] += 1
+
+    def release(self, grad) -> None:
+        entry = self._held.get(id(grad)) if grad is not None else None
+        if entry is not None:
+            entry[1] -= 1
+            if entry[1] == 0:
+                del self._held[id(grad)]
+
+    def holds(self, grad) -> bool:
+        return id(grad) in self._held
+
+
+def _deliver(program, buffers: dict, edge, grad, holders: _Holders) -> None:
     """``InputBuffer::add``: the first gradient of a slot is kept, each later one added (out of place)."""
     node, slot = edge
     slots = buffers.setdefault(node, [None] * node.outputs)
-    slots[slot] = grad if slots[slot] is None else program.add(slots[slot], grad)
+    if slots[slot] is None:
+        slots[slot] = grad
+    else:
+        holders.release(slots[slot])
+        slots[slot] = program.add(slots[slot], grad)
+    holders.hold(slots[slot])
 
 
 def saved_elements(program, tape: Tape):

@@ -13,10 +13,12 @@ the tracer's records): ``mul`` and ``bmm`` compute the second operand's gradient
 from __future__ import annotations
 
 from ..ops import backward as bwd, conv as products
-from ..ops.pointwise import DIV, NEG, REDUCE_SUM, OpKind, copy as copy_counts
+from ..ops.pointwise import COMPARE, DIV, MUL, NEG, POW, REDUCE_SUM, WHERE, OpKind, copy as copy_counts, elementwise
 from .autograd import TrainingError, sum_to
 from ..algebra import as_int
 from .layout import is_one
+from .recorder import Tensor
+from ..ops.shapes import numel
 
 
 def _short(kind: OpKind) -> str:
@@ -30,15 +32,16 @@ def identity():
     return run
 
 
-def conv_backward(x, w_shape, out_shape, bias: bool, transposed: bool = False):
+def conv_backward(x, w_shape, out_shape, bias: bool, transposed: bool = False, weight=None):
     """ConvolutionBackward0: one ``convolution_backward`` (reads grad, input, weight) writing the
-    gradients ``output_mask`` asks for: input, weight, bias."""
+    gradients ``output_mask`` asks for: input, weight, bias. ``weight``: a computed weight tensor
+    (``Program.conv_with_weight``), read like the input; a parameter is not memory."""
     def run(g, grads, needs):
         want_bias = bias and needs[2]
         g.count(bwd.conv_backward(x.shape, w_shape, out_shape, grad_input=needs[0], grad_weight=needs[1],
                                   grad_bias=want_bias, transposed=transposed))
         shapes = [s for s, want in ((x.shape, needs[0]), (w_shape, needs[1]), ((w_shape[0],), want_bias)) if want]
-        written = iter(g.allocate([grads[0], x], *shapes))
+        written = iter(g.allocate([grads[0], x] + ([weight] if weight is not None else []), *shapes))
         return [next(written) if want else None for want in (needs[0], needs[1], want_bias)][:len(needs)]
     return run
 
@@ -171,18 +174,24 @@ def interpolate_backward(mode: str, x_shape, out_shape):
 
 
 def repeat_backward(x_shape, reps):
-    """RepeatBackward0: ``repeat_backward`` (FunctionsManual.cpp): the grad reshaped to (repeat, size)
-    pairs where a dim repeats, then one sum over the repeat dims."""
+    """RepeatBackward0: ``repeat_backward`` (FunctionsManual.cpp): one sum over dim 0 per new leading
+    dim, then, where a dim repeats, the grad reshaped to (repeat, size) pairs and one sum over the
+    repeat dims (nothing where no dim repeats)."""
+    lead = len(reps) - len(x_shape)
     grad_size, sum_dims = [], []
-    for size, rep in zip(x_shape, reps):
+    for size, rep in zip(x_shape, reps[lead:]):
         if not is_one(rep):
             grad_size.append(rep)
             sum_dims.append(len(grad_size) - 1)
         grad_size.append(size)
 
     def run(g, grads, needs):
-        grad = g.reshape(grads[0], grad_size)
-        return [g.reduce(REDUCE_SUM, grad, sum_dims) if sum_dims else grad]
+        grad = grads[0]
+        for _ in range(lead):
+            grad = g.reduce(REDUCE_SUM, grad, 0)
+        if sum_dims:
+            grad = g.reduce(REDUCE_SUM, g.reshape(grad, grad_size), sum_dims)
+        return [grad]
     return run
 
 
@@ -372,4 +381,178 @@ def bmm_backward(a, b):
         grad_b = g.bmm(g.transpose(a, 1, 2), grad) if needs[1] else None
         grad_a = g.bmm(grad, g.transpose(b, 1, 2)) if needs[0] else None
         return [grad_a, grad_b]
+    return run
+
+
+def as_strided_backward(base, view):
+    """AsStridedBackward0: of ``as_strided_`` (``view`` the restrided ``base``), and the grad_fn autograd
+    regenerates for a view after an in-place op on it (``VariableHooks::grad_fn``,
+    torch/csrc/autograd/variable.cpp, without view replay): ``as_strided_backward`` (FunctionsManual.cpp) on geometries that do not overlap: ``new_zeros``
+    of the storage's size (a dense base: its elements), an ``as_strided`` of the view's geometry,
+    ``copy_`` of the grad into it, an ``as_strided`` of the base's geometry (the gradient)."""
+    elements = numel(base.shape)
+
+    def run(g, grads, needs):
+        grad = grads[0]
+        g.count(copy_counts((elements,)))
+        storage = g.allocate([grad], (elements,))[0]
+        g.alias(storage, view.shape, view.strides)
+        g.count(copy_counts(view.shape))
+        g.record([storage.storage, grad.storage], [])
+        return [g.alias(storage, base.shape, base.strides)]
+    return run
+
+
+def copy_slices_backward(base, view, fn):
+    """CopySlices (torch/csrc/autograd/functions/tensor.cpp), the base's grad_fn after an in-place op
+    on its view ``view``, wrapping that op's own backward ``fn``: a ``new_empty_strided`` of the base's
+    geometry, ``copy_`` of the grad into it, an ``as_strided`` of the view's geometry (grad_slice),
+    ``fn`` run on ``grad_slice.clone(contiguous)``, and, where the base wants a gradient, ``copy_`` of
+    fn's first gradient back into grad_slice: the base's gradient is the whole tensor; the other
+    inputs get fn's."""
+    def run(g, grads, needs):
+        grad = grads[0]
+        result = g.allocate([grad], base.shape)[0]
+        result = Tensor(base.shape, result.storage, tuple(base.strides))
+        g.count(copy_counts(base.shape))
+        g.record([result.storage, grad.storage], [])
+        grad_slice = g.alias(result, view.shape, view.strides)
+        g.count(copy_counts(view.shape))
+        clone = g.allocate([grad_slice], view.shape)[0]
+        res = fn(g, [clone], list(needs))
+        if needs[0]:
+            g.count(copy_counts(view.shape))
+            g.record([result.storage, res[0].storage], [])
+        return [result if needs[0] else None, *res[1:]]
+    return run
+
+
+def div_backward(a, b):
+    """DivBackward0 of two tensors (derivatives.yaml ``div.Tensor``): other's gradient first,
+    ``div_tensor_other_backward``: ``-grad * ((self / other) / other)`` (two divs, a neg, a mul), then
+    self's, ``div_tensor_self_backward``: ``grad / other``."""
+    def run(g, grads, needs):
+        grad = grads[0]
+        grad_b = None
+        if needs[1]:
+            quotient = g.div(g.div(a, b), b)
+            grad_b = g.mul(g.unary(NEG, grad), quotient)
+        grad_a = g.div(grad, b) if needs[0] else None
+        return [grad_a, grad_b]
+    return run
+
+
+def pow_backward(x, exponent):
+    """PowBackward0 (``pow.Tensor_Scalar``): ``pow_backward`` (FunctionsManual.cpp): ``zeros_like(self)``
+    for exponent 0, else ``grad * (exponent * self.pow(exponent - 1))`` (a pow, a mul by the number, a
+    mul)."""
+    def run(g, grads, needs):
+        grad = grads[0]
+        if exponent == 0:
+            g.count(copy_counts(x.shape))
+            return [g.allocate([x], x.shape)[0]]
+        return [g.mul(grad, g.binary(MUL, g.binary(POW, x, exponent - 1), exponent))]
+    return run
+
+
+def sqrt_backward(result):
+    """SqrtBackward0: ``grad / (2 * result)`` (a mul by the number, then a div)."""
+    def run(g, grads, needs):
+        return [g.div(grads[0], g.binary(MUL, result, 2))]
+    return run
+
+
+def maximum_backward(a, b):
+    """MaximumBackward0 (derivatives.yaml ``maximum``): other's gradient first, then self's, each
+    ``at::where(self == other, grad / 2, grad).masked_fill_(self <cmp> other, 0)`` (``>`` for other,
+    ``<`` for self): a div, an eq, a where, a comparison and an in-place masked_fill."""
+    def run(g, grads, needs):
+        grad = grads[0]
+
+        def share():
+            halved = g.binary(DIV, grad, 2)             # the tracer's records: the div before the eq
+            picked = g.where(g.binary(COMPARE, a, b), halved, grad)
+            g.binary(WHERE, picked, g.binary(COMPARE, a, b), inplace=True)
+            return picked
+        grad_b = share() if needs[1] else None
+        grad_a = share() if needs[0] else None
+        return [grad_a, grad_b]
+    return run
+
+
+def grid_sample_backward(mode: str, x, grid, out_shape):
+    """GridSampler2DBackward0: one ``grid_sampler_2d_backward`` (reads grad, input, grid) writing the
+    input's gradient where asked (``output_mask[0]``), then the grid's."""
+    def run(g, grads, needs):
+        g.count(bwd.grid_sample_backward(mode, x.shape, grid.shape, out_shape, grad_input=needs[0],
+                                         grad_grid=needs[1]))
+        shapes = [s for s, want in ((x.shape, needs[0]), (grid.shape, needs[1])) if want]
+        written = iter(g.allocate([grads[0], x, grid], *shapes))
+        return [next(written) if want else None for want in needs]
+    return run
+
+
+def affine_grid_backward(grid_shape):
+    """AffineGridGeneratorBackward0 (2-D, align_corners=False): ``affine_grid_generator_4D_backward``
+    (aten/src/ATen/native/AffineGridGenerator.cpp): ``make_base_grid_4D`` (an empty (N, H, W, 3); its
+    x column a copy of ``linspace(-1, 1, W) * (W - 1) / W``, its y column of the same over H
+    (``unsqueeze_``), its last column ``fill_(1)``), then ``base.view(N, HW, 3).transpose(1, 2)``
+    bmm ``grad.reshape(N, HW, 2)``, transposed back: theta's gradient (N, 2, 3)."""
+    n, h, w, _ = grid_shape
+
+    def linspace(g, steps):
+        g.count(copy_counts((steps,)))
+        line = g.allocate([], (steps,))[0]
+        return g.binary(DIV, g.binary(MUL, line, steps - 1), steps)
+
+    def run(g, grads, needs):
+        grad = grads[0]
+        base = g.allocate([], (n, h, w, 3))[0]
+        column = g.select(base, 3, 0)
+        xs = linspace(g, w)
+        g.count(copy_counts(column.shape))
+        g.record([base.storage, xs.storage], [])
+        column = g.select(base, 3, 1)
+        ys = linspace(g, h)
+        g.record([ys.storage], [])                      # unsqueeze_(-1)
+        g.count(copy_counts(column.shape))
+        g.record([base.storage, ys.storage], [])
+        column = g.select(base, 3, 2)
+        g.count(copy_counts(column.shape))
+        g.record([base.storage], [])                    # fill_(1)
+        rows = g.transpose(g.view(base, (n, h * w, 3)), 1, 2)
+        product = g.bmm(rows, g.reshape(grad, (n, h * w, 2)))
+        return [g.transpose(product, 1, 2)]
+    return run
+
+
+def index_select_backward(x_shape, index):
+    """IndexSelectBackward0: ``index_select_backward`` (FunctionsManual.cpp): ``new_zeros`` of the
+    input's shape, then ``index_add`` of the gradient into it (out of place under a dispatch mode,
+    which makes the tensors subclass-like: a new tensor)."""
+    def run(g, grads, needs):
+        grad = grads[0]
+        zeros = g.new_zeros(grad, x_shape)
+        g.count(bwd.scatter_add(x_shape, grad.shape, inplace=False))
+        return [g.allocate([zeros, index, grad], x_shape)[0]]
+    return run
+
+
+def unfold_backward(x_shape):
+    """UnfoldBackward0: one ``unfold_backward(grad, self.sizes(), dim, size, step)``, a zeroed tensor
+    of the input's shape with every window's gradient added in."""
+    def run(g, grads, needs):
+        grad = grads[0]
+        g.count(bwd.unfold_backward(x_shape, grad.shape))
+        return [g.allocate([grad], x_shape)[0]]
+    return run
+
+
+def masked_fill_backward(mask):
+    """MaskedFillBackward0 (``masked_fill(_).Scalar``): ``grad.masked_fill(mask, 0)``, out of place:
+    ATen's ``masked_fill`` clones the grad contiguous and fills that (one op to the dispatch mode)."""
+    def run(g, grads, needs):
+        grad = grads[0]
+        g.count(elementwise(WHERE, grad.shape))
+        return [g.allocate([grad, mask], grad.shape)[0]]
     return run

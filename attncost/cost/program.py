@@ -22,8 +22,8 @@ from ..algebra import as_int, differ as _provably_different, equal as _equal, ex
     sympy as _sympy
 from ..errors import ShapeError
 from ..ops import conv as products, pointwise, sampling
-from ..ops.pointwise import (ADD, DIV, MUL, SUB, NORM_BATCH, NORM_BATCH_STATS, NORM_GROUP, NORM_LAYER, POOL_AVG, POOL_MAX,
-                             REDUCE_MAX, REDUCE_MEAN, REDUCE_SUM, RELU, SIGMOID, WHERE, OpKind)
+from ..ops.pointwise import (ADD, DIV, MUL, POW, SQRT, SUB, NORM_BATCH, NORM_BATCH_STATS, NORM_GROUP, NORM_LAYER, POOL_AVG,
+                             POOL_MAX, RANDOM, REDUCE_MAX, REDUCE_MEAN, REDUCE_SUM, RELU, SIGMOID, WHERE, OpKind)
 from ..ops.shapes import broadcast, conv_output_size, normalize_dim, numel, pool_output_size
 from .layout import (alias_strides, channels_last_strides, contiguous_strides, expand_strides, folds,
                      is_channels_last_2d, is_contiguous, is_dense, is_one, same, view_strides)
@@ -53,7 +53,8 @@ DIFFERENTIABLE = frozenset({
     "div", "softmax", "reduce", "max_dim", "global_avg_pool", "max_pool2d", "avg_pool2d", "cat", "contiguous",
     "reshape", "view", "expand", "squeeze", "permute", "transpose", "slice", "select", "slice_step", "bmm", "mm",
     "matmul", "split_heads", "merge_heads", "attention", "new_zeros", "fill", "adaptive_avg_pool2d", "interpolate",
-    "repeat", "split", "unbind", "pad", "roll", "index"})
+    "repeat", "split", "unbind", "pad", "roll", "index", "dropout", "conv_with_weight", "maximum",
+    "affine_grid", "grid_sample", "index_select", "unfold"})
 _PLUMBING = frozenset({"_view", "_batched", "allocate", "alias", "_check_differentiable", "_linear_node",
                        "_batch_norm_training"})
 
@@ -66,6 +67,18 @@ _ACTIVATION_SAVES = {"relu": "result", "sigmoid": "result", "tanh": "result", "h
 _INPLACE_ACTIVATIONS = {"relu": "result", "sigmoid": "result", "tanh": "result", "leaky_relu": "result",
                         "hardtanh": "self", "silu": "self", "hardswish": "self", "hardsigmoid": "self", "gelu": "self",
                         "mish": "self", "softplus": "self"}
+
+
+def _maybe_overlapping(t) -> bool:
+    """``_maybe_overlapping_memory`` (FunctionsManual.cpp) of a tensor's geometry without its size-1
+    dims: walking the strides upwards, one no larger than the span of those below may overlap."""
+    dims = sorted(((st, s) for s, st in zip(t.shape, t.strides) if not is_one(s)), key=lambda d: d[0])
+    span = 0
+    for stride, size in dims:
+        if stride <= span:
+            return True
+        span = span + stride * (size - 1)
+    return False
 
 
 def _expands(shape, target) -> bool:
@@ -93,6 +106,7 @@ class Program(Recorder):
         self.checkpoint_scopes = tuple(checkpoint)
         self.iterator_layouts = training        # elementwise outputs laid out as TensorIterator does
         self.checkpoint_matched: set = set()        # the patterns that named a scope
+        self.bases: dict = {}       # training: storage -> the tensor autograd sees as its views' base
 
     @property
     def training(self) -> bool:
@@ -128,7 +142,11 @@ class Program(Recorder):
             ran = len(self.records) - region.first_record
             region.stop = max(region.stop, ran if any(t.storage in written for t in saved) else ran - 1)
         node.saves = bool(saved)
-        return [_replace(o, grad_fn=(node, i)) if i < differentiable else o for i, o in enumerate(outputs)]
+        outputs = [_replace(o, grad_fn=(node, i)) if i < differentiable else o for i, o in enumerate(outputs)]
+        for o in outputs[:differentiable]:
+            if not o.view:                  # the op wrote the storage: later views of it have this base
+                self.bases[o.storage] = o
+        return outputs
 
     # -- activation checkpointing ------------------------------------------------------------------------
     def checkpoint(self, fn, *inputs: Tensor):
@@ -240,12 +258,16 @@ class Program(Recorder):
         recorded ops instead, under the current scope, with fresh storages (``cost/replay.py``)."""
         return self.replays.run(key, fn, inputs)
 
-    def _view(self, x: Tensor, shape, strides=None, backward=None) -> Tensor:
+    def _view(self, x: Tensor, shape, strides=None, backward=None, unsafe=False) -> Tensor:
         """A view of ``x``: given strides, else those of a zero-copy reshape or expand (``alias_strides``).
         Training: its backward is ``backward``, by default a reshape back (same elements) or, for an
-        expand, a sum back to ``x``'s shape."""
+        expand, a sum back to ``x``'s shape. ``unsafe``: aten's ``_unsafe_view`` (the reshape after a copy,
+        matmul's result), which shares the storage but is no view to autograd: a base of its own, so an
+        in-place op on it needs no CopySlices."""
         shape = tuple(shape)
         out = self.alias(x, shape, alias_strides(x.shape, x.strides, shape) if strides is None else strides)
+        if unsafe:
+            out = Tensor(out.shape, out.storage, out.strides)
         if self.tape is None or not needs_grad(x):
             return out
         if backward is None:
@@ -374,7 +396,8 @@ class Program(Recorder):
     def conv_with_weight(self, x: Tensor, weight: Tensor, bias: Tensor | None = None, stride=1, padding=0,
                          dilation=1, groups=1) -> Tensor:
         """F.conv2d with a computed weight (and bias) tensor, e.g. CondConv's per-sample kernels
-        run as one grouped conv over the batch: no parameters of its own; reads x, weight, bias."""
+        run as one grouped conv over the batch: no parameters of its own; reads x, weight, bias.
+        Training: ConvolutionBackward0 saves the input and the weight (both activations here)."""
         spatial = x.ndim - 2
         kernel = weight.shape[2:]
         stride, padding, dilation = (_pair(v, spatial) for v in (stride, padding, dilation))
@@ -382,7 +405,13 @@ class Program(Recorder):
                             for s, k, st, p, d in zip(x.shape[2:], kernel, stride, padding, dilation))
         out_shape = (x.shape[0], weight.shape[0], *out_spatial)
         self.count(products.conv(x.shape, weight.shape, out_shape, bias is not None))
-        return self.allocate([x, weight] + ([bias] if bias is not None else []), out_shape)[0]
+        inputs = [x, weight] + ([bias] if bias is not None else [])
+        out = self.allocate(inputs, out_shape)[0]
+        if self.tape is None:
+            return out
+        return self._node("ConvolutionBackward0", inputs, [out],
+                          _d.conv_backward(x, weight.shape, out_shape, bias is not None, weight=weight),
+                          saved=[x, weight])[0]
 
     # -- matrix products ---------------------------------------------------------------------------
     def bmm(self, a: Tensor, b: Tensor) -> Tensor:
@@ -437,7 +466,7 @@ class Program(Recorder):
                 self.mark_degenerate(f"a dim of size 1 decides whether matmul folds its {a.shape} operand")
             if fold:
                 rows = self.reshape(a, (numel(a.shape[:-1]), m))
-                return self._view(self.mm(rows, b), (*a.shape[:-1], p))
+                return self._view(self.mm(rows, b), (*a.shape[:-1], p), unsafe=True)
         if a.ndim == 3 and b.ndim == 3 and not same(a.shape[0], b.shape[0]):
             if is_one(a.shape[0]):
                 return self.matmul(self.squeeze(a, 0), b)
@@ -449,7 +478,7 @@ class Program(Recorder):
         batch = self._broadcast("matmul", a.shape[:-2], b.shape[:-2])
         a3 = self._batched(self.expand(a, (*batch, n, m)), numel(batch))
         b3 = self._batched(self.expand(b, (*batch, m, p)), numel(batch))
-        return self._view(self.bmm(a3, b3), (*batch, n, p))
+        return self._view(self.bmm(a3, b3), (*batch, n, p), unsafe=True)
 
     def _batched(self, x: Tensor, rows) -> Tensor:
         """``x.reshape(rows, *x.shape[-2:])``; of a 3-D ``x`` a view with its own strides."""
@@ -497,8 +526,15 @@ class Program(Recorder):
         """An elementwise op of kind ``op`` (``ops.pointwise.GELU``, ...), optionally in place."""
         short = op.name.split(".", 1)[1]
         training = self.tape is not None and needs_grad(x)
+        if training and op is SQRT and not inplace:         # SqrtBackward0: not one fused kernel
+            self.count(pointwise.elementwise(op, x.shape))
+            out = self._laid_out(self.allocate([x], x.shape)[0], [x])
+            return self._node("SqrtBackward0", [x], [out], _d.sqrt_backward(out), saved=[out])[0]
         if training and (short not in _ACTIVATION_SAVES or (inplace and short not in _INPLACE_ACTIVATIONS)):
             raise TrainingError(f"Program.unary({op.name}{', inplace' if inplace else ''}) has no backward yet")
+        if training and inplace and x.view:
+            raise TrainingError(f"Program.unary({op.name}, inplace) on a view has no backward yet (autograd's "
+                                f"CopySlices)")
         original = None
         if training and inplace and _INPLACE_ACTIVATIONS[short] == "self":
             self.count(pointwise.copy(x.shape))         # autograd keeps the input an in-place op overwrites
@@ -553,19 +589,25 @@ class Program(Recorder):
 
     def _binary_node(self, op: OpKind, a: Tensor, b, out: Tensor, inplace: bool) -> Tensor:
         """AddBackward0/1 (the gradient to both), MulBackward0 (saves each operand where the other needs
-        a gradient), MulBackward1 / DivBackward1 (by a number)."""
+        a gradient; in place, only by an operand that needs none: autograd would keep the overwritten
+        input otherwise), DivBackward0 (saves the divisor, and the dividend where the divisor needs a
+        gradient), MaskedFillBackward0 (``WHERE`` by a mask: saves it), MulBackward1 / DivBackward1 (by a
+        number), PowBackward0 (``x.pow(number)``: saves x). In place on a view, the op's node
+        is wrapped in autograd's CopySlices (``_copy_slices``)."""
         what = f"Program.binary({op.name}{', inplace' if inplace else ''}"
-        if inplace and a.view:
-            raise TrainingError(f"{what}) on a view has no backward yet (autograd's CopySlices)")
         if isinstance(b, Tensor):
             inputs = [a, b]
             if op is ADD:
                 backward, saved = _d.identity(), []
             elif op is SUB:
                 backward, saved = _d.sub_backward(), []
-            elif op is MUL and not inplace:
+            elif op is MUL and not (inplace and needs_grad(b)):
                 backward = _d.mul_backward(a, b)
                 saved = ([a] if needs_grad(b) else []) + ([b] if needs_grad(a) else [])
+            elif op is DIV and not inplace:
+                backward, saved = _d.div_backward(a, b), [b] + ([a] if needs_grad(b) else [])
+            elif op is WHERE and not needs_grad(b):                 # masked_fill(_) by a mask
+                backward, saved = _d.masked_fill_backward(b), [b]
             else:
                 raise TrainingError(f"{what}) of two tensors has no backward yet")
         else:
@@ -574,10 +616,49 @@ class Program(Recorder):
                 backward = _d.identity()
             elif op in (MUL, DIV):
                 backward = _d.scalar_backward(op, b)
+            elif op is POW and not inplace:
+                backward, saved = _d.pow_backward(a, b), [a]
             else:
                 raise TrainingError(f"{what}) by a number has no backward yet")
+        name = f"{op.name.split('.', 1)[1]}_backward"
+        if inplace and a.view:
+            return self._copy_slices(name, a, inputs, backward, saved, what)
         out = Tensor(out.shape, out.storage, out.strides, view=a.view if inplace else False)
-        return self._node(f"{op.name.split('.', 1)[1]}_backward", inputs, [out], backward, saved=saved)[0]
+        return self._node(name, inputs, [out], backward, saved=saved)[0]
+
+    def _copy_slices(self, name: str, view: Tensor, inputs, backward, saved, what: str) -> Tensor:
+        """An in-place op on ``view`` (its first input) as autograd records it (``rebase_history``,
+        torch/csrc/autograd/VariableTypeUtils.h): the op's node ``backward`` wrapped in a CopySlices
+        that becomes the base's grad_fn (its first edge the base's previous one, the others the op's),
+        and the view's grad_fn an AsStridedBackward0 of the new base. Modelled where the base is a
+        dense tensor an op wrote (``bases``) and the view does not overlap itself."""
+        base = self.bases.get(view.storage)
+        if base is None or not is_dense(base.shape, base.strides) or _maybe_overlapping(view):
+            raise TrainingError(f"{what}) on a view whose base is not a dense tensor needing a gradient, or that "
+                                f"overlaps itself, has no backward yet (autograd's CopySlices)")
+        rebased = Tensor(base.shape, base.storage, tuple(base.strides))
+        rebased = self._node(f"CopySlices({name})", [base, *inputs[1:]], [rebased],
+                             _d.copy_slices_backward(base, view, backward), saved=saved)[0]
+        out = Tensor(view.shape, view.storage, view.strides, view=True)
+        return self._node("AsStridedBackward0", [rebased], [out], _d.as_strided_backward(base, view))[0]
+
+    def maximum(self, a: Tensor, b: Tensor) -> Tensor:
+        """``torch.max(a, b)`` / torch.maximum of two tensors, broadcast (aten.maximum, counted as a
+        select: ``WHERE``). Training: MaximumBackward0 saves both operands."""
+        out_shape = self._broadcast("maximum", a.shape, b.shape)
+        self.count(pointwise.elementwise(WHERE, out_shape))
+        out = self._laid_out(self.allocate([a, b], out_shape)[0], [a, b])
+        if self.tape is None or not (needs_grad(a) or needs_grad(b)):
+            return out
+        return self._node("MaximumBackward0", [a, b], [out], _d.maximum_backward(a, b), saved=[a, b])[0]
+
+    def where(self, condition: Tensor, a: Tensor, b: Tensor) -> Tensor:
+        """``torch.where(condition, a, b)`` (aten.where.self): one select per element of the broadcast
+        of the three, laid out as TensorIterator does in a training program. No backward yet (autograd's
+        own backward formulas run it)."""
+        out_shape = self._broadcast("where", self._broadcast("where", condition.shape, a.shape), b.shape)
+        self.count(pointwise.elementwise(WHERE, out_shape))
+        return self._laid_out(self.allocate([condition, a, b], out_shape)[0], [condition, a, b])
 
     def add(self, a, b, inplace=False):
         return self.binary(ADD, a, b, inplace)
@@ -587,6 +668,24 @@ class Program(Recorder):
 
     def div(self, a, b, inplace=False):
         return self.binary(DIV, a, b, inplace)
+
+    def dropout(self, x: Tensor, p, inplace=False) -> Tensor:
+        """F.dropout(x, p, training, inplace). Inference: the identity, no op. Training (p in (0, 1)),
+        as aten runs it on the CPU (``_dropout_impl``, aten/src/ATen/native/Dropout.cpp: the fused
+        native_dropout is for CUDA): ``noise = empty_like(x)``, ``noise.bernoulli_(1 - p)``,
+        ``noise.div_(1 - p)``, then ``x * noise`` (``x.mul_(noise)`` in place); its backward is the
+        multiply's (``grad * noise``, the noise saved). p = 0 returns ``x`` in training too."""
+        if self.tape is None or p == 0:
+            return x
+        if not 0 < p < 1:
+            raise ValueError(f"dropout with p={p} is not modelled (0 <= p < 1)")
+        noise = self.allocate([x], x.shape)[0]          # empty_like keeps a dense input's strides
+        if is_dense(x.shape, x.strides):
+            noise = Tensor(noise.shape, noise.storage, tuple(x.strides))
+        for op in (RANDOM, DIV):                        # bernoulli_, div_ on the noise
+            self.count(pointwise.elementwise(op, x.shape))
+            self.record([noise.storage], [])
+        return self.binary(MUL, x, noise, inplace=inplace)
 
     def softmax(self, x: Tensor, dim: int) -> Tensor:
         self.count(pointwise.softmax(x.shape))
@@ -666,7 +765,17 @@ class Program(Recorder):
         if all(is_one(o) for o in out):
             if any(o is None for o in requested):
                 self.mark_degenerate(f"a dim of size 1 makes adaptive_avg_pool2d{requested} of {x.shape} a mean")
-            return self.global_avg_pool(x)
+            mean = self.global_avg_pool(x)
+            if self.tape is None or not is_channels_last_2d(x.shape, x.strides):
+                return mean
+            # a channels-last input: ATen restrides the mean in place, out.as_strided_((N, C, 1, 1), (C, 1, C, C))
+            # (aten/src/ATen/native/AdaptiveAveragePooling.cpp); autograd makes that an AsStridedBackward0
+            self.record([mean.storage], [])
+            c = x.shape[1]
+            strided = Tensor(mean.shape, mean.storage, (c, 1, c, c))
+            if not needs_grad(mean):
+                return strided
+            return self._node("AsStridedBackward0", [mean], [strided], _d.as_strided_backward(mean, strided))[0]
         out_shape = (*x.shape[:2], *out)
         self.count(pointwise.adaptive_avg_pool(x.shape, out_shape))
         result = self.allocate([x], out_shape)[0]
@@ -687,13 +796,25 @@ class Program(Recorder):
         """F.affine_grid(theta (N, 2, 3), size (N, C, H, W)) -> sampling grid (N, H, W, 2)."""
         out_shape = (size[0], size[2], size[3], 2)
         self.count(sampling.affine_grid(theta.shape, out_shape))
-        return self.allocate([theta], out_shape)[0]
+        out = self.allocate([theta], out_shape)[0]
+        if self.tape is None or not needs_grad(theta):
+            return out
+        if any(as_int(s) is None or as_int(s) < 2 for s in size[2:]):
+            raise TrainingError("Program.affine_grid has no backward yet for a symbolic size or one of 1 "
+                                "(linspace_from_neg_one's single point)")
+        return self._node("AffineGridGeneratorBackward0", [theta], [out], _d.affine_grid_backward(out_shape))[0]
 
     def grid_sample(self, x: Tensor, grid: Tensor, mode="bilinear") -> Tensor:
         """F.grid_sample(x (N, C, H, W), grid (N, Ho, Wo, 2)) -> (N, C, Ho, Wo)."""
         out_shape = (*x.shape[:2], *grid.shape[1:3])
         self.count(sampling.grid_sample(mode, out_shape))
-        return self.allocate([x, grid], out_shape)[0]
+        out = self.allocate([x, grid], out_shape)[0]
+        if self.tape is None or not (needs_grad(x) or needs_grad(grid)):
+            return out
+        if not needs_grad(grid):
+            raise TrainingError("Program.grid_sample has no backward yet for a grid that needs no gradient")
+        return self._node("GridSampler2DBackward0", [x, grid], [out], _d.grid_sample_backward(mode, x, grid, out_shape),
+                          saved=[x, grid])[0]
 
     # -- data movement -----------------------------------------------------------------------------
     def cat(self, tensors, dim: int) -> Tensor:
@@ -707,13 +828,16 @@ class Program(Recorder):
         return self._node("CatBackward0", tensors, [out], _d.cat_backward([t.shape for t in tensors], dim))[0]
 
     def repeat(self, x: Tensor, reps) -> Tensor:
-        out_shape = tuple(s * r for s, r in zip(x.shape, reps))
+        """``x.repeat(*reps)``: a copy tiling ``x``; reps beyond ``x``'s dims add leading dims."""
+        lead = len(reps) - x.ndim
+        if lead < 0:
+            raise ShapeError(f"{'/'.join(self.scope_key) or 'the top level'}: repeat of a {x.ndim}-D tensor needs "
+                             f"at least {x.ndim} repeats, got {len(reps)}")
+        out_shape = (*reps[:lead], *(s * r for s, r in zip(x.shape, reps[lead:])))
         self.count(pointwise.copy(out_shape))
         out = self.allocate([x], out_shape)[0]
         if self.tape is None or not needs_grad(x):
             return out
-        if len(reps) != x.ndim or all(is_one(r) for r in reps):
-            raise TrainingError("Program.repeat has no backward yet for new leading dims or no repeat")
         return self._node("RepeatBackward0", [x], [out], _d.repeat_backward(x.shape, reps))[0]
 
     def fill(self, shape) -> Tensor:
@@ -815,11 +939,11 @@ class Program(Recorder):
         copy = self.allocate([x], x.shape)[0]
         if self.tape is not None:
             copy = self._node("CloneBackward0", [x], [copy], _d.identity())[0]
-        return self._view(copy, shape, contiguous_strides(shape))
+        return self._view(copy, shape, contiguous_strides(shape), unsafe=True)
 
     def unfold(self, x: Tensor, dim: int, size, step) -> Tensor:
         """``x.unfold(dim, size, step)``: windows of ``size`` every ``step`` along ``dim`` (a new last
-        dim); a view."""
+        dim); a view. Its backward (UnfoldBackward0) adds the windows' gradients back into zeros."""
         dim = normalize_dim(dim, x.ndim)
         span = x.shape[dim] - size
         if as_int(span) is not None and as_int(step) is not None:
@@ -830,7 +954,7 @@ class Program(Recorder):
         shape = (*x.shape[:dim], count, *x.shape[dim + 1:], size)
         strides = (*x.strides[:dim], None if x.strides[dim] is None else x.strides[dim] * step,
                    *x.strides[dim + 1:], x.strides[dim])
-        return self._view(x, shape, strides)
+        return self._view(x, shape, strides, backward=_d.unfold_backward(x.shape))
 
     def pad(self, x: Tensor, pads) -> Tensor:
         """F.pad with a constant (aten.constant_pad_nd): ``pads`` are (before, after) pairs starting
@@ -878,7 +1002,11 @@ class Program(Recorder):
         dim = normalize_dim(dim, x.ndim)
         out_shape = tuple(index.shape[0] if i == dim else s for i, s in enumerate(x.shape))
         self.count(pointwise.copy(out_shape))
-        return self.allocate([x, index], out_shape)[0]
+        out = self.allocate([x, index], out_shape)[0]
+        if self.tape is None or not needs_grad(x):
+            return out
+        return self._node("IndexSelectBackward0", [x], [out], _d.index_select_backward(x.shape, index),
+                          saved=[index])[0]
 
     # -- indexing as Swin's torchvision forward runs it (networks/swin.py) -------------------------
     def select(self, x: Tensor, dim: int, index) -> Tensor:

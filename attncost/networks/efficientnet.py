@@ -10,7 +10,7 @@ ops/misc.py; 5,288,548 parameters), B1..B7 by ``width`` and ``depth`` as torchvi
   channels of the block's INPUT channels: spatial mean, 1x1 conv (bias), SiLU (in place), 1x1 conv
   (bias), sigmoid, ``scale * x``; project conv 1x1 (no bias), BN; where the stride is 1 and C_in ==
   C_out, stochastic depth (the identity at inference: no op) and ``result += input`` (in place);
-- head: conv 1x1 to 4 x 320 = 1280 (no bias), BN, SiLU; global average pool; Dropout (0.2: the
+- head: conv 1x1 to 4 x 320 = 1280 (no bias), BN, SiLU; global average pool; Dropout (0.2, in place: the
   identity at inference, no op); Linear 1280 -> classes.
 
 PyTorch's symmetric padding (k - 1) // 2 gives ceil(H / s) at any size (the official TF code's "same"
@@ -119,7 +119,7 @@ def efficientnet(g: Program, x: Tensor, spec: EfficientNetSpec) -> Tensor:
     with g.scope("head"):
         x = conv_bn_act(g, x, 4 * x.shape[1], 1, act=SILU, name="conv_head")
         x = g.global_avg_pool(x)
-        x = g.view(x, x.shape[:2])
+        x = g.dropout(g.view(x, x.shape[:2]), 0.2, inplace=True)     # the identity at inference
         return g.linear(x, spec.num_classes, name="fc")
 
 

@@ -12,7 +12,7 @@
   ``result += input`` (in place) where the stride is 1 and input and output channels agree. ``act`` is
   ReLU ("RE") or Hardswish ("HS"), in place (torchvision's Conv2dNormActivation);
 - head: conv 1x1 to 6 x 160 = 960 (no bias), BN, Hardswish; global average pool; Linear 960 -> 1280,
-  Hardswish (in place), Dropout (the identity at inference: no op), Linear 1280 -> classes.
+  Hardswish (in place), Dropout (0.2, in place: the identity at inference, no op), Linear 1280 -> classes.
 
 Channels are rounded with torchvision's _make_divisible(c * width, 8) (``mobilenet.make_divisible``).
 The built-in SE runs in scope ``attention:se`` and its gate is marked as an attention map, so
@@ -125,4 +125,5 @@ def mobilenet_v3(g: Program, x: Tensor, spec: MobileNetV3Spec) -> Tensor:
         x = g.global_avg_pool(x)
         x = g.view(x, x.shape[:2])
         x = g.unary(HARDSWISH, g.linear(x, make_divisible(LAST_CHANNEL * spec.width), name="fc1"), inplace=True)
+        x = g.dropout(x, 0.2, inplace=True)                              # the identity at inference
         return g.linear(x, spec.num_classes, name="fc2")

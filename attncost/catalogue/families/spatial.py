@@ -20,7 +20,7 @@ from __future__ import annotations
 from ...algebra import maximum
 from ...cost import Program, Tensor
 from ...errors import HyperparameterError
-from ...ops.pointwise import ADD, ELEMENTWISE, HARDTANH, POW, REDUCE_MEAN, REDUCE_SUM, SUB, WHERE
+from ...ops.pointwise import ELEMENTWISE, HARDTANH, POW, REDUCE_MEAN, REDUCE_SUM, SUB
 from ..common import fdiv, is_concrete
 from ..registry import Hyperparameter as HP
 from ..registry import Paper, register
@@ -231,7 +231,7 @@ def scse(g: Program, x: Tensor, *, r, combine) -> Tensor:
     """scSE (Roy et al. Sec. 2.3): max(cSE(U), sSE(U)) in the code, cSE(U) + sSE(U) in the paper."""
     channel = _cse(g, x, r)
     spatial = _sse(g, x)
-    return g.binary(WHERE if combine == "max" else ADD, channel, spatial)
+    return g.maximum(channel, spatial) if combine == "max" else g.add(channel, spatial)
 
 
 # -- coordinate attention, SimAM, triplet attention ----------------------------------------------
@@ -314,7 +314,7 @@ def _simam_check(shape, hp):
 def simam(g: Program, x: Tensor) -> Tensor:
     """X~ = sigmoid(1 / E) * X, 1 / E = (t - mu)^2 / (4 (sigma^2 + lambda)) + 0.5 (SimAM Eq. 5-6)."""
     n, c, h, w = x.shape
-    d = g.unary(POW, g.binary(SUB, x, g.global_avg_pool(x)))               # (x - x.mean(dim=[2, 3])).pow(2)
+    d = g.binary(POW, g.binary(SUB, x, g.global_avg_pool(x)), 2)           # (x - x.mean(dim=[2, 3])).pow(2)
     v = g.div(g.reduce(REDUCE_SUM, d, (2, 3), keepdim=True), h * w - 1)     # d.sum(dim=[2, 3]) / n: (N, C, 1, 1)
     v = g.mul(g.add(v, 1e-4), 4)                                            # 4 * (... + e_lambda)
     e_inv = g.add(g.div(d, v), 0.5)

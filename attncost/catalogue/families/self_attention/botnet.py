@@ -128,9 +128,7 @@ def botnet_mhsa(g: Program, x: Tensor, *, heads, dim_out, dim_head, qkv_bias, sc
         g.mark_degenerate(f"{', '.join(ones)} = 1 changes which copies aten makes")
     qk_channels = heads * dqk
     qkv = g.conv(x, 2 * qk_channels + out, 1, bias=qkv_bias, name="qkv")     # (N, 2 Nh dqk + dim_out, H, W)
-    q = g.slice(qkv, 1, 0, qk_channels)
-    k = g.slice(qkv, 1, qk_channels, 2 * qk_channels)
-    v = g.slice(qkv, 1, 2 * qk_channels, 2 * qk_channels + out)
+    q, k, v = g.split(qkv, [qk_channels, qk_channels, out], 1)           # timm's torch.split: one cat in backward
     q = g.transpose(g.reshape(q, (n * heads, dqk, h * w)), -1, -2)         # (N Nh, HW, dqk)
     k = g.reshape(k, (n * heads, dqk, h * w))                               # (N Nh, dqk, HW)
     v = g.transpose(g.reshape(v, (n * heads, dv, h * w)), -1, -2)          # (N Nh, HW, dv)

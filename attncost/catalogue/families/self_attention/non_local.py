@@ -375,9 +375,9 @@ def _cgnl_kernel(g: Program, t: Tensor, p: Tensor, gx: Tensor, kernel: str, orde
     t, p, gx = g.view(t, (n, 1, length)), g.view(p, (n, 1, length)), g.view(gx, (n, length, 1))
     if kernel == "gaussian":
         t_taylor, p_taylor = [], []
-        for alpha in _taylor_coefficients(order):       # alpha_k * theta^k and alpha_k * phi^k
-            t_taylor.append(g.mul(g.unary(POW, t), alpha))
-            p_taylor.append(g.mul(g.unary(POW, p), alpha))
+        for k, alpha in enumerate(_taylor_coefficients(order)):       # alpha_k * theta^k and alpha_k * phi^k
+            t_taylor.append(g.mul(g.binary(POW, t, k), alpha))
+            p_taylor.append(g.mul(g.binary(POW, p, k), alpha))
         t, p = g.cat(t_taylor, 1), g.cat(p_taylor, 1)                     # (N, P+1, C'HW)
     att = g.bmm(p, gx)                                                    # (N, 1 or P+1, 1)
     if use_scale:

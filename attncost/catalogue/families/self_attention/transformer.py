@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from ....algebra import exact_div, floor_scaled, is_one, maximum, power, sympy as _sympy
 from ....cost import Program, Tensor
+from ....cost.autograd import TrainingError
 from ....errors import HyperparameterError
 from ....ops.pointwise import DIV, GELU, WHERE
 from ...common import fdiv, is_concrete, require_divisible
@@ -271,6 +272,9 @@ def _relative_logits_1d(g: Program, q: Tensor, name: str, permutation) -> Tensor
     m = 2 * cols - 1
     rel_k = g.parameter(name, (m, dkh))
     if is_concrete(dkh) and int(dkh) == 1:
+        if g.training:          # torch's einsum runs it on 6-D views whose size-1 strides decide a later copy
+            raise TrainingError("aa-conv with dk / heads = 1 (the relative einsum as a broadcast multiply) has no "
+                                "backward yet: its gradient's layout is not modelled op for op")
         g.mark_degenerate("dk / heads = 1: the einsum runs as a broadcast multiply, not a bmm")
         inner = 3 if q.strides[3] is not None and is_one(q.strides[3]) else 2
         rel = g.mul(g.permute(q, (0, 1, 5 - inner, 4, inner)), g.reshape(rel_k, (1, 1, 1, m, 1)))
