@@ -123,12 +123,15 @@ def folds(shape, strides, strict: bool = True) -> bool:
 
 
 def is_dense(shape, strides) -> bool:
-    """Whether concrete ``strides`` lay ``shape`` out without gaps or overlaps in some dim order (a
-    permutation of a contiguous tensor): what ``clone()`` and ``ones_like`` (preserve_format) keep.
-    Symbolic layouts: False."""
-    sizes, steps = [as_int(s) for s in shape], [as_int(s) if s is not None else None for s in strides]
-    if any(v is None for v in sizes + steps):
+    """Whether ``strides`` lay ``shape`` out without gaps or overlaps in some dim order (a permutation
+    of a contiguous tensor): what ``clone()`` and ``ones_like`` (preserve_format) keep. Symbolic
+    layouts: True only where it holds for every size, the dims taken in the order of their strides for
+    generic sizes (every symbol distinct and larger than 1, both orders of the symbols agreeing)."""
+    if any(s is None for s in strides):
         return False
+    sizes, steps = [as_int(s) for s in shape], [as_int(s) for s in strides]
+    if any(v is None for v in sizes + steps):
+        return _symbolic_dense(shape, strides)
     expected = 1
     for size, step in sorted((p for p in zip(sizes, steps) if p[0] != 1), key=lambda p: p[1]):
         if step != expected:
@@ -161,3 +164,23 @@ def channels_last_strides(shape) -> tuple:
     """Strides of a channels-last (NHWC in memory) 4-D tensor of ``shape`` (N, C, H, W)."""
     n, c, h, w = shape
     return (h * w * c, 1, w * c, c)
+
+
+def _symbolic_dense(shape, strides) -> bool:
+    sympy = _sympy()
+    values = [sympy.sympify(v) for v in (*shape, *strides)]
+    symbols = sorted({sym for v in values for sym in v.free_symbols}, key=lambda sym: sym.name)
+    orders = []
+    for order in (symbols, symbols[::-1]):
+        numbers = {sym: 1009 + 16 * i for i, sym in enumerate(order)}
+        keyed = [(int(sympy.sympify(st).xreplace(numbers)), i) for i, (size, st) in enumerate(zip(shape, strides))
+                 if not is_one(size)]
+        orders.append([i for _, i in sorted(keyed)])
+    if orders[0] != orders[1]:
+        return False
+    expected = 1
+    for i in orders[0]:
+        if not same(strides[i], expected):
+            return False
+        expected = expected * shape[i]
+    return True

@@ -40,3 +40,20 @@ def test_unary_output_strides_match_torch(data, shape):
     out = torch.relu(a)
     got = iterator_strides(tuple(out.shape), [(tuple(a.shape), tuple(a.stride()))])
     assert [s for s, n in zip(got, out.shape) if n != 1] == [s for s, n in zip(out.stride(), out.shape) if n != 1]
+
+
+def test_symbolic_layouts_are_decided_for_generic_sizes():
+    # an NHWC-laid (N, C, H, W) map: dense whatever N, C, H, W are (strides C H W, 1, W C, C); a stride of
+    # 2 on C leaves gaps; an elementwise op keeps the NHWC order, as it does at every concrete size
+    import sympy
+
+    from attncost.cost.iterator_layout import iterator_strides
+    from attncost.cost.layout import is_dense
+
+    n, c, h, w = sympy.symbols("N C H W", positive=True, integer=True)
+    nhwc = (c * h * w, 1, w * c, c)
+    assert is_dense((n, c, h, w), nhwc) and is_dense((n, c, h, w), (c * h * w, h * w, w, 1))
+    assert not is_dense((n, c, h, w), (c * h * w, 2, w * c, c))
+    assert iterator_strides((n, c, h, w), [((n, c, h, w), nhwc), ((1, c, 1, 1), (c, 1, 1, 1))]) == nhwc
+    assert iterator_strides((2, 3, 4, 5), [((2, 3, 4, 5), (60, 1, 15, 3)), ((1, 3, 1, 1), (3, 1, 1, 1))]) == \
+        torch.empty(2, 4, 5, 3).permute(0, 3, 1, 2).add(torch.ones(1, 3, 1, 1)).stride()
