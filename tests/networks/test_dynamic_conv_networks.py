@@ -12,15 +12,14 @@ is no witness (its top-1 figures were confirmed and are in accuracy.yaml)."""
 import dataclasses
 
 import pytest
-import torch
 
 from attncost.cost import Program
 from attncost.cost.compare import differences
 from attncost.errors import SpecError
 from attncost.graph import walk
 from attncost.networks import accuracy, definition, forward, load_definition
-from attncost.reference.networks import build_network
-from attncost.trace import trace_module
+
+from test_replace_conv import check_walker_equals_tracer  # one walker-equals-tracer check for both files
 
 DYNAMIC = ("efficientnet-condconv-b0", "dy-mobilenet-v2", "dy-resnet18")
 
@@ -32,18 +31,6 @@ def walked(spec, shape):
 def walked_program(spec, shape):
     g = Program()
     return g, walk(g, forward(g, g.input(shape), spec))
-
-
-def check_walker_equals_tracer(spec, shape):
-    result = walked(spec, shape)
-    torch.manual_seed(0)
-    model = build_network(spec, shape[2:])
-    traced, out_shape, unsupported = trace_module(model, torch.randn(*shape))
-    assert not unsupported
-    assert differences(result.total, traced) == []
-    assert out_shape == (shape[0], 1000)
-    assert sum(p.numel() for p in model.parameters()) == result.total.params
-    return result
 
 
 @pytest.mark.parametrize("network", DYNAMIC)
