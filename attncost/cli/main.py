@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import os
+import signal
 import sys
 import traceback
 
@@ -920,4 +921,14 @@ case_insensitive(cli)         # every choice of every command matched regardless
 
 
 def main():
-    cli(prog_name="attncost")
+    """The ``attncost`` command. A Ctrl-C that lands after the command has ended (its output written,
+    its exit status decided) changes nothing: SIGINT is ignored from then on, so the process does not
+    die of it on its way out, and a KeyboardInterrupt in the instant between is "Aborted." and exit 1
+    like one that came during the command."""
+    try:
+        cli(prog_name="attncost")
+    except KeyboardInterrupt:
+        click.echo("Aborted.", err=True)
+        sys.exit(1)
+    finally:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)

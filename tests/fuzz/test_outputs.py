@@ -286,6 +286,27 @@ def test_signal_while_the_temporary_file_is_written(tmp_path, fuzz_cases, comman
     assert "Traceback" not in err and (signum != signal.SIGINT or err.strip().endswith("Aborted."))
 
 
+def test_ctrl_c_after_the_command_ended_changes_nothing(tmp_path, fuzz_cases):
+    """SIGINT in the moment between the command's end (its output written) and the process's exit:
+    the exit status stays the command's (0) instead of the process dying of SIGINT (-2). Held open
+    here by a sleep after ``main()`` returns, where the real entry point exits at once."""
+    fuzz_cases["output: SIGINT after the command ended (process)"] += 1
+    (tmp_path / "space.yaml").write_text(TINY.read_text())
+    (tmp_path / "profile.json").write_text(json.dumps(PROFILE))
+    argv = ["lut", "predict", "space.yaml", "--device-profile", "profile.json", "-o", "table.json"]
+    code = (f"import sys, time\nfrom attncost.cli.main import main; sys.argv = ['attncost'] + {argv!r}; main()\n"
+            "sys.stderr.write('RETURNED\\n'); sys.stderr.flush(); time.sleep(5)")
+    process = subprocess.Popen([sys.executable, "-c", code], cwd=tmp_path, env=_environment(),
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    while (line := process.stderr.readline()) and line.strip() != "RETURNED":
+        pass
+    assert line.strip() == "RETURNED"
+    process.send_signal(signal.SIGINT)
+    code, _, err = _finish(process, timeout=20)
+    assert code == 0, (code, err)
+    assert _complete_table((tmp_path / "table.json").read_text())
+
+
 def test_atomic_write_failure_keeps_the_previous_file(tmp_path, monkeypatch):
     target = tmp_path / "out.txt"
     target.write_text(PREVIOUS)
