@@ -42,7 +42,9 @@ def conv_backward(x, w_shape, out_shape, bias: bool, transposed: bool = False, w
                                   grad_bias=want_bias, transposed=transposed))
         shapes = [s for s, want in ((x.shape, needs[0]), (w_shape, needs[1]), ((w_shape[0],), want_bias)) if want]
         written = iter(g.allocate([grads[0], x] + ([weight] if weight is not None else []), *shapes))
-        return [next(written) if want else None for want in (needs[0], needs[1], want_bias)][:len(needs)]
+        # the backend's memory format (the input's suggested one) for the input and weight gradients
+        gradients = [g.in_suggested_format(x, next(written)) if want else None for want in (needs[0], needs[1])]
+        return [*gradients, next(written) if want_bias else None][:len(needs)]
     return run
 
 
@@ -56,16 +58,24 @@ def norm_backward(kind: str, x, mean, rstd, affine: bool, affine_shape):
         shapes = [x.shape] if needs[0] else []
         shapes += [tuple(affine_shape)] * sum(1 for want in needs[1:] if want)
         written = iter(g.allocate([grads[0], x, mean, rstd], *shapes))
-        return [next(written) if want else None for want in needs]
+        gradients = [next(written) if want else None for want in needs]
+        if needs[0] and kind != "layer":        # empty_like(input, suggest_memory_format())
+            gradients[0] = g.in_suggested_format(x, gradients[0])
+        return gradients
     return run
 
 
 def activation_backward(kind: OpKind, saved):
-    """``<name>_backward(grad, saved)`` (ReLU's ``threshold_backward``): one output of the grad's shape."""
+    """``<name>_backward(grad, saved)`` (ReLU's ``threshold_backward``): one output of the grad's shape,
+    laid out as its TensorIterator does: ``threshold_backward`` takes the saved result as its first
+    operand (``add_const_input(self).add_const_input(grad)``, aten/src/ATen/native/Activation.cpp),
+    every other ``<name>_backward`` the grad (``build_borrowing_binary_op(grad_input, grad_output,
+    self)``); the first operand's layout wins where they differ."""
     def run(g, grads, needs):
         grad = grads[0]
         g.count(bwd.activation_backward(_short(kind), grad.shape))
-        return [g.allocate([grad, saved], grad.shape)[0]]
+        operands = [saved, grad] if _short(kind) == "relu" else [grad, saved]
+        return [g.laid_out(g.allocate([grad, saved], grad.shape)[0], operands)]
     return run
 
 
@@ -150,7 +160,7 @@ def pool_backward(mode: str, x, out_shape, kernel, indices=None):
         grad = grads[0]
         g.count(bwd.pool_backward(mode, x.shape, out_shape, kernel))
         uses = [grad, x] + ([indices] if indices is not None else [])
-        return [g.allocate(uses, x.shape)[0]]
+        return [g.in_suggested_format(x, g.allocate(uses, x.shape)[0])]
     return run
 
 
@@ -159,7 +169,7 @@ def adaptive_avg_pool_backward(x, out_shape):
     def run(g, grads, needs):
         grad = grads[0]
         g.count(bwd.adaptive_pool_backward("avg", x.shape, out_shape))
-        return [g.allocate([grad, x], x.shape)[0]]
+        return [g.in_suggested_format(x, g.allocate([grad, x], x.shape)[0])]
     return run
 
 

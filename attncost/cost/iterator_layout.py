@@ -1,13 +1,14 @@
 """The strides of an elementwise op's output, as ATen's TensorIterator lays it out. No torch.
 
-A training program follows this rule for its elementwise ops (``Program(training=True)``): the
-gradients autograd computes take their layouts from the forward's tensors (``torch.ones_like`` keeps
-a dense output's layout, an elementwise op keeps its operands'), and a layout decides whether a
-later ``reshape`` is a view or a copy. Inference programs keep their contiguous outputs (their
-counts are proven against the tracer as they are).
+Every program follows this rule for its elementwise ops: a layout decides whether a later
+``reshape`` is a view or a copy (a channels-last map, a self-attention result viewed back to
+(N, C, H, W), stays channels last through the ops after it), and in training the gradients autograd
+computes take their layouts from the forward's tensors (``torch.ones_like`` keeps a dense output's
+layout, an elementwise op keeps its operands').
 
-Followed: ``aten/src/ATen/TensorIterator.cpp``, ``compute_fast_setup_type`` (every operand
-contiguous: contiguous; every operand non-overlapping and dense with the same strides: those) and
+Followed: ``aten/src/ATen/TensorIterator.cpp``, ``compute_fast_setup_type`` (only where every operand
+has the output's shape: every operand contiguous: contiguous; every operand non-overlapping and dense
+with the same strides: those) and
 ``reorder_dimensions`` (otherwise: dims ordered by the operands' strides, first operand first,
 broadcast dims skipped, equal strides broken by size), then dense strides in that order.
 """
@@ -85,11 +86,12 @@ def _decide(out_shape, operands):
         lead = len(shape) - len(sizes)
         padded = [0] * lead + [0 if s == 1 and o != 1 else st for s, st, o in zip(sizes, steps, shape[lead:])]
         ops.append((sizes, steps, padded, lead == 0 and sizes == shape))
-    if all(is_contiguous(s, st) for s, st, _, _ in ops):
-        return "contiguous"
     first = ops[0]
-    if all(full for *_, full in ops) and all(st == first[1] for _, st, _, _ in ops) and is_dense(shape, first[1]):
-        return "first"
+    if all(full for *_, full in ops):           # compute_fast_setup_type: only where every shape is the output's
+        if all(is_contiguous(s, st) for s, st, _, _ in ops):
+            return "contiguous"
+        if all(st == first[1] for _, st, _, _ in ops) and is_dense(shape, first[1]):
+            return "first"
     ndim = len(shape)
     perm = list(range(ndim - 1, -1, -1))           # perm[0] is the fastest-moving dim
 

@@ -50,7 +50,7 @@ def _pair(value, n=2) -> tuple:
 #: that writes from a tensor needing a gradient raises :class:`TrainingError` naming itself.
 DIFFERENTIABLE = frozenset({
     "conv", "linear", "batch_norm", "layer_norm", "group_norm", "unary", "relu", "sigmoid", "binary", "add", "mul",
-    "div", "softmax", "reduce", "max_dim", "global_avg_pool", "max_pool2d", "avg_pool2d", "cat", "contiguous",
+    "div", "softmax", "reduce", "max_dim", "global_avg_pool", "spatial_mean", "max_pool2d", "avg_pool2d", "cat", "contiguous",
     "reshape", "view", "expand", "squeeze", "permute", "transpose", "slice", "select", "slice_step", "bmm", "mm",
     "matmul", "split_heads", "merge_heads", "attention", "new_zeros", "fill", "adaptive_avg_pool2d", "interpolate",
     "repeat", "split", "unbind", "pad", "roll", "index", "dropout", "conv_with_weight", "maximum",
@@ -104,7 +104,6 @@ class Program(Recorder):
         self.tape = Tape(trainable) if training else None
         self.input_requires_grad = input_requires_grad
         self.checkpoint_scopes = tuple(checkpoint)
-        self.iterator_layouts = training        # elementwise outputs laid out as TensorIterator does
         self.checkpoint_matched: set = set()        # the patterns that named a scope
         self.bases: dict = {}       # training: storage -> the tensor autograd sees as its views' base
 
@@ -292,7 +291,7 @@ class Program(Recorder):
         out_shape = (x.shape[0], out_channels, *out_spatial)
         full_name = self.param(name, numel(w_shape) + (out_channels if bias else 0))
         self.count(products.conv(x.shape, w_shape, out_shape, bias))
-        out = self.allocate([x], out_shape)[0]
+        out = self.in_suggested_format(x, self.allocate([x], out_shape)[0])
         if self.tape is None:
             return out
         leaves = self._leaves(full_name, ("weight", w_shape), *([("bias", (out_channels,))] if bias else []))
@@ -347,7 +346,7 @@ class Program(Recorder):
         full_name = self.param(name, 2 * channels) if affine else None
         if self.tape is None:
             self.count(pointwise.norm(NORM_BATCH, x.shape, affine))
-            return self.allocate([x], x.shape)[0]
+            return self.in_suggested_format(x, self.allocate([x], x.shape)[0])
         return self._batch_norm_training(x, affine, full_name)
 
     def _batch_norm_training(self, x: Tensor, affine, full_name) -> Tensor:
@@ -362,6 +361,7 @@ class Program(Recorder):
         self.record([], [])
         self.count(pointwise.norm(NORM_BATCH_STATS, x.shape, affine))
         out, mean, invstd = self.allocate([x], x.shape, (channels,), (channels,))
+        out = self.in_suggested_format(x, out)
         leaves = self._leaves(full_name, ("weight", (channels,)), ("bias", (channels,))) if affine else []
         return self._node("NativeBatchNormBackward0", [x, *leaves], [out, mean, invstd],
                           _d.norm_backward("batch", x, mean, invstd, affine, (channels,)), saved=[x, mean, invstd])[0]
@@ -386,6 +386,7 @@ class Program(Recorder):
         self.count(pointwise.norm(NORM_GROUP, x.shape, affine))
         stats = (x.shape[0], groups)
         out, mean, rstd = self.allocate([x], x.shape, stats, stats)
+        out = self.in_suggested_format(x, out)
         if self.tape is None:
             return out
         channels = (x.shape[1],)
@@ -406,7 +407,8 @@ class Program(Recorder):
         out_shape = (x.shape[0], weight.shape[0], *out_spatial)
         self.count(products.conv(x.shape, weight.shape, out_shape, bias is not None))
         inputs = [x, weight] + ([bias] if bias is not None else [])
-        out = self.allocate(inputs, out_shape)[0]
+        out = self.in_suggested_format(x if is_channels_last_2d(x.shape, x.strides) else weight,
+                                       self.allocate(inputs, out_shape)[0])
         if self.tape is None:
             return out
         return self._node("ConvolutionBackward0", inputs, [out],
@@ -528,13 +530,10 @@ class Program(Recorder):
         training = self.tape is not None and needs_grad(x)
         if training and op is SQRT and not inplace:         # SqrtBackward0: not one fused kernel
             self.count(pointwise.elementwise(op, x.shape))
-            out = self._laid_out(self.allocate([x], x.shape)[0], [x])
+            out = self.laid_out(self.allocate([x], x.shape)[0], [x])
             return self._node("SqrtBackward0", [x], [out], _d.sqrt_backward(out), saved=[out])[0]
         if training and (short not in _ACTIVATION_SAVES or (inplace and short not in _INPLACE_ACTIVATIONS)):
             raise TrainingError(f"Program.unary({op.name}{', inplace' if inplace else ''}) has no backward yet")
-        if training and inplace and x.view:
-            raise TrainingError(f"Program.unary({op.name}, inplace) on a view has no backward yet (autograd's "
-                                f"CopySlices)")
         original = None
         if training and inplace and _INPLACE_ACTIVATIONS[short] == "self":
             self.count(pointwise.copy(x.shape))         # autograd keeps the input an in-place op overwrites
@@ -544,15 +543,19 @@ class Program(Recorder):
             self.record([x.storage], [])
             out = x
         else:
-            out = self._laid_out(self.allocate([x], x.shape)[0], [x])
+            out = self.laid_out(self.allocate([x], x.shape)[0], [x])
         if not training:
             return out
         if inplace:
             saved = original if original is not None else out
         else:
             saved = out if _ACTIVATION_SAVES[short] == "result" else x
+        backward = _d.activation_backward(op, saved)
+        if inplace and x.view:                          # relu_ on a view: autograd's CopySlices around it
+            return self._copy_slices(f"{short}_backward", x, [x], backward, [saved],
+                                     f"Program.unary({op.name}, inplace")
         out = Tensor(out.shape, out.storage, out.strides, view=x.view if inplace else False)
-        return self._node(f"{short}_backward", [x], [out], _d.activation_backward(op, saved), saved=[saved])[0]
+        return self._node(f"{short}_backward", [x], [out], backward, saved=[saved])[0]
 
     def relu(self, x, inplace=False):
         return self.unary(RELU, x, inplace)
@@ -575,17 +578,26 @@ class Program(Recorder):
             self.record([u.storage for u in uses], [])
             out = a
         else:
-            out = self._laid_out(self.allocate(uses, out_shape)[0], uses)
+            out = self.laid_out(self.allocate(uses, out_shape)[0], uses)
         if self.tape is None or not any(needs_grad(u) for u in uses):
             return out
         return self._binary_node(op, a, b, out, inplace)
 
-    def _laid_out(self, out: Tensor, operands) -> Tensor:
-        """A training program's elementwise output with TensorIterator's strides (``cost/iterator_layout.py``)."""
-        if not self.iterator_layouts:
-            return out
+    def laid_out(self, out: Tensor, operands) -> Tensor:
+        """An elementwise output with TensorIterator's strides (``cost/iterator_layout.py``)."""
         strides = iterator_strides(out.shape, [(t.shape, t.strides) for t in operands])
         return out if tuple(strides) == tuple(out.strides) else Tensor(out.shape, out.storage, strides)
+
+    def in_suggested_format(self, like: Tensor, out: Tensor) -> Tensor:
+        """``out`` (a fresh 4-D tensor) laid out in ``like``'s suggested memory format, as ATen's
+        convolution (its backend memory format), batch and group norm, pooling and upsampling kernels
+        allocate on the CPU (``empty_like(..., input.suggest_memory_format())``): channels last where
+        ``like`` reads as channels last (``layout.is_channels_last_2d``), as it does after a
+        self-attention module's (N, HW, C) result is viewed back to (N, C, H, W). Concrete strides
+        only (on symbolic ones: ``out`` unchanged, contiguous)."""
+        if len(out.shape) != 4 or not is_channels_last_2d(like.shape, like.strides):
+            return out
+        return Tensor(out.shape, out.storage, channels_last_strides(out.shape))
 
     def _binary_node(self, op: OpKind, a: Tensor, b, out: Tensor, inplace: bool) -> Tensor:
         """AddBackward0/1 (the gradient to both), MulBackward0 (saves each operand where the other needs
@@ -647,7 +659,7 @@ class Program(Recorder):
         select: ``WHERE``). Training: MaximumBackward0 saves both operands."""
         out_shape = self._broadcast("maximum", a.shape, b.shape)
         self.count(pointwise.elementwise(WHERE, out_shape))
-        out = self._laid_out(self.allocate([a, b], out_shape)[0], [a, b])
+        out = self.laid_out(self.allocate([a, b], out_shape)[0], [a, b])
         if self.tape is None or not (needs_grad(a) or needs_grad(b)):
             return out
         return self._node("MaximumBackward0", [a, b], [out], _d.maximum_backward(a, b), saved=[a, b])[0]
@@ -658,7 +670,7 @@ class Program(Recorder):
         own backward formulas run it)."""
         out_shape = self._broadcast("where", self._broadcast("where", condition.shape, a.shape), b.shape)
         self.count(pointwise.elementwise(WHERE, out_shape))
-        return self._laid_out(self.allocate([condition, a, b], out_shape)[0], [condition, a, b])
+        return self.laid_out(self.allocate([condition, a, b], out_shape)[0], [condition, a, b])
 
     def add(self, a, b, inplace=False):
         return self.binary(ADD, a, b, inplace)
@@ -723,7 +735,24 @@ class Program(Recorder):
                           saved=[indices])[0]
 
     def global_avg_pool(self, x: Tensor) -> Tensor:
-        """adaptive_avg_pool2d(x, 1): aten runs it as a mean over H and W with keepdim."""
+        """F.adaptive_avg_pool2d(x, 1): aten runs it as a mean over H and W with keepdim, and, on a
+        channels-last input, restrides the mean in place, ``out.as_strided_((N, C, 1, 1), (C, 1, C, C))``
+        (aten/src/ATen/native/AdaptiveAveragePooling.cpp), which a training program's autograd
+        makes an AsStridedBackward0 (a ``new_zeros`` and a ``copy_`` of N * C elements in backward).
+        A plain ``x.mean((2, 3), keepdim=True)`` is :meth:`spatial_mean`."""
+        mean = self.spatial_mean(x)
+        if not is_channels_last_2d(x.shape, x.strides):
+            return mean
+        self.record([mean.storage], [])
+        c = x.shape[1]
+        strided = Tensor(mean.shape, mean.storage, (c, 1, c, c))
+        if not needs_grad(mean):
+            return strided
+        return self._node("AsStridedBackward0", [mean], [strided], _d.as_strided_backward(mean, strided))[0]
+
+    def spatial_mean(self, x: Tensor) -> Tensor:
+        """``x.mean((2, 3), keepdim=True)``: every element read once, one output per (N, C); counted
+        as global average pooling, which is what it is (``ops.pointwise.global_avg_pool``)."""
         self.count(pointwise.global_avg_pool(x.shape))
         out = self.allocate([x], (*x.shape[:2], 1, 1))[0]
         if self.tape is None or not needs_grad(x):
@@ -740,7 +769,7 @@ class Program(Recorder):
         """F.max_pool2d: aten.max_pool2d_with_indices writes the output and its int64 indices."""
         kernel, out_shape = self._pool_shape(x, kernel, stride, padding, dilation, ceil_mode)
         self.count(pointwise.pool(POOL_MAX, out_shape, kernel))
-        out, indices = self.allocate([x], out_shape, out_shape)
+        out, indices = (self.in_suggested_format(x, t) for t in self.allocate([x], out_shape, out_shape))
         if self.tape is None or not needs_grad(x):
             return out
         return self._node("MaxPool2DWithIndicesBackward0", [x], [out, indices],
@@ -749,7 +778,7 @@ class Program(Recorder):
     def avg_pool2d(self, x: Tensor, kernel, stride=None, padding=0, ceil_mode=False) -> Tensor:
         kernel, out_shape = self._pool_shape(x, kernel, stride, padding, 1, ceil_mode)
         self.count(pointwise.pool(POOL_AVG, out_shape, kernel))
-        out = self.allocate([x], out_shape)[0]
+        out = self.in_suggested_format(x, self.allocate([x], out_shape)[0])
         if self.tape is None or not needs_grad(x):
             return out
         return self._node("AvgPool2DBackward0", [x], [out], _d.pool_backward("avg", x, out_shape, kernel),
@@ -765,20 +794,10 @@ class Program(Recorder):
         if all(is_one(o) for o in out):
             if any(o is None for o in requested):
                 self.mark_degenerate(f"a dim of size 1 makes adaptive_avg_pool2d{requested} of {x.shape} a mean")
-            mean = self.global_avg_pool(x)
-            if self.tape is None or not is_channels_last_2d(x.shape, x.strides):
-                return mean
-            # a channels-last input: ATen restrides the mean in place, out.as_strided_((N, C, 1, 1), (C, 1, C, C))
-            # (aten/src/ATen/native/AdaptiveAveragePooling.cpp); autograd makes that an AsStridedBackward0
-            self.record([mean.storage], [])
-            c = x.shape[1]
-            strided = Tensor(mean.shape, mean.storage, (c, 1, c, c))
-            if not needs_grad(mean):
-                return strided
-            return self._node("AsStridedBackward0", [mean], [strided], _d.as_strided_backward(mean, strided))[0]
+            return self.global_avg_pool(x)
         out_shape = (*x.shape[:2], *out)
         self.count(pointwise.adaptive_avg_pool(x.shape, out_shape))
-        result = self.allocate([x], out_shape)[0]
+        result = self.in_suggested_format(x, self.allocate([x], out_shape)[0])
         if self.tape is None or not needs_grad(x):
             return result
         return self._node("AdaptiveAvgPool2DBackward0", [x], [result], _d.adaptive_avg_pool_backward(x, out_shape),
@@ -787,7 +806,7 @@ class Program(Recorder):
     def interpolate(self, x: Tensor, size, mode="nearest") -> Tensor:
         out_shape = (*x.shape[:2], *_pair(size))
         self.count(pointwise.interpolate(mode, out_shape))
-        out = self.allocate([x], out_shape)[0]
+        out = self.in_suggested_format(x, self.allocate([x], out_shape)[0])
         if self.tape is None or not needs_grad(x):
             return out
         return self._node(f"Upsample_{mode}_Backward0", [x], [out], _d.interpolate_backward(mode, x.shape, out_shape))[0]

@@ -57,3 +57,16 @@ def test_symbolic_layouts_are_decided_for_generic_sizes():
     assert iterator_strides((n, c, h, w), [((n, c, h, w), nhwc), ((1, c, 1, 1), (c, 1, 1, 1))]) == nhwc
     assert iterator_strides((2, 3, 4, 5), [((2, 3, 4, 5), (60, 1, 15, 3)), ((1, 3, 1, 1), (3, 1, 1, 1))]) == \
         torch.empty(2, 4, 5, 3).permute(0, 3, 1, 2).add(torch.ones(1, 3, 1, 1)).stride()
+
+
+def test_broadcast_operands_skip_the_fast_setup():
+    """Two contiguous operands of different shapes, (1, 1, 2, 1) + (2, 1, 1, 1), the second with the
+    strides of a permuted tensor on its size-1 dims (still contiguous): TensorIterator's fast setup
+    wants every operand of the output's shape (``compute_fast_setup_type``), so the dims are reordered
+    by the operands' strides instead, and the output is not contiguous."""
+    a, b = torch.empty(1, 1, 2, 1), torch.empty(2).as_strided((2, 1, 1, 1), (1, 2, 2, 2))
+    assert a.is_contiguous() and b.is_contiguous()
+    expected = (a + b).stride()
+    assert expected != (2, 2, 1, 1)
+    got = iterator_strides((2, 1, 2, 1), [((1, 1, 2, 1), a.stride()), ((2, 1, 1, 1), b.stride())])
+    assert [got[0], got[2]] == [expected[0], expected[2]]

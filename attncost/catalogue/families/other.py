@@ -154,8 +154,8 @@ def _mask_activation(g: Program, m: Tensor, mask: str) -> Tensor:
     if mask == "channel":
         norm = g.unary(SQRT, g.reduce(REDUCE_SUM, g.binary(POW, m, 2), 1, keepdim=True))
         return g.div(m, norm)
-    centered = g.binary(SUB, m, g.global_avg_pool(m))
-    std = g.unary(SQRT, g.global_avg_pool(g.binary(POW, centered, 2)))
+    centered = g.binary(SUB, m, g.spatial_mean(m))
+    std = g.unary(SQRT, g.spatial_mean(g.binary(POW, centered, 2)))
     return g.sigmoid(g.div(centered, std))
 
 

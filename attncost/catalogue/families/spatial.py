@@ -314,7 +314,7 @@ def _simam_check(shape, hp):
 def simam(g: Program, x: Tensor) -> Tensor:
     """X~ = sigmoid(1 / E) * X, 1 / E = (t - mu)^2 / (4 (sigma^2 + lambda)) + 0.5 (SimAM Eq. 5-6)."""
     n, c, h, w = x.shape
-    d = g.binary(POW, g.binary(SUB, x, g.global_avg_pool(x)), 2)           # (x - x.mean(dim=[2, 3])).pow(2)
+    d = g.binary(POW, g.binary(SUB, x, g.spatial_mean(x)), 2)           # (x - x.mean(dim=[2, 3])).pow(2)
     v = g.div(g.reduce(REDUCE_SUM, d, (2, 3), keepdim=True), h * w - 1)     # d.sum(dim=[2, 3]) / n: (N, C, 1, 1)
     v = g.mul(g.add(v, 1e-4), 4)                                            # 4 * (... + e_lambda)
     e_inv = g.add(g.div(d, v), 0.5)
