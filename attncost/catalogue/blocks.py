@@ -37,11 +37,13 @@ def conv_bn_act(g: Program, x: Tensor, out_channels, kernel, stride=1, *, paddin
 
 
 def squeeze_excite(g: Program, x: Tensor, reduced, *, act=RELU, gate=SIGMOID, names=("fc1", "fc2"),
-                   gate_first=False, act_inplace=True) -> Tensor:
+                   gate_first=False, act_inplace=True, adaptive_pool=False) -> Tensor:
     """x * gate(W2 act(W1 GAP(x))), W1: C -> ``reduced``, W2: back to C (1x1 convs with bias);
     ``gate_first`` multiplies gate * x, operands in the order of code that writes it so (MnasNet);
-    ``act_inplace=False`` for code whose activation is not in place (torchvision's SqueezeExcitation)."""
-    s = g.spatial_mean(x)
+    ``act_inplace=False`` for code whose activation is not in place (torchvision's SqueezeExcitation).
+    GAP is ``x.mean((2, 3), keepdim=True)`` (MnasNet's reference), or, with ``adaptive_pool``,
+    nn.AdaptiveAvgPool2d(1) (torchvision's), which restrides a channels-last mean in place."""
+    s = g.global_avg_pool(x) if adaptive_pool else g.spatial_mean(x)
     s = g.unary(act, g.conv(s, reduced, 1, name=names[0]), inplace=act_inplace)
     s = g.mark_attention_map(g.unary(gate, g.conv(s, x.shape[1], 1, name=names[1])))
     return g.mul(s, x) if gate_first else g.mul(x, s)

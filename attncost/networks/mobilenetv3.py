@@ -85,7 +85,7 @@ def squeeze_excitation(g: Program, x: Tensor, squeeze, *, act=RELU, gate=HARDSIG
     the scale marked as an attention map; ``scale * x``. Neither activation runs in place unless
     ``act_inplace`` (EfficientNet passes SiLU(inplace=True))."""
     return squeeze_excite(g, x, squeeze, act=act, gate=gate, names=("se_fc1", "se_fc2"), gate_first=True,
-                          act_inplace=act_inplace)
+                          act_inplace=act_inplace, adaptive_pool=True)
 
 
 def inverted_residual(g: Program, x: Tensor, out_channels, expanded, kernel, stride, *, act,

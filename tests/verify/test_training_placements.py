@@ -78,3 +78,39 @@ def test_a_self_attention_result_is_channels_last():
     conv.weight.register_hook(lambda g: grads.setdefault("weight", g))
     out.sum().backward()
     assert grads["weight"].is_contiguous(memory_format=torch.channels_last) and not grads["weight"].is_contiguous()
+
+
+@pytest.mark.parametrize("network", ["mobilenet-v2", "mnasnet-a1", "efficientnet-b0", "mobilenet-v3-large",
+                                     "regnet-y-400mf", "resnext50-32x4d"])
+def test_self_attention_in_every_block_of(network):
+    """sdpa in every block of networks with squeeze-excitation inside theirs: torchvision's
+    SqueezeExcitation pools with nn.AdaptiveAvgPool2d(1) (on a channels-last map, a restrided mean),
+    MnasNet's reference with ``x.mean((2, 3))`` (not restrided)."""
+    spec = with_attention(definition(network), [AttentionPlacement("sdpa")])
+    formula, traced = network_costs(spec, SHAPE)
+    assert not mismatches(formula, traced)
+    g = Program()
+    walked = g.finish(forward(g, g.input(SHAPE), spec))
+    torch.manual_seed(0)
+    assert differences(walked, trace_module(build_network(spec, SHAPE[2:]).eval(), torch.randn(*SHAPE))[0]) == []
+
+
+#: behind a channels-last map: the reference modules that ``.view`` their input, which torch refuses
+#: for channels-last strides ("view size is not compatible"), and two whose counts still differ there
+#: (docs/TRAINING.md, "Coverage")
+NOT_BEHIND_CHANNELS_LAST = {"cgnl", "condconv", "deform-conv", "dynamic-conv", "residual-attention", "split-attention"}
+
+
+@pytest.mark.parametrize("module", [m for m in MODULES if m not in NOT_BEHIND_CHANNELS_LAST])
+def test_behind_a_channels_last_map(module):
+    """sdpa in every block of stage 3, the module in every block of stage 4: its input is channels
+    last (the layout stays through the convolutions between), as torch runs it."""
+    spec = with_attention(definition("resnet18"), [
+        AttentionPlacement("sdpa", where="every_block", stages=(3,)),
+        AttentionPlacement(module, where="every_block", stages=(4,), hp=HYPERPARAMETERS.get(module, {}))])
+    formula, traced = network_costs(spec, SHAPE)
+    assert not mismatches(formula, traced)
+    g = Program()
+    walked = g.finish(forward(g, g.input(SHAPE), spec))
+    torch.manual_seed(0)
+    assert differences(walked, trace_module(build_network(spec, SHAPE[2:]).eval(), torch.randn(*SHAPE))[0]) == []

@@ -61,7 +61,7 @@ def _gate(g: Program, x: Tensor, logits: Tensor, gate: str = "sigmoid") -> Tenso
 )
 def se(g: Program, x: Tensor, *, r) -> Tensor:
     """s = sigmoid(W2 relu(W1 GAP(x))), y = x * s (SE Eq. 2-4), with 1x1 convs with bias."""
-    return squeeze_excite(g, x, fdiv(x.shape[1], r))
+    return squeeze_excite(g, x, fdiv(x.shape[1], r), adaptive_pool=True)
 
 
 @register(
