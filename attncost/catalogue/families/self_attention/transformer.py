@@ -319,18 +319,18 @@ def aa_conv(g: Program, x: Tensor, *, out_channels, kernel, heads, dk, dv, kappa
             relative, stride) -> Tensor:
     """Concat[Conv(X), MHA(X)] (Bello Eq. 5), MHA with relative logits (Eq. 4) and a 1x1 output conv."""
     fout = out_channels if out_channels is not None else x.shape[1]
-    conv_x = x
-    if stride != 1:
-        x = g.avg_pool2d(x, 3, stride, 1)                                  # the attention's downsampled input
-    n, c, h, w = x.shape
     dk, dv = aa_depths(fout, heads, dk, dv, kappa, upsilon, min_key_head_dim)
     dkh, dvh = fdiv(dk, heads), fdiv(dv, heads)
     _flag_size_one(g, dkh=dkh, dvh=dvh)
     has_conv = not (is_concrete(fout, dv) and int(fout) == int(dv))
     if not has_conv:                 # the symbolic formula takes dv < Fout (a conv and a concat)
         g.mark_degenerate("dv = Fout: no conv and no concat")
-    conv_out = (g.conv(conv_x, fout - dv, kernel, stride=stride, padding=kernel // 2, name="conv") if has_conv
+    # the conv first, then the pool, as the official code runs them (the order decides what is live when)
+    conv_out = (g.conv(x, fout - dv, kernel, stride=stride, padding=kernel // 2, name="conv") if has_conv
                 else None)
+    if stride != 1:
+        x = g.avg_pool2d(x, 3, stride, 1)                                  # the attention's downsampled input
+    n, c, h, w = x.shape
     k = g.reshape(g.conv(x, dk, 1, name="k"), (n, heads, dkh, h * w))
     q = g.mul(g.conv(x, dk, 1, name="q"), power(dkh, -1, 2))
     q = g.reshape(q, (n, heads, dkh, h * w))
