@@ -346,8 +346,15 @@ class Program(Recorder):
         full_name = self.param(name, 2 * channels) if affine else None
         if self.tape is None:
             self.count(pointwise.norm(NORM_BATCH, x.shape, affine))
-            return self.in_suggested_format(x, self.allocate([x], x.shape)[0])
+            return self._batch_norm_format(x, self.allocate([x], x.shape)[0])
         return self._batch_norm_training(x, affine, full_name)
+
+    def _batch_norm_format(self, x: Tensor, out: Tensor) -> Tensor:
+        """Batch norm's output layout on the CPU: contiguous where the input is contiguous (sizes of 1
+        ignored: an (N, C, 1, 1) map that also reads as channels last), else the input's suggested
+        format. Its backward's input gradient takes the suggested format in both cases (measured on
+        torch 2.13; ``tests/cost/test_training_layout.py``)."""
+        return out if is_contiguous(x.shape, x.strides) else self.in_suggested_format(x, out)
 
     def _batch_norm_training(self, x: Tensor, affine, full_name) -> Tensor:
         """nn.BatchNorm in train mode: ``num_batches_tracked.add_(1)`` (one add, on a buffer), then
@@ -361,7 +368,7 @@ class Program(Recorder):
         self.record([], [])
         self.count(pointwise.norm(NORM_BATCH_STATS, x.shape, affine))
         out, mean, invstd = self.allocate([x], x.shape, (channels,), (channels,))
-        out = self.in_suggested_format(x, out)
+        out = self._batch_norm_format(x, out)
         leaves = self._leaves(full_name, ("weight", (channels,)), ("bias", (channels,))) if affine else []
         return self._node("NativeBatchNormBackward0", [x, *leaves], [out, mean, invstd],
                           _d.norm_backward("batch", x, mean, invstd, affine, (channels,)), saved=[x, mean, invstd])[0]
@@ -909,7 +916,17 @@ class Program(Recorder):
                           differentiable=len(pieces))
 
     def view(self, x: Tensor, shape) -> Tensor:
-        """Any zero-copy reshape: view, permute, transpose, unsqueeze, squeeze, expand, slice."""
+        """Any zero-copy reshape: view, permute, transpose, unsqueeze, squeeze, expand, slice. A reshape
+        to as many elements that no strides can give as a view (a channels-last map viewed as
+        (1, N * C, H, W), as CondConv's code does) is refused as torch refuses ``x.view`` ("view size is not compatible with input
+        tensor's size and stride"): the code it models would fail there (``reshape`` copies)."""
+        shape = tuple(shape)
+        if (shape != tuple(x.shape) and _equal(numel(shape), numel(x.shape))
+                and all(as_int(v) is not None for v in (*x.shape, *shape, *x.strides))
+                and view_strides(x.shape, x.strides, shape) is None):
+            layout = " (channels last)" if is_channels_last_2d(x.shape, x.strides) else ""
+            raise ShapeError(f"{'/'.join(self.scope_key) or 'the top level'}: cannot view {_shape_text(x.shape)}"
+                             f"{layout} as {_shape_text(shape)}, as PyTorch cannot ('view size is not compatible')")
         return self._view(x, shape)
 
     def expand(self, x: Tensor, shape) -> Tensor:

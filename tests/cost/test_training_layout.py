@@ -1,10 +1,13 @@
-"""TensorIterator's output layout (attncost/cost/iterator_layout.py) against torch itself: the strides of
-``a + b`` and ``relu(a)`` for permuted, expanded, sliced and broadcast operands on random shapes."""
+"""Layouts against torch itself: TensorIterator's output strides (attncost/cost/iterator_layout.py) of
+``a + b`` and ``relu(a)`` for permuted, expanded, sliced and broadcast operands on random shapes, and
+the channels-last outputs of convolution, norms, pooling and upsampling (``Program.in_suggested_format``)."""
 
+import pytest
 import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from attncost.cost import Program
 from attncost.cost.iterator_layout import iterator_strides
 
 
@@ -70,3 +73,36 @@ def test_broadcast_operands_skip_the_fast_setup():
     assert expected != (2, 2, 1, 1)
     got = iterator_strides((2, 1, 2, 1), [((1, 1, 2, 1), a.stride()), ((2, 1, 1, 1), b.stride())])
     assert [got[0], got[2]] == [expected[0], expected[2]]
+
+
+#: op -> (the Program's, torch's) on a (N, C, H, W) map of 16 channels
+LAYOUT_OPS = {
+    "conv 3x3": (lambda g, x: g.conv(x, 16, 3, padding=1), lambda x: torch.nn.Conv2d(16, 16, 3, padding=1)(x)),
+    "conv 1x1": (lambda g, x: g.conv(x, 8, 1), lambda x: torch.nn.Conv2d(16, 8, 1)(x)),
+    "depthwise": (lambda g, x: g.conv(x, 16, 3, padding=1, groups=16),
+                  lambda x: torch.nn.Conv2d(16, 16, 3, padding=1, groups=16)(x)),
+    "batch norm (eval)": (lambda g, x: g.batch_norm(x), lambda x: torch.nn.BatchNorm2d(16).eval()(x)),
+    "group norm": (lambda g, x: g.group_norm(x, 4), lambda x: torch.nn.GroupNorm(4, 16)(x)),
+    "max pool": (lambda g, x: g.max_pool2d(x, 3, 1, 1), lambda x: torch.nn.functional.max_pool2d(x, 3, 1, 1)),
+    "avg pool": (lambda g, x: g.avg_pool2d(x, 3, 1, 1), lambda x: torch.nn.functional.avg_pool2d(x, 3, 1, 1)),
+    "adaptive pool 2": (lambda g, x: g.adaptive_avg_pool2d(x, 2),
+                        lambda x: torch.nn.functional.adaptive_avg_pool2d(x, 2)),
+    "upsample": (lambda g, x: g.interpolate(x, (4, 4)), lambda x: torch.nn.functional.interpolate(x, (4, 4))),
+    "relu": (lambda g, x: g.relu(x), torch.relu),
+}
+
+
+@pytest.mark.parametrize("op", sorted(LAYOUT_OPS))
+@pytest.mark.parametrize("shape", [(2, 16, 3, 3), (2, 16, 1, 1), (2, 16, 2, 1), (2, 16, 1, 2), (1, 16, 2, 2)])
+def test_channels_last_outputs_as_torch_allocates_them(op, shape):
+    """A channels-last map (an (N, H, W, C) tensor permuted to (N, C, H, W), as a self-attention result
+    viewed back) into each op: the Program's output strides equal torch's, size-1 dims included
+    (batch norm keeps an (N, C, 1, 1) map that is contiguous as well contiguous; the others make it
+    channels last)."""
+    program_op, torch_op = LAYOUT_OPS[op]
+    n, c, h, w = shape
+    g = Program()
+    out = program_op(g, g.permute(g.input((n, h, w, c)), (0, 3, 1, 2)))
+    with torch.no_grad():
+        expected = torch_op(torch.randn(n, h, w, c).permute(0, 3, 1, 2))
+    assert tuple(out.strides) == tuple(expected.stride()), (out.strides, expected.stride())

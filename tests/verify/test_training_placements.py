@@ -15,6 +15,7 @@ import torch
 from attncost import catalogue
 from attncost.cost import Program
 from attncost.cost.compare import differences
+from attncost.errors import ShapeError
 from attncost.networks import AttentionPlacement, definition, forward, with_attention
 from attncost.reference.networks import build_network
 from attncost.trace import trace_module
@@ -95,19 +96,34 @@ def test_self_attention_in_every_block_of(network):
     assert inference_mismatches(spec) == []
 
 
-#: behind a channels-last map: the reference modules that ``.view`` their input, which torch refuses
-#: for channels-last strides ("view size is not compatible"), and two whose counts still differ there
-#: (docs/TRAINING.md, "Coverage")
-NOT_BEHIND_CHANNELS_LAST = {"cgnl", "condconv", "deform-conv", "dynamic-conv", "residual-attention", "split-attention"}
+#: modules whose code ``.view``s its input, which torch refuses for channels-last strides
+VIEWING_THEIR_INPUT = ["cgnl", "condconv", "deform-conv", "dynamic-conv"]
 
 
-@pytest.mark.parametrize("module", [m for m in MODULES if m not in NOT_BEHIND_CHANNELS_LAST])
+def behind_sdpa(module):
+    return with_attention(definition("resnet18"), [
+        AttentionPlacement("sdpa", where="every_block", stages=(3,)),
+        AttentionPlacement(module, where="every_block", stages=(4,), hp=HYPERPARAMETERS.get(module, {}))])
+
+
+@pytest.mark.parametrize("module", [m for m in MODULES if m not in VIEWING_THEIR_INPUT])
 def test_behind_a_channels_last_map(module):
     """sdpa in every block of stage 3, the module in every block of stage 4: its input is channels
     last (the layout stays through the convolutions between), as torch runs it."""
-    spec = with_attention(definition("resnet18"), [
-        AttentionPlacement("sdpa", where="every_block", stages=(3,)),
-        AttentionPlacement(module, where="every_block", stages=(4,), hp=HYPERPARAMETERS.get(module, {}))])
+    spec = behind_sdpa(module)
     formula, traced = network_costs(spec, SHAPE)
     assert not mismatches(formula, traced)
     assert inference_mismatches(spec) == []
+
+
+@pytest.mark.parametrize("module", VIEWING_THEIR_INPUT)
+def test_a_view_torch_refuses_is_refused(module):
+    """Behind a channels-last map, a module whose code views its input fails in PyTorch; the formula
+    side refuses it the same way (a one-line ShapeError, exit 2 in the CLI) instead of counting a view
+    that cannot exist."""
+    spec = behind_sdpa(module)
+    with pytest.raises(RuntimeError, match="view size is not compatible"):
+        build_network(spec, SHAPE[2:]).eval()(torch.randn(*SHAPE))
+    g = Program()
+    with pytest.raises(ShapeError, match=r"\(channels last\) as .* as PyTorch cannot"):
+        forward(g, g.input(SHAPE), spec)

@@ -171,7 +171,7 @@ def split_attention(g: Program, x: Tensor, *, radix, cardinality, reduction) -> 
     out = g.add(products[0], 0)
     for p in products[1:]:
         out = g.add(out, p)
-    return out
+    return g.contiguous(out)                                           # out.contiguous(): a copy of a channels-last map
 
 
 def _mixed_conv(g: Program, x: Tensor, mixture: Tensor, out_channels, kernel, stride, bias) -> Tensor:
