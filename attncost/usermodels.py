@@ -55,7 +55,6 @@ from __future__ import annotations
 import contextlib
 import fnmatch
 import importlib.util
-import logging
 import sys
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -75,6 +74,7 @@ from .ops.conv import MAC_MATMUL
 from .ops.pointwise import SOFTMAX_KIND
 from .reference import REFERENCES
 from .shapes import DTYPE_BYTES, FLOAT_DTYPES, INPUT_DTYPES, MAX_SIZE, MODES, check_elements, format_inputs
+from .trace.fake_log import quiet_fake_tensor_log
 from .trace.handlers import PRIMITIVE_OF
 from .trace.tracer import CostTracer, _storage_key
 
@@ -544,20 +544,6 @@ def _in_mode(model, mode):
             module.training = training
 
 
-@contextlib.contextmanager
-def _quiet_torch_log():
-    """torch logs the traceback of an op that fails on FakeTensors (``failed while attempting to run
-    meta``) before raising it; the error is reported once, as the analysis's error (its traceback with
-    ``attncost --debug``), so that log is off while the model runs."""
-    log = logging.getLogger("torch._subclasses.fake_tensor")
-    before = log.disabled
-    log.disabled = True
-    try:
-        yield
-    finally:
-        log.disabled = before
-
-
 def _outside_inference_mode():
     """Inference mode skips autograd's decompositions, so the tracer would see conv2d, linear and
     matmul instead of the aten ops it counts: the analysis runs outside it (under no_grad)."""
@@ -781,7 +767,7 @@ def analyze(model: torch.nn.Module, inputs=None, method: str = "eager", *, atten
         fake = sum(_spec_elements(s) for s in specs) > FAKE_THRESHOLD
     kwargs = dict(method=method, rules=rules, mode=mode, dtype=dtype)
     note = ""
-    with torch.random.fork_rng(devices=[]), _outside_inference_mode(), _quiet_torch_log():
+    with torch.random.fork_rng(devices=[]), _outside_inference_mode(), quiet_fake_tensor_log():
         try:
             if fake:
                 try:
@@ -822,7 +808,7 @@ def formula(model: torch.nn.Module, inputs, hints: dict | None = None, *, attent
     rules = attention_rules(attention, attention_modules)
     sym = SymbolicInputs(hints)
     try:
-        with torch.random.fork_rng(devices=[]), _outside_inference_mode(), _quiet_torch_log():
+        with torch.random.fork_rng(devices=[]), _outside_inference_mode(), quiet_fake_tensor_log():
             result = _count(model, specs, method="eager", rules=rules, mode=mode, dtype=dtype,
                             fake_mode=sym.fake_mode, size_to_expr=sym.size_to_expr, symbolic=sym.tensor)
     except (AttncostError, KeyboardInterrupt):

@@ -21,6 +21,7 @@ from torch.utils._sympy import functions as torch_sympy
 
 from ..cost import Cost
 from ..symbols import SHAPE_SYMBOLS
+from .fake_log import quiet_fake_tensor_log
 from .tracer import CostTracer
 
 
@@ -125,7 +126,7 @@ def trace_symbolic(build_module, hint_shape, dynamic=(0, 2, 3)) -> tuple[Cost, t
 
     tracer = CostTracer(module, size_to_expr)
     tracer.add_input(x)
-    with torch.no_grad(), fake_mode, tracer:
+    with torch.no_grad(), fake_mode, tracer, quiet_fake_tensor_log():
         out = module(x)
     specialised = {}
     for torch_symbol, ours in rename.items():

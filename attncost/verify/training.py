@@ -50,6 +50,7 @@ from ..cost.training import forward_training_cost
 from ..errors import HyperparameterError
 from ..reference import build
 from ..symbols import N, H, W
+from ..trace.fake_log import quiet_fake_tensor_log
 from ..trace.symbolic import SymbolicInputs
 from ..trace.training import trace_training
 from .grid import exact_evaluator
@@ -187,7 +188,8 @@ def check_training_symbolic(entry: Entry, shape: tuple, hp: dict) -> str:
     inputs = SymbolicInputs(dict(zip(("N", "C", "H", "W"), shape)))
     try:
         x = inputs.tensor(symbolic_shape)
-        traced = traced_training_step(entry, shape, hp, x=x, size_to_expr=inputs.size_to_expr)
+        with quiet_fake_tensor_log():
+            traced = traced_training_step(entry, shape, hp, x=x, size_to_expr=inputs.size_to_expr)
     except Exception as error:
         reason = torch_limitation(error)
         if reason is not None:
