@@ -295,7 +295,7 @@ def test_ctrl_c_after_the_command_ended_changes_nothing(tmp_path, fuzz_cases):
     (tmp_path / "profile.json").write_text(json.dumps(PROFILE))
     argv = ["lut", "predict", "space.yaml", "--device-profile", "profile.json", "-o", "table.json"]
     code = (f"import sys, time\nfrom attncost.cli.main import main; sys.argv = ['attncost'] + {argv!r}; main()\n"
-            "sys.stderr.write('RETURNED\\n'); sys.stderr.flush(); time.sleep(5)")
+            "sys.stderr.write('RETURNED\\n'); sys.stderr.flush(); time.sleep(2)")
     process = subprocess.Popen([sys.executable, "-c", code], cwd=tmp_path, env=_environment(),
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     while (line := process.stderr.readline()) and line.strip() != "RETURNED":
