@@ -55,7 +55,7 @@ from ..trace.symbolic import SymbolicInputs
 from ..trace.training import trace_training
 from .grid import exact_evaluator
 from .sampling import RandomPick, sample_config
-from .verify import NOT_APPLICABLE, SYMBOLIC_HINT_SHAPES, _first_line, torch_limitation
+from .verify import NO_HINT_CONFIG, NOT_APPLICABLE, first_line, symbolic_hint_config, torch_limitation
 
 #: the results an entry can have: every checked number agrees; something differs (exit 1); nothing
 #: could be checked because the formula side has no backward for one of the entry's ops yet
@@ -184,7 +184,7 @@ def check_training_symbolic(entry: Entry, shape: tuple, hp: dict) -> str:
     try:
         formula = formula_training_cost(entry, symbolic_shape, hp)
     except TrainingError as error:
-        return NOT_COVERED_PREFIX + _first_line(error)
+        return NOT_COVERED_PREFIX + first_line(error)
     inputs = SymbolicInputs(dict(zip(("N", "C", "H", "W"), shape)))
     try:
         x = inputs.tensor(symbolic_shape)
@@ -194,7 +194,7 @@ def check_training_symbolic(entry: Entry, shape: tuple, hp: dict) -> str:
         reason = torch_limitation(error)
         if reason is not None:
             return NOT_APPLICABLE + reason
-        return f"FAILED: symbolic training trace raised {type(error).__name__}: {_first_line(error)}"
+        return f"FAILED: symbolic training trace raised {type(error).__name__}: {first_line(error)}"
     if traced.unsupported:
         return f"FAILED: the symbolic training trace met ops without a formula: {', '.join(sorted(traced.unsupported))}"
     hint = {N: shape[0], H: shape[2], W: shape[3]}
@@ -257,7 +257,7 @@ def check_training_at_sizes(entry: Entry, shape: tuple, hp: dict, seed: int) -> 
     try:
         formula = formula_training_cost(entry, (N, shape[1], H, W), hp)
     except TrainingError as error:
-        return NOT_COVERED_PREFIX + _first_line(error)
+        return NOT_COVERED_PREFIX + first_line(error)
     pick = RandomPick(seed)
     checked = []
     for _ in range(8 * FALLBACK_SIZES):
@@ -305,7 +305,7 @@ def verify_training_entry(entry: Entry, samples: int = 50, seed: int = 0, symbol
         try:
             lines, differs, unsupported = check_training_config(entry, shape, hp)
         except TrainingError as error:
-            reason = _first_line(error)
+            reason = first_line(error)
             report.not_covered[reason] = report.not_covered.get(reason, 0) + 1
             continue
         report.configs += 1
@@ -313,14 +313,11 @@ def verify_training_entry(entry: Entry, samples: int = 50, seed: int = 0, symbol
         report.differs |= differs
         report.unsupported |= unsupported
     if symbolic:
-        report.symbolic = "not run: no valid default configuration"
-        for shape in SYMBOLIC_HINT_SHAPES:
-            try:
-                hp = entry.resolve(shape, {})
-            except HyperparameterError:
-                continue
-            report.route, report.symbolic = prove_training_in_sizes(entry, shape, hp, seed)
+        config = symbolic_hint_config(entry)
+        if config is None:
+            report.symbolic = NO_HINT_CONFIG
+        else:
+            report.route, report.symbolic = prove_training_in_sizes(entry, *config, seed)
             if getattr(report.symbolic, "field", None):
                 report.differs.add(f"{report.symbolic.field} (symbolic)")
-            break
     return report

@@ -104,7 +104,7 @@ def torch_limitation(error: BaseException) -> str | None:
     one of torch's named reasons for that; ``None`` for any other exception (a real failure)."""
     while error is not None:
         if isinstance(error, GuardOnDataDependentSymNode):
-            return f"control flow depends on tensor data (GuardOnDataDependentSymNode: {_first_line(error)})"
+            return f"control flow depends on tensor data (GuardOnDataDependentSymNode: {first_line(error)})"
         if isinstance(error, DataDependentOutputException):
             return f"{error.func} returns a value that depends on tensor data (DataDependentOutputException)"
         if isinstance(error, DynamicOutputShapeException):
@@ -120,7 +120,8 @@ def torch_limitation(error: BaseException) -> str | None:
     return None
 
 
-def _first_line(error: BaseException) -> str:
+def first_line(error: BaseException) -> str:
+    """The first line of an error's message, for the one-line verdicts of verify and verify --mode train."""
     text = str(error).strip()
     return text.splitlines()[0] if text else ""
 
@@ -156,7 +157,7 @@ def check_symbolic(entry: Entry, shape: tuple, hp: dict) -> str:
         reason = torch_limitation(error)
         if reason is not None:
             return NOT_APPLICABLE + reason
-        return f"FAILED: symbolic trace raised {type(error).__name__}: {_first_line(error)}"
+        return f"FAILED: symbolic trace raised {type(error).__name__}: {first_line(error)}"
     formula = entry.cost((N, shape[1], H, W), hp).subs(specialised)
     diffs = differences(formula, traced)
     if diffs:
@@ -176,8 +177,23 @@ def prove_in_sizes(entry: Entry, shape: tuple, hp: dict) -> tuple[str, str]:
     try:
         grid = check_dense_grid(entry, shape, hp)
     except Exception as error:     # a failure like any other, reported rather than raised
-        grid = f"FAILED: dense grid raised {type(error).__name__}: {_first_line(error)}"
+        grid = f"FAILED: dense grid raised {type(error).__name__}: {first_line(error)}"
     return "dense grid", f"{grid} (symbolic trace {verdict})"
+
+
+#: the symbolic verdict of an entry no hint shape takes with its default hyperparameters
+NO_HINT_CONFIG = "not run: no valid default configuration"
+
+
+def symbolic_hint_config(entry: Entry) -> tuple | None:
+    """(shape, hp): the first of :data:`SYMBOLIC_HINT_SHAPES` the entry takes with its default
+    hyperparameters (resolved), where its symbolic proof is traced; None if it takes none."""
+    for shape in SYMBOLIC_HINT_SHAPES:
+        try:
+            return shape, entry.resolve(shape, {})
+        except HyperparameterError:
+            continue
+    return None
 
 
 def verify_entry(entry: Entry, samples: int = 50, seed: int = 0, symbolic: bool = True) -> EntryReport:
@@ -190,12 +206,9 @@ def verify_entry(entry: Entry, samples: int = 50, seed: int = 0, symbolic: bool 
         report.mismatches.extend(problems)
         report.unsupported |= unsupported
     if symbolic:
-        report.symbolic = "not run: no valid default configuration"
-        for shape in SYMBOLIC_HINT_SHAPES:
-            try:
-                hp = entry.resolve(shape, {})
-            except HyperparameterError:
-                continue
-            report.route, report.symbolic = prove_in_sizes(entry, shape, hp)
-            break
+        config = symbolic_hint_config(entry)
+        if config is None:
+            report.symbolic = NO_HINT_CONFIG
+        else:
+            report.route, report.symbolic = prove_in_sizes(entry, *config)
     return report
