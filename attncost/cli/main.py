@@ -867,10 +867,7 @@ def verify(names, samples, seed, symbolic, mode, fmt):
     for entry in entries:
         bar.step(f"verifying {entry.name}")
         report = verify_entry(entry, samples=samples, seed=seed, symbolic=symbolic)
-        rows.append({"module": entry.name, "configs": report.configs, "mismatches": len(report.mismatches),
-                     "unsupported_ops": ", ".join(sorted(report.unsupported)) or "-",
-                     "proof": report.route, "symbolic": report.symbolic,
-                     "result": "pass" if report.passed else "FAIL"})
+        rows.append({**_verify_columns(entry, report), "result": "pass" if report.passed else "FAIL"})
         if not report.passed:
             failed.append(report)
     bar.done()
@@ -880,6 +877,13 @@ def verify(names, samples, seed, symbolic, mode, fmt):
             click.echo(f"  {line}", err=True)
     if failed:
         sys.exit(1)
+
+
+def _verify_columns(entry, report) -> dict:
+    """The columns both verifies print for an entry, before their result."""
+    return {"module": entry.name, "configs": report.configs, "mismatches": len(report.mismatches),
+            "unsupported_ops": ", ".join(sorted(report.unsupported)) or "-",
+            "proof": report.route, "symbolic": report.symbolic}
 
 
 def _verify_training(entries, samples, seed, symbolic, fmt):
@@ -892,9 +896,7 @@ def _verify_training(entries, samples, seed, symbolic, fmt):
     for entry in entries:
         bar.step(f"verifying {entry.name} (training step)")
         report = verify_training_entry(entry, samples=samples, seed=seed, symbolic=symbolic)
-        rows.append({"module": entry.name, "configs": report.configs, "mismatches": len(report.mismatches),
-                     "unsupported_ops": ", ".join(sorted(report.unsupported)) or "-",
-                     "proof": report.route, "symbolic": report.symbolic, "result": report.result,
+        rows.append({**_verify_columns(entry, report), "result": report.result,
                      "differs": ", ".join(sorted(report.differs)) or "-",
                      "not_covered": report.not_covered_text()})
         if report.result == FAIL:

@@ -922,11 +922,14 @@ class Program(Recorder):
         tensor's size and stride"): the code it models would fail there (``reshape`` copies)."""
         shape = tuple(shape)
         if (shape != tuple(x.shape) and _equal(numel(shape), numel(x.shape))
-                and all(as_int(v) is not None for v in (*x.shape, *shape, *x.strides))
-                and view_strides(x.shape, x.strides, shape) is None):
-            layout = " (channels last)" if is_channels_last_2d(x.shape, x.strides) else ""
-            raise ShapeError(f"{'/'.join(self.scope_key) or 'the top level'}: cannot view {_shape_text(x.shape)}"
-                             f"{layout} as {_shape_text(shape)}, as PyTorch cannot ('view size is not compatible')")
+                and all(as_int(v) is not None for v in (*x.shape, *shape, *x.strides))):
+            strides = view_strides(x.shape, x.strides, shape)
+            if strides is None:
+                layout = " (channels last)" if is_channels_last_2d(x.shape, x.strides) else ""
+                raise ShapeError(f"{'/'.join(self.scope_key) or 'the top level'}: cannot view "
+                                 f"{_shape_text(x.shape)}{layout} as {_shape_text(shape)}, as PyTorch cannot "
+                                 f"('view size is not compatible')")
+            return self._view(x, shape, strides)          # the strides alias_strides would find again
         return self._view(x, shape)
 
     def expand(self, x: Tensor, shape) -> Tensor:
