@@ -1,7 +1,7 @@
 """The mutants of benchmarks/mutation.py, and the pytest plugin that applies one of them.
 
-Each mutant is one small change to a primitive's formula, a convention weight or a liveness rule,
-applied in memory before the tests run (``ATTNCOST_MUTANT=<name> python -m pytest -p mutants ...``
+Each mutant is one small change to a primitive's formula, a convention weight, a liveness rule or
+a rule of the training side's autograd engine, applied in memory before the tests run (``ATTNCOST_MUTANT=<name> python -m pytest -p mutants ...``
 with ``benchmarks/`` on ``PYTHONPATH``). Formula mutants change what the Primitive object computes,
 so the catalogue's Program and the tracer see the same wrong number and only a test with an
 independent oracle can notice.
@@ -17,7 +17,7 @@ from typing import Callable
 @dataclass(frozen=True)
 class Mutant:
     name: str
-    group: str          # "formula", "weight" or "liveness"
+    group: str          # "formula", "weight", "liveness" or "training"
     apply: Callable[[], None]
     revert: Callable[[], None] | None = None    # set where the change can be undone in the same process
 
@@ -104,6 +104,89 @@ def _liveness_mutants() -> list[Mutant]:
     return [Mutant(f"liveness:{name}", "liveness", fn) for name, fn in rules.items()]
 
 
+def _training_mutants() -> list[Mutant]:
+    """The formula side's autograd engine (attncost/cost/autograd.py) with one rule broken. The training
+    tracer runs torch's own autograd, so it shares none of these rules and the comparisons with it (and
+    with saved_tensors_hooks and the allocator) are the oracle."""
+
+    def accumulate_grad_always_copies():
+        from attncost.cost import autograd
+
+        accumulate = autograd._accumulate_grad
+        autograd._accumulate_grad = lambda program, grad, held, kept: accumulate(program, grad, True, kept)
+
+    def accumulate_grad_never_copies():
+        from attncost.cost import autograd
+
+        def steal(program, grad, held, kept):
+            program.record([grad.storage], [])
+            kept.append(grad.storage)
+
+        autograd._accumulate_grad = steal
+
+    def input_buffer_keeps_the_first_gradient():
+        from attncost.cost import autograd
+
+        def deliver(program, buffers, edge, grad, holders):
+            node, slot = edge
+            slots = buffers.setdefault(node, [None] * node.outputs)
+            if slots[slot] is None:
+                slots[slot] = grad
+                holders.hold(grad)
+
+        autograd._deliver = deliver
+
+    def nothing_saved():
+        from attncost.cost.autograd import Tape
+
+        Tape.save = lambda self, *tensors: None
+
+    def checkpointed_regions_save():
+        from attncost.cost.autograd import Tape
+
+        def save(self, *tensors):
+            for t in tensors:
+                self.saved[t.storage] = None
+
+        Tape.save = save
+
+    def lowest_sequence_number_first():
+        import heapq
+        from attncost.cost import autograd
+
+        class Reversed:
+            """heapq with the priorities negated: the engine's ready queue pops the lowest sequence first."""
+            @staticmethod
+            def heapify(heap):
+                heap[:] = [(-key, node) for key, node in heap]
+                heapq.heapify(heap)
+
+            @staticmethod
+            def heappush(heap, item):
+                heapq.heappush(heap, (-item[0], item[1]))
+
+            @staticmethod
+            def heappop(heap):
+                key, node = heapq.heappop(heap)
+                return -key, node
+
+        autograd.heapq = Reversed
+
+    def broadcast_gradients_not_summed():
+        from attncost.cost import autograd
+
+        autograd.sum_to = lambda program, grad, shape: grad
+
+    rules = {"accumulate-grad-always-copies": accumulate_grad_always_copies,
+             "accumulate-grad-never-copies": accumulate_grad_never_copies,
+             "input-buffer-keeps-the-first-gradient": input_buffer_keeps_the_first_gradient,
+             "nothing-saved-for-backward": nothing_saved,
+             "checkpointed-regions-save": checkpointed_regions_save,
+             "ready-nodes-lowest-sequence-first": lowest_sequence_number_first,
+             "broadcast-gradients-not-summed": broadcast_gradients_not_summed}
+    return [Mutant(f"training:{name}", "training", fn) for name, fn in rules.items()]
+
+
 def all_mutants() -> list[Mutant]:
     from attncost import ops
 
@@ -116,7 +199,7 @@ def all_mutants() -> list[Mutant]:
     for kind_name, kind in ops.OP_KINDS.items():
         for convention in kind.weights:
             mutants.append(_weight_mutant(kind_name, convention))
-    return mutants + _liveness_mutants()
+    return mutants + _liveness_mutants() + _training_mutants()
 
 
 def by_name(name: str) -> Mutant:

@@ -1,9 +1,12 @@
-"""Mutation check: does the suite notice a wrong formula, weight or liveness rule?
+"""Mutation check: does the suite notice a wrong formula, weight, liveness rule or autograd rule?
 
 Each mutant (benchmarks/mutants.py) is one change: a primitive's count of one op kind off by one
 element (or softmax counted twice), one convention weight of one op kind changed by one, or one
 liveness rule broken (the input not live from the start, views not extending their storage's life,
-outputs not kept, storages dying a step late, uses ignored, only an op's first output allocated).
+outputs not kept, storages dying a step late, uses ignored, only an op's first output allocated), or
+one rule of the training side's autograd engine broken (AccumulateGrad always or never copying, later
+gradients of an input buffer dropped, nothing saved, checkpointed regions saving, ready nodes run
+lowest sequence number first, broadcast gradients not summed to their input's shape).
 For each, the tests that should notice run in a fresh process with the mutant applied (``-x``: the
 first failure kills it), and the script prints every mutant with the test that killed it and the
 mutation score. Every mutant must be killed; the exit code is 1 otherwise.
@@ -40,6 +43,8 @@ KILLERS = {
     "weight": ["tests/ops/test_primitives.py::test_docs_table_is_generated_from_the_definitions",
                "tests/catalogue/test_full_flops_by_hand.py", "tests/verify/test_against_peers.py"],
     "liveness": ["tests/cost/test_liveness.py", "tests/verify/test_memory_vs_allocator.py"],
+    "training": ["tests/verify/test_training_formula_vs_tracer.py", "tests/cost/test_training.py",
+                 "tests/verify/test_training_memory_vs_allocator.py"],
 }
 
 
