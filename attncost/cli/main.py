@@ -7,6 +7,7 @@ torch is imported only by the commands that run real PyTorch (``verify``).
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import os
 import signal
@@ -355,8 +356,9 @@ def _user_formula(reference, shape, hints, hps, leading, latex, attention_module
         if letter in values:
             raise AttncostError(f"--hint {letter} is given twice: give it once")
         values[letter] = parse_int(value, f"--hint {item!r}", minimum=2, error=AttncostError)
-    result = api.formula(reference, shape, values, attention_modules=_patterns(attention_modules), mode=mode,
-                         exact_shape=exact_shape, convention=convention)
+    with _user_prints_to_stderr():
+        result = api.formula(reference, shape, values, attention_modules=_patterns(attention_modules), mode=mode,
+                             exact_shape=exact_shape, convention=convention)
     click.echo(result.render(fmt, leading, latex))
 
 
@@ -635,6 +637,12 @@ def _input_file(network: str):
     return network if network.endswith((".yaml", ".yml")) else None
 
 
+def _user_prints_to_stderr():
+    """While a user's model is imported, built and run: what it prints goes to stderr, so that stdout
+    holds only attncost's output (a ``print`` in a model's forward would break ``--format json``)."""
+    return contextlib.redirect_stdout(sys.stderr)
+
+
 def _user_network(reference, attn, shape, group_by, graphml, convention, fmt, depth=None, dtype=None, strict=False,
                   fake=None, mode="eval", exact_shape=False, attention_modules=()):
     """``attncost network FILE.py:FN``: a user's own model, counted by the tracer (imports torch)."""
@@ -642,11 +650,12 @@ def _user_network(reference, attn, shape, group_by, graphml, convention, fmt, de
 
     if attn:
         raise AttncostError("--attn applies to reference networks; put attention in your own model")
-    model, example = load_model(reference, with_inputs=True)
-    inputs = shape or (example if example is not None else "3x224x224")
-    with naming(reference):
-        analysis = analyze(model, inputs, fake=fake, dtype=dtype, mode=mode, exact_shape=exact_shape,
-                           attention_modules=attention_modules)
+    with _user_prints_to_stderr():
+        model, example = load_model(reference, with_inputs=True)
+        inputs = shape or (example if example is not None else "3x224x224")
+        with naming(reference):
+            analysis = analyze(model, inputs, fake=fake, dtype=dtype, mode=mode, exact_shape=exact_shape,
+                               attention_modules=attention_modules)
     shape = analysis.inputs[0][0]
     extra = {"inputs": format_inputs(analysis.inputs), "mode": analysis.mode, "fake_tensors": analysis.fake}
     where = getattr(analysis, "module_name", lambda scope: scope)
@@ -665,8 +674,10 @@ def _train_network(reference, attn, shape, group_by, graphml, convention, fmt, d
     one training step traced (imports torch)."""
     if attn:
         raise AttncostError("--attn applies to reference networks; put attention in your own model")
-    result = api.network(reference, shape=shape, convention=convention, dtype=dtype, fake=fake,
-                         exact_shape=exact_shape, attention_modules=attention_modules, **_training_kwargs(training))
+    with _user_prints_to_stderr():
+        result = api.network(reference, shape=shape, convention=convention, dtype=dtype, fake=fake,
+                             exact_shape=exact_shape, attention_modules=attention_modules,
+                             **_training_kwargs(training))
     for op, (calls, scope) in sorted({**result.unsupported, **result.training.unsupported}.items()):
         where = result.module_name(scope) if scope else "<top>"
         click.echo(f"Warning: no formula for {op} (x{calls}, first in {where}): not counted", err=True)

@@ -379,3 +379,40 @@ def test_csv_carries_the_reported_top1_as_comment_lines():
     meta = dict(line[2:].split(": ", 1) for line in text.splitlines() if line.startswith("# "))
     assert meta["reported.top1"] == "77.34" and meta["reported.resolution"] == "224" and meta["reported.also"] == "[]"
     assert "reported.top1" not in run("network", "resnet18", "--attn", "se", "--format", "csv").output
+
+
+NOISY_MODEL = '''
+import torch
+print("importing the model file")
+
+
+class Noisy(torch.nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.conv = torch.nn.Conv2d(3, 4, 3)
+
+    def forward(self, x):
+        print("in forward")
+        return self.conv(x)
+
+
+def build():
+    print("building")
+    return Noisy()
+'''
+
+
+@pytest.mark.parametrize("command", [["network", "--format", "json"], ["network", "--format", "json", "--mode", "train"],
+                                     ["formula", "--format", "json"]])
+def test_a_models_prints_go_to_stderr_and_stdout_stays_json(tmp_path, command):
+    model = tmp_path / "noisy.py"
+    model.write_text(NOISY_MODEL)
+    shape = "3xHxW" if command[0] == "formula" else "3x8x8"
+    done = subprocess.run([sys.executable, "-m", "attncost.cli", command[0], f"{model}:build", "--shape", shape,
+                           *command[1:]], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    json.loads(done.stdout)                              # nothing but the document on stdout
+    assert "building" in done.stderr and "importing the model file" in done.stderr
+    if command[0] == "network":
+        assert "in forward" in done.stderr
+        assert json.loads(done.stdout)["totals"]["params"] == 3 * 4 * 9 + 4      # Conv2d(3, 4, 3) by hand
