@@ -172,20 +172,29 @@ def replace_conv(g: Program, x: Tensor, placement, stride: int, out_channels, no
 KEEPING_SHAPE = {"danet": "danet-pam or danet-cam"}
 
 
+def attention_scope(name: str, run: int = 1) -> str:
+    """The scope of a placed module: ``attention:NAME``, and ``attention:NAME#2``, ``#3``, ... for the
+    second and later of the same module at one place (``--attn se,se``: two modules, each with its own
+    parameters, where one scope would count one module's parameters for both)."""
+    return f"attention:{name}" if run == 1 else f"attention:{name}#{run}"
+
+
 def attend(g: Program, x: Tensor, placements) -> Tensor:
     """Each placement's catalogue module (one placement or a sequence) on ``x`` in turn, in scope
-    ``attention:NAME``; a module already run on an equal input (shape, strides, hyperparameters) is
+    :func:`attention_scope`; a module already run on an equal input (shape, strides, hyperparameters) is
     replayed, not recomputed. A module must give a tensor of its input's shape (the network goes on
     with it: a residual add, the next block's convolution); one that does not (DANet's head gives
     C // 4 channels) is refused, as PyTorch would fail on it. Errors name the placement's spec file
     and line where it has one, and the block."""
     from .. import catalogue
 
+    runs: dict = {}
     for placement in (placements,) if isinstance(placements, AttentionPlacement) else placements:
         with located(placement):
             entry = catalogue.get(placement.module)
             hp = entry.resolve(x.shape, placement.hp)
-            with g.scope(f"attention:{entry.name}"):
+            runs[entry.name] = runs.get(entry.name, 0) + 1
+            with g.scope(attention_scope(entry.name, runs[entry.name])):
                 out = g.replayable(("attention", entry.name, repr(sorted(hp.items())), x.shape, x.strides),
                                    lambda x: entry.program(g, x, **hp), x)
             _check_keeps_shape(g, entry.name, placement, x.shape, out.shape)

@@ -159,3 +159,22 @@ def test_eca_net50_modules_have_80_parameters():
                   for stage, k in zip((1, 2, 3, 4), (3, 5, 5, 7))]
     result = walked(with_attention(definition("resnet50-v1"), placements), (1, 3, 224, 224))
     assert result.attention_share("macs")["params"] == 80
+
+
+@pytest.mark.parametrize("network", ["resnet18", "efficientnet-b0"])
+def test_the_same_module_twice_in_a_block_is_two_modules(network):
+    # --attn se,se: two SE modules one after the other, each with its own weights. Both counted (they
+    # once shared one scope, so the parameters of one stood for both, and different r crashed).
+    spec = with_attention(definition(network), [AttentionPlacement("se"), AttentionPlacement("se", hp={"r": 8})])
+    shape = (1, 3, 32, 32)
+    result = walked(spec, shape)
+    model = build_network(spec, shape[2:])
+    assert result.total.params == sum(p.numel() for p in model.parameters())
+    torch.manual_seed(0)
+    traced, _, unsupported = trace_module(model, torch.randn(*shape))
+    assert not unsupported
+    assert differences(result.total, traced) == []
+    one = walked(with_attention(definition(network), [AttentionPlacement("se")]), shape).total.params
+    other = walked(with_attention(definition(network), [AttentionPlacement("se", hp={"r": 8})]), shape).total.params
+    plain = walked(definition(network), shape).total.params
+    assert result.total.params - plain == (one - plain) + (other - plain)
