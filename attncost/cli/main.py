@@ -26,6 +26,7 @@ from ..numbers import parse_int
 from ..shapes import DTYPE_BYTES, check_channels_first, format_inputs, format_shape, parse_inputs, parse_shape
 from .choices import DomainChoice, case_insensitive
 from .numbers import Integer
+from .once import options_once
 from .progress import Progress
 
 
@@ -931,6 +932,7 @@ def _verify_training(entries, samples, seed, symbolic, fmt):
 
 from .lut import lut as lut_group; cli.add_command(lut_group)  # noqa: E402,E702 (attncost lut)
 case_insensitive(cli)         # every choice of every command matched regardless of case (cli/choices.py)
+options_once(cli)             # a one-value option given twice is an error, not the last one silently (cli/once.py)
 
 
 def main():
