@@ -195,7 +195,19 @@ def _module_scopes(root, rules) -> dict:
             kind = rules.kind(module, path)
             by_path[path] = by_path[parent] + (f"attention:{kind}" if kind else part,)
         scopes[module] = by_path[path]
+    _check_patterns_match(rules, [path for path in by_path if path])
     return scopes
+
+
+def _check_patterns_match(rules, paths: list) -> None:
+    """An ``attention_modules`` pattern that names no module of the model would mark nothing as
+    attention (its share 0 %): an error that lists a few module names, like ``--checkpoint``'s."""
+    patterns = getattr(rules, "patterns", ())
+    for pattern in patterns:
+        if not any(fnmatch.fnmatchcase(path, pattern) for path in paths):
+            examples = ", ".join(paths[:3]) or "none"
+            raise AttncostError(f"attention modules {pattern!r} match no module of the model (its modules: "
+                                f"{examples}, ...)")
 
 
 class _LeafTracer(torch.fx.Tracer):

@@ -111,7 +111,8 @@ def TRAINING(command):  # noqa: N802 (a decorator, named like the options above)
                 raise AttncostError(f"{given[0]} applies to the training step (--mode train); --mode {mode} counts a "
                                     "forward: give --mode train, or leave it out")
             return command(*args, mode=mode, training=None, **kwargs)
-        training = api.training_options(mode, optimizer, precision, _patterns(checkpoint), _patterns(train_only))
+        training = api.training_options(mode, optimizer, precision, _patterns(checkpoint, "--checkpoint"),
+                                         _patterns(train_only, "--train-only"))
         return command(*args, mode=mode, training=training, **kwargs)
 
     for option in reversed([
@@ -143,8 +144,17 @@ def _training_kwargs(training) -> dict:
             "checkpoint": training.checkpoint, "train_only": training.train_only}
 
 
-def _patterns(values) -> tuple:
-    return tuple(p.strip() for value in values for p in value.split(",") if p.strip())
+def _patterns(values, option: str = "a pattern option") -> tuple:
+    """Patterns listed either way (``--checkpoint a,b`` or ``--checkpoint a --checkpoint b``); an
+    empty one (``''``, ``a,,b``) would name nothing and do nothing, so it is an error."""
+    patterns = []
+    for value in values:
+        parts = [p.strip() for p in value.split(",")]
+        if not all(parts):
+            raise AttncostError(f"{option} {value!r} holds an empty pattern: give module or scope names, e.g. "
+                                f"{option} 'attention:*'")
+        patterns.extend(parts)
+    return tuple(patterns)
 
 
 def _given(name: str) -> bool:
@@ -358,7 +368,8 @@ def _user_formula(reference, shape, hints, hps, leading, latex, attention_module
             raise AttncostError(f"--hint {letter} is given twice: give it once")
         values[letter] = parse_int(value, f"--hint {item!r}", minimum=2, error=AttncostError)
     with _user_prints_to_stderr():
-        result = api.formula(reference, shape, values, attention_modules=_patterns(attention_modules), mode=mode,
+        result = api.formula(reference, shape, values, mode=mode,
+                             attention_modules=_patterns(attention_modules, "--attention-modules"),
                              exact_shape=exact_shape, convention=convention)
     click.echo(result.render(fmt, leading, latex))
 
@@ -538,11 +549,11 @@ def network(network, attn, where, stages, blocks, shape, group_by, graphml, dept
         if training is not None:
             return _train_network(network, attn, shape, group_by, graphml, convention, fmt, depth, network_dtype,
                                   strict, training, fake=fake, exact_shape=exact_shape,
-                                  attention_modules=_patterns(attention_modules))
+                                  attention_modules=_patterns(attention_modules, "--attention-modules"))
         return _user_network(network, attn, shape, group_by, graphml, convention, fmt, depth=depth,
                              dtype=network_dtype, strict=strict, fake=fake,
                              mode="train" if mode == "train-forward" else mode, exact_shape=exact_shape,
-                             attention_modules=_patterns(attention_modules))
+                             attention_modules=_patterns(attention_modules, "--attention-modules"))
     for given, option in ((fake is not None, "--fake"), (attention_modules, "--attention-modules"),
                           (mode == "train-forward", "--mode train-forward"), (exact_shape, "--exact-shape")):
         if given:

@@ -75,3 +75,22 @@ def test_bad_input_is_one_line_and_exit_code_two():
     hint = subprocess.run([sys.executable, "-m", "attncost.cli", "network", f"{ZOO}:build_mha", "--shape", "2x6x16"],
                           capture_output=True, text=True)
     assert "--exact-shape" in hint.stderr
+
+
+def test_an_attention_pattern_matching_no_module_is_an_error():
+    # it would mark nothing as attention (share 0 %), like --checkpoint's patterns that match nothing
+    for command in (["network", f"{ZOO}:build_blocks", "--shape", "2x6x32", "--exact-shape"],
+                    ["formula", f"{ZOO}:build_blocks", "--shape", "2x6xD", "--exact-shape"]):
+        result = CliRunner().invoke(cli, [*command, "--attention-modules", "nothere.*"])
+        assert result.exit_code == 2 and "'nothere.*' match no module" in result.output
+        assert len(result.output.strip().splitlines()) == 1
+
+
+def test_an_empty_pattern_is_an_error():
+    for option in ("--checkpoint", "--train-only"):
+        for value in ("", ",", "se,,cbam"):
+            result = CliRunner().invoke(cli, ["network", "resnet18", "--mode", "train", option, value])
+            assert result.exit_code == 2 and f"{option} {value!r} holds an empty pattern" in result.output
+    result = CliRunner().invoke(cli, ["network", f"{ZOO}:build_blocks", "--shape", "2x6x32", "--exact-shape",
+                                      "--attention-modules", ""])
+    assert result.exit_code == 2 and "holds an empty pattern" in result.output
