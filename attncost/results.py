@@ -677,6 +677,10 @@ class FormulaResult(TracedResult):
 
 # -- crossover -----------------------------------------------------------------------------------------
 
+#: ``schema_version`` of ``crossover``'s document (``to_dict()``, ``--format json``; docs/JSON.md)
+CROSSOVER_SCHEMA_VERSION = 1
+
+
 class CrossoverResult(Result):
     """``attncost.crossover``: where ``metric`` of module A and module B cross as ``vary`` runs over
     ``lo..hi``. ``points`` (the sizes where the cheaper module changes), ``segments`` (``(from, to,
@@ -709,11 +713,13 @@ class CrossoverResult(Result):
         return [{"from": int(lo), "to": int(hi), "cheaper": who} for lo, hi, who in self.segments]
 
     def to_dict(self) -> dict:
-        """``{command: "crossover", modules, shape, vary, metric, convention, range, points, segments,
-        symbolic_roots, difference, cheaper_at_lo, cheaper_at_hi}`` (docs/API.md)."""
+        """``{schema_version, command: "crossover", modules, shape, vary, metric, convention, range, points,
+        cheaper_below, segments, symbolic_roots, difference, cheaper_at_lo, cheaper_at_hi}`` (docs/API.md,
+        docs/JSON.md): what ``attncost crossover --format json`` prints."""
         import sympy
 
-        return {"command": "crossover", "modules": [self.module_a, self.module_b],
+        return {"schema_version": CROSSOVER_SCHEMA_VERSION, "command": "crossover",
+                "modules": [self.module_a, self.module_b],
                 "shape": [s if isinstance(s, int) else str(s) for s in (_number(s) for s in self.shape)],
                 "vary": self.vary, "metric": self.metric, "convention": self.convention,
                 "range": [int(self.lo), int(self.hi)], "points": [int(p) for p in self.points],
@@ -749,8 +755,18 @@ class CrossoverResult(Result):
                 "docs/TRAINING.md)")
 
     def render(self, fmt="table", units=None) -> str:
-        """The CLI's ``attncost crossover`` output in ``fmt`` (``units`` for table and markdown)."""
-        return _render_rows(self.rows(), fmt, self._meta(), units)
+        """The CLI's ``attncost crossover`` output in ``fmt`` (``units`` for table and markdown): JSON is
+        :meth:`to_dict`; CSV its ``segments`` as rows, after its other fields as ``# key: value`` lines
+        (numbers as numbers, fixed keys); table and markdown the human caption."""
+        chosen = style(fmt, units)
+        if chosen == "json":
+            import json
+
+            return json.dumps(self.to_dict(), indent=2)
+        if chosen == "csv":
+            doc = self.to_dict()
+            return _render_rows(doc.pop("segments"), chosen, doc)
+        return _render_rows(self.rows(), chosen, self._meta())
 
     def _caption_lines(self) -> list[str]:
         return [f"{k}: {v}" for k, v in self._meta().items()]
@@ -826,7 +842,8 @@ class FitResult(Result):
         f = self.fitted
         size = f.variable.split("=")[0]
         if self.largest is None:
-            answer = f"none: at {f.variable} = {f.lo} the peak is already {human_bytes(self.next_peak_bytes)}"
+            first = self.next_size if self.next_size is not None else f.lo      # the first size the module takes
+            answer = f"none: at {f.variable} = {first} the peak is already {human_bytes(self.next_peak_bytes)}"
         else:
             answer = f"{f.variable} = {self.largest} (peak {self.peak_bytes:,} bytes = {human_bytes(self.peak_bytes)})"
             answer += (f"; {size} = {self.next_size} needs {self.next_peak_bytes:,} bytes" if self.next_size is not None

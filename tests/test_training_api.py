@@ -113,3 +113,13 @@ def test_users_errors_are_attncost_errors(call, words):
     with pytest.raises(AttncostError) as error:
         call()
     assert all(word in str(error.value) for word in words), str(error.value)
+
+
+def test_fit_where_nothing_fits_names_the_first_size_the_module_takes():
+    # Non-local needs H = W >= 2 (its attention over H * W positions); the range starts at 1. With a
+    # 16-byte budget nothing fits, and the answer names the first size evaluated, the one in the table.
+    result = CliRunner().invoke(cli, ["fit", "nonlocal", "--shape", "32x512xHxW", "--budget", "16"])
+    assert result.exit_code == 0, result.output
+    first_row = result.output.splitlines()[2].split()
+    assert first_row[0] == "2" and first_row[-1] == "False"
+    assert "largest that fits: none: at H=W = 2 the peak is already" in result.output
