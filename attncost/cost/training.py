@@ -87,7 +87,13 @@ def forward_training_cost(forward, shape, *, trainable=None, input_requires_grad
     out = g.checkpoint(lambda t: forward(g, t), x) if whole else forward(g, x)
     unmatched = [p for p in scopes if p not in g.checkpoint_matched]
     if unmatched:
-        raise TrainingError(f"checkpoint {unmatched[0]!r} matches no scope of the forward (scopes are named like "
+        pattern = unmatched[0]
+        inside = next(("/".join(map(str, rec.scope[:2])) for rec in g.records
+                       if len(rec.scope) > 1 and str(rec.scope[0]) == pattern), None)
+        if inside is not None:
+            raise TrainingError(f"checkpoint {pattern!r} is no one scope of the forward but a part of its blocks' "
+                                f"names ({inside}, ...): checkpoint its blocks one by one with '{pattern}/*'")
+        raise TrainingError(f"checkpoint {pattern!r} matches no scope of the forward (scopes are named like "
                             f"stage3/block1/attention:nonlocal): it would checkpoint nothing")
     outputs = out if isinstance(out, (tuple, list)) else (out,)
     return training_cost(g, *outputs)

@@ -310,6 +310,8 @@ def test_checkpointing_an_attention_scope_in_a_network_recomputes_its_forward():
     assert checkpointed["checkpoint"] == ["attention:*"]
     refused = run("network", "resnet18", "--mode", "train", "--checkpoint", "nowhere")
     assert refused.exit_code == 2 and "matches no scope" in refused.stderr
+    stage = run("network", "resnet18", "--mode", "train", "--checkpoint", "stage4")    # no scope of its own
+    assert stage.exit_code == 2 and "with 'stage4/*'" in stage.stderr and "(stage4/block0, ...)" in stage.stderr
 
 
 def test_a_concrete_training_step_loads_neither_sympy_nor_torch():
