@@ -756,16 +756,14 @@ class CrossoverResult(Result):
 
     def render(self, fmt="table", units=None) -> str:
         """The CLI's ``attncost crossover`` output in ``fmt`` (``units`` for table and markdown): JSON is
-        :meth:`to_dict`; CSV its ``segments`` as rows, after its other fields as ``# key: value`` lines
-        (numbers as numbers, fixed keys); table and markdown the human caption."""
+        :meth:`to_dict` and ``rows`` (its segments, as ``fit``'s JSON is its ``to_dict()`` and rows); CSV
+        the rows after the other fields as ``# key: value`` lines (numbers as numbers, fixed keys); table
+        and markdown the rows and the human caption."""
         chosen = style(fmt, units)
         if chosen == "json":
-            import json
-
-            return json.dumps(self.to_dict(), indent=2)
+            return _render_rows(self.rows(), chosen, self.to_dict())
         if chosen == "csv":
-            doc = self.to_dict()
-            return _render_rows(doc.pop("segments"), chosen, doc)
+            return _render_rows(self.rows(), chosen, {k: v for k, v in self.to_dict().items() if k != "segments"})
         return _render_rows(self.rows(), chosen, self._meta())
 
     def _caption_lines(self) -> list[str]:

@@ -14,13 +14,16 @@ import types
 import click
 
 from ..errors import LutError, one_line
-from ..format import FORMATS, render
+from ..format import DATA_FORMATS, FORMATS, render, render_result
 from ..io import atomic_write, check_outputs
 from . import progress
 from .choices import Choice, DomainChoice
+from .numbers import SEED, Float, Integer, Percent
 
 #: the most --threads a measurement takes: this machine's logical CPUs (lut.harness.max_threads)
 MAX_THREADS = max(1, os.cpu_count() or 1)
+#: the longest --budget: a day of timing (a build stops after lut.precision.MAX_ROUNDS rounds anyway)
+MAX_BUDGET_S = 86_400
 
 
 def _lut():
@@ -91,6 +94,73 @@ def _table_rows(lut) -> list[dict]:
     return rows
 
 
+def _entry_rows(lut) -> list[dict]:
+    """``--format json``/``csv``: one row per entry of the table (each layer's options, then its
+    attention candidates), with fixed keys (docs/JSON.md): the option or module is a value
+    (``choice``), never a key, so the columns do not depend on the space."""
+    from ..lut.segments import attention_key, layer_key
+    from ..lut.space import NO_ATTENTION
+
+    rows = []
+    for layer in lut.space.layers:
+        where = {"layer": layer.index, "in_channels": layer.in_channels, "out_channels": layer.out_channels,
+                 "stride": layer.stride, "resolution": layer.resolution, "skippable": layer.skippable,
+                 "searchable": layer.searchable}
+        for option in layer.options:
+            key = layer_key(layer.index, option)
+            rows.append({**where, "kind": "option", "choice": option, "entry": key, "ms": lut.ms(key)})
+        for module in layer.attention:
+            if module != NO_ATTENTION:
+                key = attention_key(layer.index, module)
+                rows.append({**where, "kind": "attention", "choice": module, "entry": key, "ms": lut.ms(key)})
+    return rows
+
+
+#: ``schema_version`` of the documents the ``lut`` commands print with ``--format json`` (docs/JSON.md)
+SCHEMA_VERSION = 1
+
+
+def _document(command: str, fields: dict, rows: list[dict]) -> dict:
+    """The document ``lut COMMAND --format json`` prints (and ``csv``, as comment lines and rows):
+    ``schema_version``, ``command``, ``fields``, ``rows``; numbers as numbers, an undefined figure (a NaN,
+    such as Kendall's tau of constant estimates) as null."""
+    from ..lut.schema import finite_or_none
+
+    return finite_or_none({"schema_version": SCHEMA_VERSION, "command": f"lut {command}", **fields, "rows": rows})
+
+
+def _echo(fmt: str, rows, meta: dict, document) -> None:
+    """Tables and markdown: ``rows`` with the lines of ``meta`` under them (human); JSON and CSV: the
+    ``document()`` (:func:`_document`), rendered as ``network`` and ``compare`` render theirs."""
+    if fmt in DATA_FORMATS:
+        click.echo(render_result(document(), fmt))
+    else:
+        click.echo(render(rows, fmt, meta))
+
+
+def _calibration_fields(calibration: dict | None) -> dict | None:
+    if not calibration:
+        return None
+    return {key: calibration[key] for key in ("scale", "offset_ms", "fit", "archs") if key in calibration}
+
+
+def _precision_fields(data: dict) -> dict:
+    info = data.get("precision") or {}
+    return {"statistic": info.get("statistic", data.get("statistic", "median")),
+            "confidence": info.get("confidence"), "worst_pct": info.get("worst_pct"),
+            "without_interval": info.get("without_interval"), "target_pct": info.get("target_pct"),
+            "budget_s": info.get("budget_s"), "reached": info.get("reached"), "rounds": info.get("rounds"),
+            "stopped": info.get("stopped")}
+
+
+def _machine_fields(data: dict) -> dict:
+    figures = data.get("machine") or {}
+    return {"load_before": (figures.get("load_before") or [None])[0],
+            "load_after": (figures.get("load_after") or [None])[0], "cpu_share": figures.get("cpu_share"),
+            "preempted_share": figures.get("preempted_share"),
+            "pinned_cpus": (data.get("pinning") or {}).get("cpus") or []}
+
+
 def _save(lut, output: str, layout: str, option: str = "-o") -> None:
     atomic_write(output, lut.text(layout), option)
     if layout == "singlepath":
@@ -102,25 +172,6 @@ def _save(lut, output: str, layout: str, option: str = "-o") -> None:
 @click.group("lut")
 def lut():
     """Latency lookup tables for Single-Path NAS: measure, predict, calibrate, validate (docs/LUT.md)."""
-
-
-class Percent(click.ParamType):
-    """A percentage: ``3%`` or ``3`` (3 percent), strictly between 0 and 100."""
-
-    name = "PCT"
-
-    def convert(self, value, param, ctx):
-        if isinstance(value, (int, float)) and not isinstance(value, bool):
-            number = float(value)
-        else:
-            text = str(value).strip()
-            try:
-                number = float(text[:-1] if text.endswith("%") else text)
-            except ValueError:
-                self.fail(f"{value!r} is not a percentage (such as 3%)", param, ctx)
-        if not 0 < number < 100:
-            self.fail(f"{value!r}: a percentage strictly between 0 and 100 (such as 3%)", param, ctx)
-        return number
 
 
 #: the most entries a warning names
@@ -234,15 +285,15 @@ def _machine_line(data: dict) -> str:
 @lut.command()
 @click.argument("space", type=click.Path(dir_okay=False))
 @click.option("-o", "--output", required=True, type=click.Path(dir_okay=False), help="table file to write")
-@click.option("--threads", default=1, show_default=True, type=click.IntRange(1, MAX_THREADS),
+@click.option("--threads", default=1, show_default=True, type=Integer(1, MAX_THREADS),
               help=f"PyTorch threads (1..{MAX_THREADS}, the logical CPUs)")
-@click.option("--repeats", default=15, show_default=True, type=click.IntRange(1),
+@click.option("--repeats", default=15, show_default=True, type=Integer(1),
               help="timed rounds (the least, with --precision)")
-@click.option("--warmup", default=3, show_default=True, type=click.IntRange(0), help="untimed rounds first")
-@click.option("--batch", default=1, show_default=True, type=click.IntRange(1))
+@click.option("--warmup", default=3, show_default=True, type=Integer(0), help="untimed rounds first")
+@click.option("--batch", default=1, show_default=True, type=Integer(1))
 @click.option("--timing", type=DomainChoice(lambda: _lut().harness.TIMINGS), default="in-context", show_default=True,
               help="time each layer inside whole networks, or alone on a fixed input")
-@click.option("--calibrate-archs", default=8, show_default=True, type=click.IntRange(0),
+@click.option("--calibrate-archs", default=8, show_default=True, type=Integer(0),
               help="architectures measured end to end to fit the table's scale (0: none)")
 @click.option("--fit", type=DomainChoice(lambda: _lut().calibrate.FITS), default="scale", show_default=True)
 @click.option("--statistic", type=DomainChoice(lambda: _lut().harness.STATISTICS), default="median", show_default=True,
@@ -251,12 +302,13 @@ def _machine_line(data: dict) -> str:
 @click.option("--precision", "target", type=Percent(),
               help="measure until every entry's 95% confidence interval is within this (e.g. 3%), or the budget "
                    "is spent; exit code 4 if it is not reached (the table is still written)")
-@click.option("--budget", type=click.FloatRange(0, min_open=True),
-              help="seconds of timing after which --precision adds no more rounds [default: 60]")
+@click.option("--budget", type=Float(above=0, maximum=MAX_BUDGET_S),
+              help=f"seconds of timing after which --precision adds no more rounds, above 0 and at most "
+                   f"{MAX_BUDGET_S:,} (a day) [default: 60]")
 @click.option("--pin/--no-pin", default=True, show_default=True,
               help="pin the worker to the least busy CPU(s) where the OS allows")
 @click.option("--cuda", is_flag=True, help="measure on the CUDA GPU (CUDA events; cuDNN benchmark mode off)")
-@click.option("--seed", default=0, show_default=True)
+@click.option("--seed", default=0, show_default=True, type=SEED, help="0..2^31")
 @LAYOUT
 @FORMAT
 def build(space, output, threads, repeats, warmup, batch, timing, calibrate_archs, fit, statistic, target, budget, pin,
@@ -294,13 +346,19 @@ def build(space, output, threads, repeats, warmup, batch, timing, calibrate_arch
                                      budget_s=budget, pin=pin, device="cuda" if cuda else "cpu", quiet=_quiet())
     _save(table, output, layout)
     calibration = table.calibration
-    click.echo(render(_table_rows(table), fmt, {
+    _echo(fmt, _table_rows(table), {
         "space": spec.name, "timing": timing, "unit": f"ms ({statistic})", "constant_ms": f"{table.constant_ms:.4g}",
         "scale": f"{calibration['scale']:.4f}" if calibration else "none",
         "precision": _precision_line(table.data), "machine": _machine_line(table.data),
         **({"device": table.data["cuda"]["device"]} if table.data.get("cuda") else {}),
         "page faults per timed call": f"{measurement['faults_per_call']:.2f}",
-        "build seconds": f"{table.data['build_seconds']:.1f}", "written": output}))
+        "build seconds": f"{table.data['build_seconds']:.1f}", "written": output},
+        lambda: _document("build", {
+            "space": spec.name, "timing": timing, "statistic": statistic, "backend": table.backend,
+            "cuda_device": (table.data.get("cuda") or {}).get("device"), "constant_ms": table.constant_ms,
+            "calibration": _calibration_fields(calibration), "precision": _precision_fields(table.data),
+            "machine": _machine_fields(table.data), "page_faults_per_timed_call": measurement["faults_per_call"],
+            "build_seconds": table.data["build_seconds"], "layout": layout, "written": output}, _entry_rows(table)))
     for line in build_warnings(table.data):
         click.echo(one_line(f"warning: {line}", 1000), err=True)
     if reached(table.data) is False:
@@ -312,7 +370,7 @@ def build(space, output, threads, repeats, warmup, batch, timing, calibrate_arch
 @click.option("--device-profile", "profile", required=True, type=click.Path(dir_okay=False),
               help="device profile (from 'attncost lut calibrate')")
 @click.option("-o", "--output", type=click.Path(dir_okay=False), help="also write the predicted table")
-@click.option("--batch", default=1, show_default=True, type=click.IntRange(1))
+@click.option("--batch", default=1, show_default=True, type=Integer(1))
 @LAYOUT
 @FORMAT
 def predict(space, profile, output, batch, layout, fmt):
@@ -327,9 +385,14 @@ def predict(space, profile, output, batch, layout, fmt):
     table = predict_table(_space(space), load_profile(profile), batch)
     if output:
         _save(table, output, layout)
-    click.echo(render(_table_rows(table), fmt, {"space": table.space.name, "timing": "predicted",
-                                                "device profile": table.data["device_profile"].get("name", profile),
-                                                "constant_ms": f"{table.constant_ms:.4g}"}))
+    device = table.data["device_profile"].get("name", profile)
+    _echo(fmt, _table_rows(table),
+          {"space": table.space.name, "timing": "predicted", "device profile": device,
+           "constant_ms": f"{table.constant_ms:.4g}"},
+          lambda: _document("predict", {"space": table.space.name, "timing": "predicted", "device_profile": device,
+                                        "batch": batch, "constant_ms": table.constant_ms,
+                                        "layout": layout if output else None, "written": output},
+                            _entry_rows(table)))
 
 
 @lut.command()
@@ -349,19 +412,22 @@ def calibrate(table, output, name, fmt):
         raise LutError(f"{table}: a predicted table; calibrate needs a measured one")
     profile = fit_profile(loaded, name)
     atomic_write(output, profile_text(profile), "-o")
-    click.echo(render([{"quantity": k, "value": profile[k]} for k in
-                       ("macs_per_s", "other_ops_per_s", "bytes_per_s", "seconds_per_op")],
-                      fmt, {"fit MAPE on the table's entries": f"{profile['fitted_on']['mape_pct']:.1f}%",
-                                "written": output}))
+    rows = [{"quantity": k, "value": profile[k]} for k in
+            ("macs_per_s", "other_ops_per_s", "bytes_per_s", "seconds_per_op")]
+    fitted = profile["fitted_on"]
+    _echo(fmt, rows, {"fit MAPE on the table's entries": f"{fitted['mape_pct']:.1f}%", "written": output},
+          lambda: _document("calibrate", {"table": table, "device": profile["name"], "space": fitted["space"],
+                                          "entries": fitted["entries"], "fit_mape_pct": fitted["mape_pct"],
+                                          "written": output}, rows))
 
 
 @lut.command("calibrate-sum")
 @click.argument("table", type=click.Path(dir_okay=False))
-@click.option("--archs", default=8, show_default=True, type=click.IntRange(1), help="architectures to measure")
-@click.option("--passes", default=3, show_default=True, type=click.IntRange(1))
-@click.option("--repeats", default=3, show_default=True, type=click.IntRange(1), help="timed runs per pass")
+@click.option("--archs", default=8, show_default=True, type=Integer(1), help="architectures to measure")
+@click.option("--passes", default=3, show_default=True, type=Integer(1))
+@click.option("--repeats", default=3, show_default=True, type=Integer(1), help="timed runs per pass")
 @click.option("--fit", type=DomainChoice(lambda: _lut().calibrate.FITS), default="scale", show_default=True)
-@click.option("--seed", default=2000, show_default=True)
+@click.option("--seed", default=2000, show_default=True, type=SEED, help="0..2^31")
 def calibrate_sum(table, archs, passes, repeats, fit, seed):
     """Measure a few architectures end to end and store a scale (and offset) for TABLE's sums in it."""
     from ..lut.calibrate import calibrate_sum as fit_table_sum
@@ -388,21 +454,21 @@ ESTIMATOR_COLUMNS = ("mape_pct", "max_err_pct", "bias_pct", "within5_pct", "with
 
 @lut.command()
 @click.argument("table", type=click.Path(dir_okay=False))
-@click.option("--samples", default=50, show_default=True, type=click.IntRange(2), help="architectures to validate on")
-@click.option("--passes", default=3, show_default=True, type=click.IntRange(1), help="separate end-to-end passes")
-@click.option("--repeats", default=3, show_default=True, type=click.IntRange(1), help="timed runs per pass")
+@click.option("--samples", default=50, show_default=True, type=Integer(2), help="architectures to validate on")
+@click.option("--passes", default=3, show_default=True, type=Integer(1), help="separate end-to-end passes")
+@click.option("--repeats", default=3, show_default=True, type=Integer(1), help="timed runs per pass")
 @click.option("--space", "space", type=click.Path(dir_okay=False), help="check the table belongs to this space")
 @click.option("--device-profile", "profile", type=click.Path(dir_okay=False),
               help="for the analytic prediction (default: fitted on TABLE)")
-@click.option("--calibrate-archs", default=8, show_default=True, type=click.IntRange(0),
+@click.option("--calibrate-archs", default=8, show_default=True, type=Integer(0),
               help="held-out architectures for calibrations the table lacks")
-@click.option("--seed", default=0, show_default=True)
-@click.option("--threads", type=click.IntRange(1, MAX_THREADS), help=f"1..{MAX_THREADS} [default: the table's]")
+@click.option("--seed", default=0, show_default=True, type=SEED, help="0..2^31")
+@click.option("--threads", type=Integer(1, MAX_THREADS), help=f"1..{MAX_THREADS} [default: the table's]")
 @click.option("--max-mape", "max_mape", type=Percent(),
               help="the error target (e.g. 5%): pass, fail (exit 1) or, when the noise floor is above it, "
                    "inconclusive (exit 5)")
-@click.option("--min-tau", "min_tau", type=click.FloatRange(-1, 1),
-              help="with --max-mape, the Kendall tau a pass needs [default: 0.8]")
+@click.option("--min-tau", "min_tau", type=Float(-1, 1),
+              help="with --max-mape, the Kendall tau a pass needs, -1 to 1 [default: 0.8]")
 @click.option("--report", "report_path", type=click.Path(dir_okay=False), help="also write the full report (JSON)")
 @FORMAT
 def validate(table, samples, passes, repeats, space, profile, calibrate_archs, seed, threads, max_mape, min_tau,
@@ -418,6 +484,7 @@ def validate(table, samples, passes, repeats, space, profile, calibrate_archs, s
     import json
 
     from ..lut.predict import load_profile
+    from ..lut.schema import finite_or_none
     from ..lut.table import load_table
     from ..lut.validate import DEFAULT_MIN_TAU, judge
     from ..lut.validate import validate as run
@@ -440,9 +507,7 @@ def validate(table, samples, passes, repeats, space, profile, calibrate_archs, s
     if max_mape is not None:
         verdict = report["verdict"] = judge(report, max_mape, DEFAULT_MIN_TAU if min_tau is None else min_tau)
     if report_path:
-        atomic_write(report_path, json.dumps(report, indent=1), "--report")
-    rows = [{"estimate": name, **{k: round(v, 4) for k, v in metrics.items() if k in ESTIMATOR_COLUMNS}}
-            for name, metrics in report["accuracy"].items()]
+        atomic_write(report_path, json.dumps(finite_or_none(report), indent=1, allow_nan=False), "--report")
     noise = report["noise"]
     check = report["noise_check"]
     if check["noise_floor_pct"] is None:
@@ -450,14 +515,23 @@ def validate(table, samples, passes, repeats, space, profile, calibrate_archs, s
     else:
         versus = (f"{check['estimate']}: MAPE {check['mape_pct']:.2f}% is "
                   f"{'below' if check['below_noise'] else 'above'} the noise floor {check['noise_floor_pct']:.2f}%")
-    click.echo(render(rows, fmt, {
+    _echo(fmt, [{"estimate": name, **{k: round(v, 4) for k, v in metrics.items() if k in ESTIMATOR_COLUMNS}}
+                for name, metrics in report["accuracy"].items()], {
         "architectures": report["architectures"], "passes": passes, "statistic": report["statistic"],
         "measured": f"{report['measured_ms']['min']:.3g}..{report['measured_ms']['max']:.3g} ms",
         "noise floor (pass vs pass MAPE)": f"{noise['pass_vs_pass_mape_pct']:.2f}%",
         "noise (pass vs mean MAPE)": f"{noise['pass_vs_mean_mape_pct']:.2f}%",
         "errors vs noise": versus,
         **({"verdict": f"{verdict['result']}: {verdict['reason']}"} if verdict else {}),
-        "page faults per run": f"{report['faults_per_call']:.2f}"}))
+        "page faults per run": f"{report['faults_per_call']:.2f}"},
+        lambda: _document("validate", {
+            "table": table, "space": loaded.space.name, "architectures": report["architectures"],
+            "held_out": report["held_out"], "passes": passes, "repeats": repeats, "seed": seed,
+            "statistic": report["statistic"], "measured_ms": dict(report["measured_ms"]),
+            "noise": dict(noise), "noise_check": dict(check), "verdict": dict(verdict) if verdict else None,
+            "page_faults_per_run": report["faults_per_call"], "report": report_path},
+            [{"estimate": name, **{k: v for k, v in metrics.items() if k in ESTIMATOR_COLUMNS}}
+             for name, metrics in report["accuracy"].items()]))
     if verdict and verdict["result"] == "inconclusive":
         click.echo(one_line(f"warning: no pass reported: {verdict['reason']}; the errors cannot be told from the "
                             f"noise of the measurements (exit code {verdict['exit_code']})", 1000), err=True)

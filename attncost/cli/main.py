@@ -504,7 +504,7 @@ def fit(module, shape, budget, vary, value_range, hps, dtype, mode, training, fm
                    "[default: the example inputs FN returns, else 3x224x224]")
 @click.option("--group-by", type=DomainChoice(lambda: _graph().GROUP_BY), default="stage", show_default=True)
 @click.option("--graphml", type=click.Path(dir_okay=False), help="also write the op graph as GraphML")
-@click.option("--depth", type=click.IntRange(min=1), metavar="K",
+@click.option("--depth", type=Integer(1), metavar="K",
               help="per-module table down to depth K (parents sum their children); shown instead of the "
                    "breakdown, which stays in JSON's rows")
 @click.option("--dtype", "network_dtype", type=click.Choice(list(DTYPE_BYTES)), default=None,
@@ -855,7 +855,7 @@ def _refuse_training_options(command):
 @click.argument("names", nargs=-1, metavar="[NAMES]...")
 @click.option("--samples", default=50, show_default=True, type=Integer(1, MAX_SAMPLES),
               help=f"random configurations per entry (1 to {MAX_SAMPLES:,})")
-@click.option("--seed", default=0, show_default=True)
+@click.option("--seed", default=0, show_default=True, type=Integer(0), help="0..2^31")
 @click.option("--symbolic/--no-symbolic", default=True, show_default=True,
               help="also prove the formula against a FakeTensor trace with symbolic N, H, W "
                    "(a dense grid of H, W where torch cannot trace the module symbolically; --mode train: "

@@ -37,6 +37,7 @@ from pathlib import Path
 
 from ..errors import LutError
 from ..io import terminating
+from ..numbers import check_number
 from . import stats
 from .precision import (DEFAULT_BUDGET_S, TWIN_ROUNDS, Rule, architecture_estimate, architecture_key, report,
                         twin_groups)
@@ -151,7 +152,11 @@ def precision_rule(space: Space, statistic: str = "median", target: float | None
                    budget_s: float | None = None, timing: str = "in-context", archs=(), repeats: int = 15) -> Rule:
     """The :class:`~attncost.lut.precision.Rule` of a build: every entry, the calibration
     architectures and the groups of entries that must be equal (in context: with equal predecessors
-    in the networks that time them)."""
+    in the networks that time them). A target and a budget are finite and positive (a NaN budget is
+    never spent: the rounds would run to the round limit)."""
+    for label, value in (("precision", target), ("budget_s", budget_s)):
+        if value is not None:
+            check_number(float(value), f"{label} {value!r}", above=0, error=LutError)
     keys = all_segments(space)
     networks = ([architecture_segments(space, arch) for arch in context_architectures(space)]
                 if timing == "in-context" else None)

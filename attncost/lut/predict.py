@@ -19,10 +19,9 @@ A profile is a JSON (or YAML) object::
 from __future__ import annotations
 
 import datetime
-import json
 
 from ..errors import LutError
-from .schema import PROFILE_FORMAT, RATES, check_profile       # the profile's format lives with its checks
+from .schema import PROFILE_FORMAT, RATES, check_profile, dumps      # the profile's format lives with its checks
 from .segments import all_segments, segment_work
 from .space import Space
 from .table import FORMAT, VERSION, Lut
@@ -66,4 +65,4 @@ def predict_table(space: Space, profile: dict, batch: int = 1) -> Lut:
 
 
 def profile_text(profile: dict) -> str:
-    return json.dumps(profile, indent=1)
+    return dumps(profile, "the device profile")

@@ -483,3 +483,45 @@ def read(path, error=LutError):
     from ..io import read_json
 
     return read_json(Path(path) if not isinstance(path, Path) else path, error)
+
+
+# -- writing -----------------------------------------------------------------------------------------
+
+def non_finite(value, where: str = "") -> str | None:
+    """The JSON path of the first NaN or infinite float in ``value`` (nested dicts and lists), or None."""
+    if isinstance(value, float):
+        return None if math.isfinite(value) else (where or "the value")
+    if isinstance(value, dict):
+        items = value.items()
+    elif isinstance(value, (list, tuple)):
+        items = enumerate(value)
+    else:
+        return None
+    for key, inner in items:
+        found = non_finite(inner, Checker.join(where, key))
+        if found is not None:
+            return found
+    return None
+
+
+def dumps(data, what: str, indent: int = 1) -> str:
+    """``data`` as strict JSON (what every reader here accepts): a NaN or infinite number is refused
+    with :class:`LutError` naming ``what`` and its JSON path, never written as ``NaN``/``Infinity``
+    (which JSON does not have, and which :func:`check_table` refuses when it is read back)."""
+    where = non_finite(data)
+    if where is not None:
+        raise LutError(f"{what}: {where} is not a finite number, which a file attncost reads may not hold: "
+                       "not written")
+    return json.dumps(data, indent=indent, allow_nan=False)
+
+
+def finite_or_none(value):
+    """``value`` with every NaN or infinite float in it (nested) made None (JSON ``null``): for reports,
+    where a figure can be undefined (Kendall's tau of constant estimates)."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {key: finite_or_none(inner) for key, inner in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [finite_or_none(inner) for inner in value]
+    return value

@@ -7,7 +7,7 @@ worker's malloc/thread environment and page faults, per-segment statistics (medi
 max, n; milliseconds), the constant term (stem, fixed layers and head, Stamoulis et al. 2019 Eq. 7's
 "rest of the network"), and an optional end-to-end calibration (scale and offset; ``calibrate-sum``).
 
-Single-Path layout (``--format singlepath``): the file the official code loads unchanged
+Single-Path layout (``--layout singlepath``): the file the official code loads unchanged
 (``nas-search/pixel1_runtime_model.json``, read by ``singlepath_supernet.py``): a JSON object mapping
 the layer index (as a string, "0".."21") to an object mapping the option index (as a string, "0".."3";
 0 = k3e3, 1 = k3e6, 2 = k5e3, 3 = k5e6) to milliseconds. Fixed layers repeat their one value under every
@@ -18,13 +18,12 @@ option index. It has no constant (the official code writes it into the source: `
 from __future__ import annotations
 
 import datetime
-import json
 import os
 import platform
 from pathlib import Path
 
 from ..errors import LutError
-from .schema import TABLE_FORMAT, TABLE_VERSION, check_singlepath, check_table, read
+from .schema import TABLE_FORMAT, TABLE_VERSION, check_singlepath, check_table, dumps, read
 from .segments import HEAD, STEM, all_segments, architecture_segments, attention_key, layer_key
 from .space import NO_ATTENTION, Space
 
@@ -114,7 +113,11 @@ class Lut:
         return table
 
     def text(self, layout: str = "attncost") -> str:
-        return json.dumps(self.singlepath() if layout == "singlepath" else self.data, indent=1)
+        """The file in ``layout``; a NaN or infinite number in it is refused (:func:`schema.dumps`), so a
+        table attncost writes is one it reads back."""
+        if layout == "singlepath":
+            return dumps(self.singlepath(), "the Single-Path table")
+        return dumps(self.data, "the table")
 
 
 def new_table(space: Space, measurement: dict, settings: dict) -> Lut:

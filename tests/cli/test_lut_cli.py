@@ -1,7 +1,11 @@
 """``attncost lut`` through click's CliRunner on the tiny space (real measurements, few rounds); bad
-input gives one line and exit code 2; the commands that do not measure never import torch."""
+input gives one line and exit code 2; the commands that do not measure never import torch; ``--format
+json``/``csv`` print data (numbers as numbers, fixed snake_case keys, a schema_version; docs/JSON.md)."""
 
+import csv
+import io
 import json
+import re
 import subprocess
 import sys
 
@@ -128,3 +132,132 @@ def test_commands_that_do_not_measure_import_no_torch(built):
             "print(a.exit_code, b.exit_code, c.exit_code, d.exit_code, 'torch' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
     assert out == ["0", "0", "0", "0", "False"]
+
+
+# -- data formats: numbers as numbers, fixed snake_case keys, a schema_version -----------------------------
+
+SNAKE = re.compile(r"[a-z][a-z0-9]*(_[a-z0-9]+)*")
+#: what a number printed as text looks like ("0.3971", "16.6%", "2.6", "0.00%", "-", "H = 44")
+NUMBER_TEXT = re.compile(r"[-+]?[0-9.,]+ ?(%|ms|s)?|-|[A-Z] = [0-9]+")
+ENTRY_ROW = {"layer", "in_channels", "out_channels", "stride", "resolution", "skippable", "searchable", "kind",
+             "choice", "entry", "ms"}
+
+
+def strict_json(text: str):
+    """json.loads, failing on NaN/Infinity (which Python's json reads and writes by default)."""
+    def refuse(constant):
+        raise AssertionError(f"non-finite number {constant} in the JSON")
+
+    return json.loads(text, parse_constant=refuse)
+
+
+def check_data(value, where="$"):
+    """Every key snake_case; no number hidden in a string; every float finite."""
+    if isinstance(value, dict):
+        for key, inner in value.items():
+            assert isinstance(key, str) and SNAKE.fullmatch(key), f"{where}: key {key!r} is not snake_case"
+            check_data(inner, f"{where}.{key}")
+    elif isinstance(value, list):
+        for i, inner in enumerate(value):
+            check_data(inner, f"{where}[{i}]")
+    elif isinstance(value, str):
+        assert not NUMBER_TEXT.fullmatch(value.strip()), f"{where}: a number as a string: {value!r}"
+
+
+def is_number(value) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+@pytest.fixture(scope="module")
+def outputs(tmp_path_factory):
+    """lut build, calibrate, predict (JSON and CSV) and validate with --format json, once."""
+    folder = tmp_path_factory.mktemp("lutjson")
+    table, profile = folder / "tiny.json", folder / "profile.json"
+    got = {}
+    for name, args in (("build", ["build", TINY, "-o", table, *QUICK, "--calibrate-archs", "2", "--format", "json"]),
+                       ("calibrate", ["calibrate", table, "-o", profile, "--format", "json"]),
+                       ("predict", ["predict", TINY, "--device-profile", profile, "--format", "json"]),
+                       ("predict_csv", ["predict", TINY, "--device-profile", profile, "--format", "csv"]),
+                       ("twins", ["predict", "tests/lut/singlepath-twins.yaml", "--device-profile", profile,
+                                  "--format", "json"]),
+                       ("validate", ["validate", table, "--samples", "3", "--passes", "2", "--repeats", "1",
+                                     "--calibrate-archs", "2", "--max-mape", "99%", "--min-tau", "-1",
+                                     "--format", "json"])):
+        result = run("lut", *args)
+        assert result.exit_code in ((0, 1, 5) if name == "validate" else (0,)), (name, result.output)
+        got[name] = result.stdout
+    return got
+
+
+@pytest.mark.parametrize("command", ["build", "calibrate", "predict", "validate"])
+def test_json_is_strict_data_with_a_schema_version(outputs, command):
+    doc = strict_json(outputs[command])
+    assert doc["schema_version"] == 1 and doc["command"] == f"lut {command}"
+    check_data(doc)
+    assert isinstance(doc["rows"], list) and doc["rows"]
+
+
+def test_build_json_carries_numbers(outputs):
+    doc = strict_json(outputs["build"])
+    for key in ("constant_ms", "build_seconds", "page_faults_per_timed_call"):
+        assert is_number(doc[key]), key
+    assert is_number(doc["calibration"]["scale"]) and is_number(doc["precision"]["worst_pct"])
+    assert doc["precision"]["budget_s"] is None and doc["precision"]["target_pct"] is None   # no --precision
+
+
+def test_table_rows_have_fixed_keys_and_typed_values(outputs):
+    for name in ("build", "predict", "twins"):
+        rows = strict_json(outputs[name])["rows"]
+        assert all(set(row) == ENTRY_ROW for row in rows), name          # the same keys whatever the space
+        assert all(isinstance(row["ms"], float) and row["ms"] > 0 for row in rows)
+        assert all(isinstance(row["skippable"], bool) and isinstance(row["searchable"], bool) for row in rows)
+        assert all(row["kind"] in ("option", "attention") for row in rows)
+    rows = strict_json(outputs["predict"])["rows"]
+    # specs/singlepath-tiny.yaml: layer 0 is fixed at k3e1, layer 2 may be skipped, layer 1 has 4 options + 3 modules
+    assert [(r["choice"], r["searchable"]) for r in rows if r["layer"] == 0] == [("k3e1", False)]
+    assert {r["choice"] for r in rows if r["layer"] == 1} == {"k3e3", "k3e6", "k5e3", "k5e6", "se", "eca", "cbam"}
+    assert [r["skippable"] for r in rows if r["layer"] == 2][0] is True
+
+
+def test_predict_json_names_the_profile_in_a_value(outputs):
+    doc = strict_json(outputs["predict"])
+    assert doc["timing"] == "predicted" and isinstance(doc["device_profile"], str)
+    assert is_number(doc["constant_ms"]) and doc["written"] is None and doc["batch"] == 1
+
+
+def test_predict_csv_has_typed_metadata_and_rows(outputs):
+    text = outputs["predict_csv"]
+    meta = dict(line[2:].split(": ", 1) for line in text.splitlines() if line.startswith("# "))
+    assert meta["schema_version"] == "1" and meta["command"] == "lut predict"
+    assert all(SNAKE.fullmatch(key.replace(".", "_")) for key in meta)
+    float(meta["constant_ms"])                                            # a plain number, no unit
+    rows = list(csv.DictReader(io.StringIO("\n".join(line for line in text.splitlines()
+                                                      if not line.startswith("#")))))
+    assert set(rows[0]) == ENTRY_ROW and all(float(row["ms"]) > 0 for row in rows)
+    assert all(row["kind"] in ("option", "attention") for row in rows)
+
+
+def test_calibrate_json_gives_the_fit_error_as_a_percent_number(outputs):
+    doc = strict_json(outputs["calibrate"])
+    assert is_number(doc["fit_mape_pct"]) and 0 <= doc["fit_mape_pct"]
+    assert [row["quantity"] for row in doc["rows"]] == ["macs_per_s", "other_ops_per_s", "bytes_per_s",
+                                                         "seconds_per_op"]
+    assert all(is_number(row["value"]) for row in doc["rows"])
+
+
+def test_validate_json_carries_numbers_and_the_verdict(outputs):
+    doc = strict_json(outputs["validate"])
+    assert is_number(doc["page_faults_per_run"]) and doc["architectures"] == 3 and doc["passes"] == 2
+    assert is_number(doc["noise"]["pass_vs_pass_mape_pct"]) and is_number(doc["noise"]["pass_vs_mean_mape_pct"])
+    assert is_number(doc["measured_ms"]["min"]) and doc["measured_ms"]["min"] <= doc["measured_ms"]["max"]
+    assert doc["verdict"]["result"] in ("pass", "fail", "inconclusive") and doc["verdict"]["max_mape_pct"] == 99
+    assert {row["estimate"] for row in doc["rows"]} >= {"lut", "predicted"}
+    for row in doc["rows"]:
+        assert all(is_number(row[key]) for key in ("mape_pct", "max_err_pct", "bias_pct", "within5_pct"))
+        assert row["kendall_tau"] is None or -1 <= row["kendall_tau"] <= 1
+
+
+def test_tables_stay_human(built):
+    folder, result = built
+    assert "constant_ms: " in result.stdout and "page faults per timed call: " in result.stdout
+    assert "{" not in result.stdout                                       # not JSON

@@ -137,7 +137,9 @@ def test_crossover_train_peak_matches_brute_force():
     Program run backwards)."""
     doc = data("crossover", "nonlocal", "ccnet", "--shape", "2x32xHxW", "--mode", "train", "--metric", "peak",
                "--range", "2", "32")
-    assert doc["mode"] == "train" and doc["metric"].startswith("peak: the training step's peak bytes (sgd, fp32")
+    # JSON is data (docs/JSON.md): the metric as given, the step's options in `training`
+    assert doc["mode"] == "train" and doc["metric"] == "peak"
+    assert doc["training"]["optimizer"] == "sgd" and doc["training"]["precision"] == "fp32"
     cheaper = []
     for t in range(2, 33):
         a, b = data("compare", "nonlocal", "ccnet", "--shape", f"2x32x{t}x{t}", "--mode", "train")["rows"]
