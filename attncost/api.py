@@ -389,14 +389,14 @@ def _trained_only(module, patterns):
 def reference_networks(pattern: str | None = None, shape=(1, 3, 224, 224)) -> list[dict]:
     """The reference networks (``attncost list --networks``), optionally matching a wildcard
     ``pattern``: name, family, params and MACs at ``shape`` (walked), the reported ImageNet top-1 of
-    the plain network where a source gives one (``top1_percent``, the primary source's), and the source its definition file names (its first
-    comment line). No torch, no sympy."""
+    the plain network where a source gives one (``top1_percent``, the primary source's), and the source its definition file names (the
+    first sentence of its comment header, :func:`attncost.networks.registry.definition_source`). No torch, no sympy."""
     import fnmatch
 
     from . import networks
     from .cost import Program
     from .networks.accuracy import reported_document
-    from .networks.registry import DEFINITIONS_DIR
+    from .networks.registry import DEFINITIONS_DIR, definition_source
 
     rows = []
     for name, spec in sorted(networks.DEFINITIONS.items()):
@@ -406,8 +406,7 @@ def reference_networks(pattern: str | None = None, shape=(1, 3, 224, 224)) -> li
         cost = g.finish(networks.forward(g, g.input(shape), spec))
         reported = reported_document(spec, shape)
         path = DEFINITIONS_DIR / f"{name}.yaml"
-        first = next((line.lstrip("# ").rstrip() for line in path.read_text(encoding="utf-8").splitlines()
-                      if line.startswith("#")), "") if path.is_file() else ""
+        first = definition_source(path) if path.is_file() else ""
         rows.append({"network": name, "family": type(spec).__name__.removesuffix("Spec"), "params": int(cost.params),
                      "macs": int(cost.macs), "top1_percent": reported["top1"] if reported else None,
                      "source": first})

@@ -26,8 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .. import catalogue, specfile
-from ..errors import SpecError
-from .attention import placement_from_dict
+from .attention import placement_from_node
 from .registry import DEFINITIONS, spec_from_node
 
 ACCURACY_FILE = Path(__file__).parent / "accuracy.yaml"
@@ -97,19 +96,12 @@ def _entry(item) -> AccuracyEntry:
     elif "attention" in fields and fields["attention"].value:
         attention = fields["attention"]
         items = attention.items("attention") if attention.is_list else [attention]
-        placements = tuple(_placement(node) for node in items)
+        placements = tuple(placement_from_node(node) for node in items)
     reported = tuple(_reported(node) for node in fields["reported"].items("reported", non_empty=True))
     for i, figure in enumerate(reported):
         if figure in reported[:i]:
             raise fields["reported"].error(f"reported lists the same figure twice ({figure.top1}, {figure.source})")
     return AccuracyEntry(network, placements, reported, f"{item.path}:{item.line}", spec)
-
-
-def _placement(node):
-    with node.at():
-        if not node.is_mapping:
-            raise SpecError("attention is a mapping such as {module: cbam, where: every_block}")
-        return placement_from_dict(node.value, source=f"{node.path}:{node.line}")
 
 
 def _reported(node) -> Reported:

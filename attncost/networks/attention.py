@@ -249,15 +249,21 @@ class located:
         raise at_source from None
 
 
+#: the keys of a placement (``attention: {module: ..., where: ..., ...}``), in the order the docs give them
+PLACEMENT_KEYS = ("module", "where", "stages", "blocks", "hp")
+
+
 def placement_from_dict(data: dict, where_text: str = "attention", source: str | None = None) -> AttentionPlacement:
     """An ``attention: {module: cbam, where: every_block, stages: [...], blocks: [...], hp: {...}}``;
     ``source`` (``FILE:LINE``) is where errors found when the network runs point to. Hyperparameter
     names and values are checked here; what depends on the shape, where the module runs."""
     from .. import catalogue
+    from ..specfile import suggest
 
-    unknown = set(data) - {"module", "where", "stages", "blocks", "hp"}
+    unknown = sorted(map(str, set(data) - set(PLACEMENT_KEYS)))
     if unknown:
-        raise SpecError(f"{where_text}: unknown key(s) {', '.join(sorted(unknown))}")
+        raise SpecError(f"{where_text}: unknown key(s) {', '.join(unknown)} (known: {', '.join(PLACEMENT_KEYS)})"
+                        f"{suggest(unknown[0], PLACEMENT_KEYS) if len(unknown) == 1 else ''}")
     if "module" not in data:
         raise SpecError(f"{where_text}: 'module' is required")
     name = catalogue.get(str(data["module"])).name
@@ -296,6 +302,19 @@ def placement_from_dict(data: dict, where_text: str = "attention", source: str |
     return AttentionPlacement(name, where, stages, blocks, hp, source)
 
 
+def placement_from_node(node) -> AttentionPlacement:
+    """The placement a spec file's ``attention`` mapping (a :class:`attncost.specfile.Node`) gives:
+    its keys checked at their lines (an unknown one with the closest suggested), then
+    :func:`placement_from_dict`, whose errors (and those found when the network runs) point to the
+    mapping's line."""
+    with node.at():
+        if not node.is_mapping:
+            raise SpecError("attention is a mapping such as {module: cbam, where: every_block}")
+    node.mapping("attention", known=PLACEMENT_KEYS, required=("module",))
+    with node.at():
+        return placement_from_dict(node.value, source=f"{node.path}:{node.line}")
+
+
 def _check_replaceable(name: str, hp: dict, prefix: str = "") -> None:
     """``name`` can replace a convolution and ``hp`` sets nothing the conv it replaces sets."""
     if name not in REPLACES_CONV:
@@ -313,9 +332,18 @@ _PLACES = {"every_block": "in every block", "after_stage": "after each stage",
 
 
 def _no_repeats(values, what: str, where_text: str) -> None:
-    repeated = sorted({v for v in values if list(values).count(v) > 1})
+    """A number listed twice in ``stages`` or ``blocks`` is an error naming the repeated ones (at most
+    :data:`_MAX_LISTED` of them); one pass over the list, so a list of any length is checked at once."""
+    seen, repeated = set(), set()
+    for value in values:
+        (repeated if value in seen else seen).add(value)
     if repeated:
-        raise SpecError(f"{where_text}: {what} lists {', '.join(map(str, repeated))} more than once")
+        shown = sorted(repeated)
+        more = f" and {len(shown) - _MAX_LISTED} others" if len(shown) > _MAX_LISTED else ""
+        raise SpecError(f"{where_text}: {what} lists {', '.join(map(str, shown[:_MAX_LISTED]))}{more} more than once")
+
+
+_MAX_LISTED = 10          # numbers an error lists before "and N others"
 
 
 def _numbers(values) -> str:

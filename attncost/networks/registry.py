@@ -16,7 +16,7 @@ from typing import Union
 
 from .. import specfile
 from ..errors import SpecError, UnknownModuleError
-from .attention import check_placement, placement_from_dict
+from .attention import check_placement, placement_from_node
 from .efficientnet import EfficientNetSpec
 from .mnasnet import MnasNetSpec
 from .mobilenet import MobileNetV2Spec
@@ -35,6 +35,17 @@ DEFINITIONS_DIR = Path(__file__).parent / "definitions"  # also reachable as spe
 STRIDE_PLACES = ("1x1", "3x3")                           # ResNet v1 (the papers') and v1.5 (torchvision)
 
 
+#: the multipliers of a network's sizes a definition or spec may give, and their bounds: far beyond
+#: the papers' (widths 0.35 to 2, EfficientNet-B7's depth 3.1, MLP ratios 4, RegNet's bottleneck 1),
+#: and small enough that every size they multiply stays within 2^31: a width scales its family's fixed
+#: channel tables, whose widest layer at width 1 has 1,280 channels (the heads), so at most about
+#: 1,280 x 1,024 < 2^21 at the bound (tests/networks/test_specs.py walks each family there); the MLP
+#: ratio's is the catalogue's (vit-layer.mlp_ratio); RegNet's ``se_ratio`` (SE's channels per input
+#: channel) may be 0, no SE (a RegNetX). EfficientNet's ``depth`` multiplies its stages' repeats, so
+#: the work grows with it; RegNet's and ViT's ``depth`` are numbers of blocks, not multipliers.
+MULTIPLIERS = {"width": 1024, "mlp_ratio": 1024, "bottleneck_multiplier": 1024, "se_ratio": 1024, "depth": 64}
+
+
 def load_definition(path) -> NetworkSpec:
     """A network definition file (``name``, ``family`` and that family's fields) -> its spec."""
     root = specfile.read(path)
@@ -45,8 +56,53 @@ def load_definition(path) -> NetworkSpec:
     fields = root.mapping(f"a {family} definition", known=known)
     values = {key: tuple(node.value) if isinstance(node.value, list) else node.value
               for key, node in fields.items() if key != "family"}
+    for key in _multipliers(cls):
+        if key in fields:
+            values[key] = _multiplier(fields[key], key)
     with root.at():
         return cls(**values)
+
+
+def _multipliers(cls) -> list:
+    """The fields of ``cls`` that are multipliers (:data:`MULTIPLIERS`, typed float)."""
+    return [f.name for f in dataclasses.fields(cls) if f.name in MULTIPLIERS and f.type in (float, "float")]
+
+
+def _multiplier(node, key: str) -> float:
+    """A multiplier's value, a number in (0, its bound] (:data:`MULTIPLIERS`), else an error at its line."""
+    why = ("; depth multiplies the blocks of each stage" if key == "depth"
+           else f"; {key} multiplies the network's sizes, which stay within 2^31")
+    return node.number(key, MULTIPLIERS[key], why, zero=key == "se_ratio")
+
+
+def definition_source(path) -> str:
+    """What a definition file's comment header says the network is and where it comes from: the
+    header's first sentence (ending at a full stop outside parentheses and not after "et al.",
+    "Sec.", "Fig.", "Eq." or "e.g."), its lines joined; the whole first paragraph where no sentence
+    ends in it; ``""`` for a file without a header."""
+    lines = []
+    for line in Path(path).read_text(encoding="utf-8").splitlines():
+        if not line.startswith("#"):
+            break
+        text = line.lstrip("#").strip()
+        if not text:
+            if lines:
+                break                                   # the end of the first paragraph
+            continue
+        lines.append(text)
+    text = " ".join(lines)
+    depth = 0
+    for i, ch in enumerate(text):
+        depth += {"(": 1, "[": 1, ")": -1, "]": -1}.get(ch, 0)
+        if ch == "." and depth <= 0 and (i + 1 == len(text) or text[i + 1] == " "):
+            word = text[:i].rsplit(" ", 1)[-1].lstrip("(")
+            if word not in _ABBREVIATIONS:
+                return text[:i + 1]
+    return text
+
+
+#: words a full stop follows without ending a sentence (``He et al. 2016``, ``Sec. 3.2``)
+_ABBREVIATIONS = {"al", "Sec", "Secs", "Fig", "Figs", "Eq", "Eqs", "e.g", "i.e", "cf", "vs", "No", "Tab"}
 
 
 def load_definitions(folder) -> dict[str, NetworkSpec]:
@@ -98,7 +154,7 @@ def spec_from_node(node, extra_keys=()) -> NetworkSpec:
     fields = node.mapping("a network spec", known=(*SPEC_KEYS, *extra_keys), required=("network",))
     with fields["network"].at():
         spec = definition(fields["network"].text("network"))
-    readers = {"width": _width, "num_classes": lambda n: n.positive_int("num_classes"),
+    readers = {"width": lambda n: _multiplier(n, "width"), "num_classes": lambda n: n.positive_int("num_classes"),
                "stride_on": lambda n: n.choice("stride_on", STRIDE_PLACES)}
     changes = {}
     for key, read in readers.items():
@@ -110,16 +166,7 @@ def spec_from_node(node, extra_keys=()) -> NetworkSpec:
     if "attention" in fields and fields["attention"].value:
         attention = fields["attention"]
         for item in attention.items("attention") if attention.is_list else [attention]:
-            with item.at():
-                if not item.is_mapping:
-                    raise SpecError("attention is a mapping such as {module: cbam, where: every_block}")
-                placements.append(placement_from_dict(item.value, source=f"{item.path}:{item.line}"))
+            placements.append(placement_from_node(item))
     with (fields["attention"] if "attention" in fields else node).at():
         return with_attention(type(spec)(**{**spec.__dict__, **changes}), placements)
 
-
-def _width(node) -> float:
-    value = node.value
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value < float("inf"):
-        raise node.error(f"width must be a positive number (got {value!r})")
-    return float(value)

@@ -52,3 +52,12 @@ def test_listing_networks_imports_neither_torch_nor_sympy():
             "print(sorted(m for m in ('torch', 'sympy') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip().splitlines()[-1] == "[]"
+
+
+def test_the_source_is_the_definitions_whole_first_sentence():
+    # QA: aa-resnet50's source was cut at its first comment line, "... ICCV 2019,"
+    result = run("list", "--networks", "--format", "json")
+    rows = {row["network"]: row for row in json.loads(result.output)["rows"]}
+    assert "ICCV 2019, Sec. 4.2 and Table 2): ResNet-50" in rows["aa-resnet50"]["source"]
+    assert "(github.com/implus/SKNet, models/sknet50.prototxt)" in rows["sknet50"]["source"]
+    assert all(row["source"].endswith(".") for row in rows.values()), [r["source"] for r in rows.values()]

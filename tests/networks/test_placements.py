@@ -93,6 +93,11 @@ def test_placements_that_insert_everywhere_named_pass():
     ("{module: se, blocks: [1]}", 2, "blocks apply only to where=after_blocks"),
     ("{module: se, stages: [3, 3]}", 2, "stages lists 3 more than once"),
     ("{module: se, stages: []}", 2, "non-empty list"),
+    # an unknown key inside attention: at its line, the closest key suggested, as at the top level
+    ("{module: se, wher: every_block}", 2, "unknown key 'wher' in attention (known: module, where, stages, blocks, "
+                                           "hp); did you mean 'where'?"),
+    ("\n  module: se\n  stagez: [1]", 4, "did you mean 'stages'?"),
+    ("\n  - {module: se}\n  - {module: bam, hpp: {r: 8}}", 4, "unknown key 'hpp' in attention"),
     ("\n  - {module: se}\n  - {module: bam, where: after_stage, stages: [3, 4]}", 4, "at stage 4 inserts nothing"),
 ])
 def test_spec_files_get_the_same_errors_with_file_and_line(tmp_path, attention, line, message):
@@ -108,3 +113,31 @@ def test_spec_file_choices_are_case_insensitive(tmp_path):
     path.write_text("network: ResNet50\nattention: {module: SE, where: Every_Block, stages: [4]}\n")
     placement = load_spec(path).attention[0]
     assert (placement.module, placement.where, placement.stages) == ("se", "every_block", (4,))
+
+
+def test_an_unknown_placement_key_is_suggested_outside_spec_files_too():
+    # the Python API and definitions' replace_conv build placements from dicts
+    from attncost.networks import placement_from_dict
+
+    with pytest.raises(SpecError, match="attention: unknown key\\(s\\) wher .*; did you mean 'where'\\?$"):
+        placement_from_dict({"module": "se", "wher": "every_block"})
+
+
+@pytest.mark.parametrize("key", ["stages", "blocks"])
+def test_repeats_in_a_long_list_are_found_in_linear_time(key):
+    # QA: 150,000 stages took 29 s (a count per entry: quadratic); the brief allows 3 s
+    import time
+
+    from attncost.networks import placement_from_dict
+
+    data = {"module": "nonlocal", "where": "after_blocks", "blocks": [1]} if key == "stages" else \
+        {"module": "nonlocal", "where": "after_blocks"}
+    data[key] = [1] * 150_000
+    start = time.perf_counter()
+    with pytest.raises(SpecError, match=f"^attention: {key} lists 1 more than once$"):
+        placement_from_dict(data)
+    assert time.perf_counter() - start < 3
+    # many different repeats: the first ten are named, then how many more
+    data[key] = list(range(1, 13)) * 2
+    with pytest.raises(SpecError, match=f"{key} lists 1, 2, 3, 4, 5, 6, 7, 8, 9, 10 and 2 others more than once$"):
+        placement_from_dict(data)

@@ -62,6 +62,41 @@ def test_module_mapping_alias_and_hp(tmp_path):
     ("modules: [se\n", 2, "malformed YAML"),
     ("title: nothing\n", 1, "needs 'modules' or 'networks'"),
     ("modules: [se]\n", 1, "need 'shapes'"),
+    # keys that would have no effect (QA: an empty modules list wrote a report with no sections, and
+    # shapes without modules were ignored where --shape without --modules is refused)
+    ("title: t\nmodules: []\n", 2, "modules must be a non-empty list"),
+    ("title: t\nnetworks: []\n", 2, "networks must be a non-empty list"),
+    ("title: t\nshapes: [256x14x14]\nnetworks: [resnet18]\n", 2,
+     "shapes are the shapes modules are compared at, and no modules are given"),
+    ("networks: [resnet18]\nsweep: {channels: [64]}\n", 2, "no modules are given: add modules, or leave sweep out"),
+    ("modules: [se]\nshapes: [64x8x8]\ninput: 3x224x224\n", 3, "no networks are given"),
+    ("modules: [se]\nshapes: [64x8x8]\nlatency: {}\n", 3, "latency needs 'lut' or 'measurements'"),
+    ("modules: [se]\nshapes: []\n", 2, "shapes must be a non-empty list"),
+    # the channels-last guard of --shape (QA: computed at C=14 where compare refuses the shape)
+    ("modules: [eca]\nshapes: [14x14x256]\n", 2, "shape 14x14x256 looks channels-last (HxWxC); attncost takes "
+                                                  "CxHxW: did you mean 256x14x14?"),
+    ("modules: [eca]\nshapes:\n  - 256x14x14\n  - 8x14x14x256\n", 4, "did you mean 8x256x14x14?"),
+    ("modules: [eca]\nshapes: [256x14x14]\nchannels_last_ok: true\n", 3, "channels_last_ok has no effect"),
+    ("modules: [eca]\nshapes: [256x14x14]\nchannels_last_ok: false\n", 3, "false is the default"),
+    ("networks: [resnet18]\nchannels_last_ok: true\n", 2, "gives no shapes"),
+    ("networks: [resnet18]\ninput: 224x224x3\n", 2, "input 224x224x3 looks channels-last (HxWxC); attncost takes "
+                                                   "CxHxW: did you mean 3x224x224?"),
+    # repeats and empty labels (QA: "A against A", duplicate rows)
+    ("networks:\n  - {network: resnet18, alias: A}\n  - {network: resnet34, alias: A}\n", 3,
+     "networks gives the label 'A' twice (first at line 2)"),
+    ("networks: [resnet18, resnet18]\n", 1, "gives the label 'resnet18' twice"),
+    ("networks:\n  - {network: resnet18, alias: \"\"}\n", 2, "alias must be a non-empty text"),
+    ("networks:\n  - {network: resnet18, alias: \"  \"}\n", 2, "alias must be a non-empty text"),
+    ("modules:\n  - se\n  - {module: se, hp: {r: 8}}\nshapes: [64x8x8]\n", 3,
+     "modules gives the label 'se' twice (first at line 2): give one an alias"),
+    ("modules: [{module: se, alias: \"\"}]\nshapes: [64x8x8]\n", 1, "alias must be a non-empty text"),
+    ("title: \"\"\nnetworks: [resnet18]\n", 1, "title must be a non-empty text"),
+    ("modules: [se]\nshapes:\n  - 256x14x14\n  - 1x256x14x14\n", 4, "shapes lists 256x14x14 twice (first at line 3)"),
+    ("modules: [se]\nshapes: [64x8x8]\nconvention:\n  - macs\n  - macs\n", 5,
+     "convention lists macs twice (first at line 4)"),
+    # repeats inside nested mappings, unknown keys of a network's attention
+    ("modules: [{module: se, hp: {r: 16, r: 8}}]\nshapes: [64x8x8]\n", 1, "modules[0].hp gives 'r' twice"),
+    ("networks:\n  - {network: resnet50, attention: {module: se, wher: every_block}}\n", 2, "did you mean 'where'?"),
 ])
 def test_malformed_specs_name_file_and_line(tmp_path, text, line, message):
     path = tmp_path / "bad.yaml"
@@ -70,6 +105,41 @@ def test_malformed_specs_name_file_and_line(tmp_path, text, line, message):
         load_report_spec(path)
     assert str(error.value).startswith(f"{path}:{line}:"), str(error.value)
     assert message in str(error.value)
+
+
+@pytest.mark.parametrize("text", [
+    "title: t\nmodules: []\n",
+    "title: t\nshapes: [256x14x14]\nnetworks: [resnet18]\n",
+    "modules: [eca]\nshapes: [14x14x256]\n",
+    "networks:\n  - {network: resnet18, alias: A}\n  - {network: resnet34, alias: A}\n",
+])
+def test_the_report_command_refuses_them_in_one_line_with_exit_2(tmp_path, text):
+    from click.testing import CliRunner
+
+    from attncost.cli.main import cli
+
+    spec, output = tmp_path / "bad.yaml", tmp_path / "out.html"
+    spec.write_text(text)
+    result = CliRunner().invoke(cli, ["report", str(spec), "-o", str(output)])
+    assert result.exit_code == 2 and not output.exists()
+    lines = result.output.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith(f"Error: {spec}:"), result.output
+
+
+def test_channels_last_ok_takes_the_shapes_as_written(tmp_path):
+    path = tmp_path / "r.yaml"
+    path.write_text("modules: [eca]\nshapes: [14x14x256, 64x8x8]\nchannels_last_ok: true\n")
+    assert load_report_spec(path).shapes == ((1, 14, 14, 256), (1, 64, 8, 8))
+
+
+@pytest.mark.parametrize("args, message", [
+    ((["se", "squeeze-excitation"], [(1, 64, 8, 8)]), "--modules lists se twice"),
+    ((["se"], [(1, 64, 8, 8), (1, 64, 8, 8)]), "--shape 64x8x8 is given twice"),
+    (([], [], "full", ["resnet18", "resnet18"]), "--networks lists resnet18 twice"),
+])
+def test_spec_from_options_refuses_repeats(args, message):
+    with pytest.raises(AttncostError, match=message):
+        spec_from_options(*args)
 
 
 def test_spec_from_options_validates_like_a_file():
