@@ -508,11 +508,14 @@ def dumps(data, what: str, indent: int = 1) -> str:
     """``data`` as strict JSON (what every reader here accepts): a NaN or infinite number is refused
     with :class:`LutError` naming ``what`` and its JSON path, never written as ``NaN``/``Infinity``
     (which JSON does not have, and which :func:`check_table` refuses when it is read back)."""
-    where = non_finite(data)
-    if where is not None:
+    try:
+        return json.dumps(data, indent=indent, allow_nan=False)
+    except ValueError:              # a NaN or infinity: found again only now, for the message's path
+        where = non_finite(data)
+        if where is None:
+            raise
         raise LutError(f"{what}: {where} is not a finite number, which a file attncost reads may not hold: "
-                       "not written")
-    return json.dumps(data, indent=indent, allow_nan=False)
+                       "not written") from None
 
 
 def finite_or_none(value):
