@@ -186,8 +186,12 @@ def _alive(pid: int) -> bool:
 
 
 def _start(argv, cwd, prelude: str = ""):
-    """``attncost ARGV`` as a real process (``prelude``: Python run in it first, e.g. a patch)."""
-    code = f"import sys; {prelude}\nfrom attncost.cli.main import main; sys.argv = ['attncost'] + {list(argv)!r}; main()"
+    """``attncost ARGV`` as a real process (``prelude``: Python run in it first, e.g. a patch). Its SIGINT
+    is Python's usual KeyboardInterrupt, as in a terminal, even where the suite itself was started in
+    the background by a shell without job control (which starts it, and so this child, with SIGINT
+    ignored)."""
+    code = (f"import signal, sys; signal.signal(signal.SIGINT, signal.default_int_handler); {prelude}\n"
+            f"from attncost.cli.main import main; sys.argv = ['attncost'] + {list(argv)!r}; main()")
     return subprocess.Popen([sys.executable, "-c", code], cwd=cwd, env=_environment(), stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True)
 
@@ -294,7 +298,8 @@ def test_ctrl_c_after_the_command_ended_changes_nothing(tmp_path, fuzz_cases):
     (tmp_path / "space.yaml").write_text(TINY.read_text())
     (tmp_path / "profile.json").write_text(json.dumps(PROFILE))
     argv = ["lut", "predict", "space.yaml", "--device-profile", "profile.json", "-o", "table.json"]
-    code = (f"import sys, time\nfrom attncost.cli.main import main; sys.argv = ['attncost'] + {argv!r}; main()\n"
+    code = (f"import signal, sys, time; signal.signal(signal.SIGINT, signal.default_int_handler)\n"
+            f"from attncost.cli.main import main; sys.argv = ['attncost'] + {argv!r}; main()\n"
             "sys.stderr.write('RETURNED\\n'); sys.stderr.flush(); time.sleep(2)")
     process = subprocess.Popen([sys.executable, "-c", code], cwd=tmp_path, env=_environment(),
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
