@@ -215,7 +215,7 @@ class Recorder:
     def add_params(self, params: dict) -> bool:
         """Register already-carried parameters (name -> elements) at once; False, registering none,
         when a name is taken."""
-        if not params.keys().isdisjoint(self._params):
+        if not params.keys().isdisjoint(self._params.keys()):    # keys against keys: the smaller is iterated
             return False
         self._params.update(params)
         return True

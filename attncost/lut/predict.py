@@ -10,7 +10,7 @@ with the profile's peak MAC rate P_mac, rate of other arithmetic P_other, memory
 overhead t_0; a segment's time is the sum over its ops. ``attncost lut calibrate`` fits a profile to a
 measured table. No torch.
 
-A profile is a JSON (or YAML) object::
+A profile is a JSON (or YAML) object (YAML read as spec files are, with ``FILE:LINE`` errors)::
 
     {"format": "attncost-device-profile", "version": 1, "name": "...",
      "macs_per_s": 2.1e10, "other_ops_per_s": 4e9, "bytes_per_s": 1.2e10, "seconds_per_op": 6e-6}
@@ -19,8 +19,9 @@ A profile is a JSON (or YAML) object::
 from __future__ import annotations
 
 import datetime
+import json
 
-from ..errors import LutError
+from ..errors import LutError, SpecError
 from .schema import PROFILE_FORMAT, RATES, check_profile, dumps      # the profile's format lives with its checks
 from .segments import all_segments, segment_work
 from .space import Space
@@ -28,22 +29,48 @@ from .table import FORMAT, VERSION, Lut
 
 
 def load_profile(path) -> dict:
-    """A device profile file (JSON, or YAML), checked by :func:`attncost.lut.schema.check_profile`:
-    positive finite rates, a non-negative finite overhead; one line naming the file and key else."""
-    from ..io import parse_json, parse_yaml, read_text
+    """A device profile file, checked by :func:`attncost.lut.schema.check_profile`: positive finite
+    rates, a non-negative finite overhead; one line naming the file and key else. JSON (a key given
+    twice is refused), or YAML read as every spec file is (:func:`attncost.specfile.read`: safely, with
+    the limits of :mod:`attncost.io`, a key given twice refused, ``2e10`` a number), its errors at
+    ``FILE:LINE``."""
+    from ..io import parse_json, read_text
 
-    text = read_text(path, LutError)
+    text = read_text(path, LutError)                 # a regular UTF-8 file of at most 64 MiB
     try:
         data = parse_json(text, path, LutError)
     except LutError as json_error:
         if not str(json_error).startswith(f"{path}: not a complete JSON file"):
             raise
-        try:
-            data, _ = parse_yaml(text, path, LutError)                # JSON is YAML; YAML profiles too
-        except LutError as error:
-            detail = str(error)[len(str(path)):].lstrip(":0123456789 ")
-            raise LutError(f"{path}: not a JSON/YAML device profile ({detail})") from None
+        return _yaml_profile(path)                    # JSON is YAML; YAML profiles too
+    _no_repeated_keys(text, path)
     return check_profile(data, path)
+
+
+def _yaml_profile(path) -> dict:
+    """A YAML device profile, read by :func:`attncost.specfile.read`; every error ``FILE:LINE: ...``."""
+    from .. import specfile
+
+    try:
+        root = specfile.read(path)
+        lines = {key: node.line for key, node in root.mapping("a device profile").items()}
+    except SpecError as error:
+        where, malformed, detail = str(error).partition(": malformed YAML (")
+        raise LutError(f"{where}: not a JSON/YAML device profile ({detail}" if malformed else str(error)) from None
+    return check_profile(root.value, path, lines)
+
+
+def _no_repeated_keys(text: str, path) -> None:
+    """Refuse a JSON object that gives a key twice (``json`` keeps the last one silently)."""
+    def pairs(items):
+        seen = set()
+        for key, _ in items:
+            if key in seen:
+                raise LutError(f"{path}: gives {json.dumps(key)} twice in one object; give each key once")
+            seen.add(key)
+        return dict(items)
+
+    json.loads(text, object_pairs_hook=pairs)
 
 
 def segment_seconds(space: Space, key: str, profile: dict, batch: int = 1) -> float:

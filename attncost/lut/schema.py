@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from pathlib import Path
 
 from ..errors import AttncostError, LutError
@@ -29,13 +30,23 @@ RATES = ("macs_per_s", "other_ops_per_s", "bytes_per_s")
 
 
 class Checker:
-    """Typed reads of a decoded JSON value, failing with ``FILE: PATH must be ... (got VALUE)``."""
+    """Typed reads of a decoded JSON value, failing with ``FILE: PATH must be ... (got VALUE)``; with
+    ``lines`` ({top-level key: line}, for a value read from YAML), ``FILE:LINE: PATH ...`` at the line
+    of the top-level key the path starts with (line 1 for the whole file)."""
 
-    def __init__(self, file, error=LutError):
-        self.file, self.error = file, error
+    def __init__(self, file, error=LutError, lines: dict | None = None):
+        self.file, self.error, self.lines = file, error, lines
 
     def fail(self, where: str, message: str):
-        raise self.error(f"{self.file}: {where} {message}" if where else f"{self.file}: {message}")
+        file = self.file if self.lines is None else f"{self.file}:{self._line(where)}"
+        raise self.error(f"{file}: {where} {message}" if where else f"{file}: {message}")
+
+    def _line(self, where: str) -> int:
+        top = re.match(r'\["((?:[^"\\]|\\.)*)"\]|[^.\[]+', where) if where else None
+        if top is None:
+            return 1
+        key = json.loads(f'"{top.group(1)}"') if top.group(1) is not None else top.group(0)
+        return self.lines.get(key, 1)
 
     @staticmethod
     def join(where: str, key) -> str:
@@ -400,9 +411,10 @@ def check_singlepath(data, path, error=LutError) -> dict:
 
 # -- device profiles -----------------------------------------------------------------------------------
 
-def check_profile(data, path) -> dict:
-    """A device profile: the format, positive finite rates and a non-negative per-op overhead."""
-    c = Checker(path)
+def check_profile(data, path, lines: dict | None = None) -> dict:
+    """A device profile: the format, positive finite rates and a non-negative per-op overhead. ``lines``
+    ({key: line}) for a profile read from YAML: the errors then name the line (:class:`Checker`)."""
+    c = Checker(path, lines=lines)
     if not isinstance(data, dict) or data.get("format") != PROFILE_FORMAT:
         c.fail("", f"not a device profile (no \"format\": \"{PROFILE_FORMAT}\")")
     if data.get("version", 1) != 1:

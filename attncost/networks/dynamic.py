@@ -31,7 +31,7 @@ from __future__ import annotations
 from ..catalogue.blocks import conv_bn_act
 from ..catalogue.common import fdiv
 from ..cost import Program, Tensor
-from ..errors import SpecError
+from .fields import field_error
 
 CONDCONV_SCOPE = "attention:condconv"
 DYNAMIC_SCOPE = "attention:dynamic-conv"
@@ -92,16 +92,15 @@ def dynamic_conv_bn_act(g: Program, x: Tensor, out_channels, kernel: int, stride
                              scope=DYNAMIC_SCOPE, name=name)
 
 
-def check_dynamic_fields(spec) -> None:
-    """A spec's DY-CNN fields (``dynamic_experts``: 0 for static convs, ``dynamic_reduction`` >= 1,
-    ``dynamic_temperature`` > 0), else a one-line error."""
-    for key, least in (("dynamic_experts", 0), ("dynamic_reduction", 1)):
-        value = getattr(spec, key)
-        if isinstance(value, bool) or not isinstance(value, int) or value < least:
-            raise SpecError(f"{spec.name}: {key} must be a whole number of at least {least}, got {value!r}")
-    t = spec.dynamic_temperature
-    if isinstance(t, bool) or not isinstance(t, (int, float)) or not t > 0:
-        raise SpecError(f"{spec.name}: dynamic_temperature must be a positive number, got {t!r}")
+def check_dynamic_fields(spec, narrowest: int) -> None:
+    """A spec's DY-CNN fields, each within its bounds already (``fields.check_fields``: ``dynamic_experts``
+    0 for static convs, ``dynamic_reduction`` at least 1, ``dynamic_temperature`` above 0): with dynamic
+    convs, a reduction that leaves the FC1 of every kernel attention a channel, at most ``narrowest``,
+    the fewest input channels of any of the network's dynamic convs."""
+    if spec.dynamic_experts and spec.dynamic_reduction > narrowest:
+        raise field_error(spec, ("dynamic_reduction", "width_per_group", "groups", "width"),
+                          f"dynamic_reduction={spec.dynamic_reduction} leaves no channel in the kernel attention "
+                          f"of a conv of {narrowest} input channels (C // reduction); at most {narrowest} here")
 
 
 def spec_conv_bn_act(g: Program, x: Tensor, spec, out_channels, kernel, stride=1, groups=1, *, act, name) -> Tensor:

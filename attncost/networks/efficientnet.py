@@ -39,9 +39,9 @@ from typing import ClassVar
 from ..catalogue.blocks import conv_bn_act
 from ..cost import Program, Tensor
 from ..ops.pointwise import SIGMOID, SILU
-from ..errors import SpecError
 from .attention import attend, in_block
 from .dynamic import CONDCONV_SCOPE, condconv_routing, mixed_conv_bn_act
+from .fields import check_fields, field_error, given_twice
 from .mobilenet import make_divisible
 from .mobilenetv3 import inverted_residual, squeeze_excitation
 
@@ -64,16 +64,18 @@ class EfficientNetSpec:
     attention: tuple = field(default=(), compare=False)
 
     def __post_init__(self):
+        check_fields(self)
         experts, stages = self.condconv_experts, tuple(self.condconv_stages)
         object.__setattr__(self, "condconv_stages", stages)
-        if isinstance(experts, bool) or not isinstance(experts, int) or experts < 0:
-            raise SpecError(f"{self.name}: condconv_experts is a number of experts, 0 for none (got {experts!r})")
         if bool(experts) != bool(stages):
-            raise SpecError(f"{self.name}: condconv_experts and condconv_stages go together (EfficientNet-CondConv-B0: "
-                            f"8 experts in stages [5, 6, 7])")
-        unknown = [s for s in stages if s not in self.stage_blocks()]
+            raise field_error(self, "condconv_experts" if experts else "condconv_stages",
+                              "condconv_experts and condconv_stages go together (EfficientNet-CondConv-B0: 8 experts "
+                              "in stages [5, 6, 7])")
+        unknown = [s for s in stages if s > len(MBCONV_SETTING)]
         if unknown:
-            raise SpecError(f"{self.name}: condconv_stages {unknown} are not among its stages 1..{len(MBCONV_SETTING)}")
+            raise field_error(self, "condconv_stages", f"condconv_stages {unknown} are not among its stages "
+                                                       f"1..{len(MBCONV_SETTING)}", stages.index(unknown[0]))
+        given_twice(self, "condconv_stages", stages)
 
     def stage_blocks(self) -> dict:
         """{stage: number of blocks}: Table 1's seven MBConv rows, the breakdown's ``stage1..stage7``."""

@@ -29,6 +29,7 @@ from typing import ClassVar
 from ..catalogue.blocks import conv_bn_act, mbconv
 from ..cost import Program, Tensor
 from .attention import attend, in_block
+from .fields import check_fields
 from .mobilenet import make_divisible
 
 # the official mnasnet_a1 block strings: repeats r, kernel k, stride s, expansion e, input filters i,
@@ -48,6 +49,9 @@ class MnasNetSpec:
     width: float = 1.0              # the official depth_multiplier (round_filters, divisor 8)
     num_classes: int = 1000
     attention: tuple = field(default=(), compare=False)
+
+    def __post_init__(self):
+        check_fields(self)
 
     def stage_blocks(self) -> dict:
         """{stage: number of blocks}: the seven block strings, the breakdown's ``stage1..stage7``."""

@@ -20,6 +20,7 @@ from ..cost import Program, Tensor
 from ..ops.pointwise import HARDTANH
 from .attention import attend, in_block
 from .dynamic import check_dynamic_fields, spec_conv_bn_act
+from .fields import check_fields
 
 # expansion t, output channels c, repeats n, first stride s (MobileNetV2 Table 2)
 INVERTED_RESIDUAL_SETTING = ((1, 16, 1, 1), (6, 24, 2, 2), (6, 32, 3, 2), (6, 64, 4, 2), (6, 96, 3, 1),
@@ -45,7 +46,10 @@ class MobileNetV2Spec:
     attention: tuple = field(default=(), compare=False)
 
     def __post_init__(self):
-        check_dynamic_fields(self)
+        check_fields(self)
+        # the narrowest input of a dynamic conv: the stem's output or a block's (the expansions widen)
+        check_dynamic_fields(self, min([make_divisible(32 * self.width)] +
+                                       [out for *_, out, _ in block_settings(self)]))
 
     def stage_blocks(self) -> dict:
         """{stage: number of blocks}: the seven rows of Table 2, the breakdown's ``stage1..stage7``."""

@@ -35,6 +35,7 @@ from ..catalogue.blocks import conv_bn_act, squeeze_excite
 from ..cost import Program, Tensor
 from ..ops.pointwise import HARDSIGMOID, HARDSWISH, RELU
 from .attention import attend, in_block
+from .fields import check_fields
 from .mobilenet import make_divisible
 
 # torchvision's bneck_conf rows of mobilenet_v3_large (Table 1): input channels, kernel, expanded
@@ -58,6 +59,9 @@ class MobileNetV3Spec:
     width: float = 1.0              # torchvision's width_mult (_make_divisible(c * width, 8))
     num_classes: int = 1000
     attention: tuple = field(default=(), compare=False)
+
+    def __post_init__(self):
+        check_fields(self)
 
     def stage_blocks(self) -> dict:
         """{stage: number of blocks}: rows grouped by output width, the breakdown's ``stage1..stage6``."""

@@ -9,15 +9,17 @@ spec's forward into a Program; ``graph.walk`` turns that into a ``WalkResult``."
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import difflib
 from pathlib import Path
 from typing import Union
 
 from .. import specfile
-from ..errors import SpecError, UnknownModuleError
+from ..errors import AttncostError, SpecError, UnknownModuleError
 from .attention import check_placement, placement_from_node
 from .efficientnet import EfficientNetSpec
+from .fields import MULTIPLIERS, STRIDE_PLACES
 from .mnasnet import MnasNetSpec
 from .mobilenet import MobileNetV2Spec
 from .mobilenetv3 import MobileNetV3Spec
@@ -32,23 +34,21 @@ FAMILIES = {"resnet": ResNetSpec, "mobilenet-v2": MobileNetV2Spec, "mnasnet": Mn
             "swin": SwinSpec}
 NetworkSpec = Union[tuple(FAMILIES.values())]            # any family's spec (for annotations)
 DEFINITIONS_DIR = Path(__file__).parent / "definitions"  # also reachable as specs/networks/
-STRIDE_PLACES = ("1x1", "3x3")                           # ResNet v1 (the papers') and v1.5 (torchvision)
-
-
-#: the multipliers of a network's sizes a definition or spec may give, and their bounds: far beyond
-#: the papers' (widths 0.35 to 2, EfficientNet-B7's depth 3.1, MLP ratios 4, RegNet's bottleneck 1),
-#: and small enough that every size they multiply stays within 2^31: a width scales its family's fixed
-#: channel tables, whose widest layer at width 1 has 1,280 channels (the heads), so at most about
-#: 1,280 x 1,024 < 2^21 at the bound (tests/networks/test_specs.py walks each family there); the MLP
-#: ratio's is the catalogue's (vit-layer.mlp_ratio); RegNet's ``se_ratio`` (SE's channels per input
-#: channel) may be 0, no SE (a RegNetX). EfficientNet's ``depth`` multiplies its stages' repeats, so
-#: the work grows with it; RegNet's and ViT's ``depth`` are numbers of blocks, not multipliers.
-MULTIPLIERS = {"width": 1024, "mlp_ratio": 1024, "bottleneck_multiplier": 1024, "se_ratio": 1024, "depth": 64}
 
 
 def load_definition(path) -> NetworkSpec:
     """A network definition file (``name``, ``family`` and that family's fields) -> its spec."""
-    root = specfile.read(path)
+    return definition_from_node(specfile.read(path))
+
+
+#: fields that do something only with another's: given without it, a definition's field is an error
+#: (their defaults, 4 and 30, are there all the same)
+APPLIES_WITH = {"dynamic_reduction": "dynamic_experts", "dynamic_temperature": "dynamic_experts"}
+
+
+def definition_from_node(root) -> NetworkSpec:
+    """The spec a definition's YAML mapping (a :class:`attncost.specfile.Node`) describes; every field
+    is checked (``networks.fields``), an error at the line of the field at fault."""
     fields = root.mapping("a network definition", required=("name", "family"))
     family = fields["family"].choice("family", FAMILIES)
     cls = FAMILIES[family]
@@ -59,17 +59,43 @@ def load_definition(path) -> NetworkSpec:
     for key in _multipliers(cls):
         if key in fields:
             values[key] = _multiplier(fields[key], key)
-    with root.at():
+    for key, needs in APPLIES_WITH.items():
+        if key in fields and not values.get(needs):
+            raise fields[key].error(f"{key} applies to dynamic convolutions, and no {needs} is given (0: static "
+                                    f"convs): give {needs} (DY-CNN: 4), or leave {key} out")
+    with at_fields(fields, root):
         return cls(**values)
 
 
+@contextlib.contextmanager
+def at_fields(fields: dict, node):
+    """An error a spec raises about one of its fields (``networks.fields.field_error``) at the line of
+    that field in ``fields`` ({key: Node}; of its item, for a list; of the first field the file gives,
+    where the error names several), any other at ``node``'s."""
+    try:
+        yield
+    except (AttncostError, ValueError, TypeError) as error:
+        if getattr(error, "located", False):
+            raise
+        keys = getattr(error, "field", None) or ()
+        given = [key for key in keys if key in fields]
+        detail = getattr(error, "detail", None) or str(error)
+        if not given:
+            raise node.error(detail) from None
+        field = fields[given[0]]
+        index = getattr(error, "index", None) if given[0] == keys[0] else None
+        if index is not None and field.is_list and index < len(field.node.value):
+            field = field.items(given[0])[index]
+        raise field.error(detail) from None
+
+
 def _multipliers(cls) -> list:
-    """The fields of ``cls`` that are multipliers (:data:`MULTIPLIERS`, typed float)."""
+    """The fields of ``cls`` that are multipliers (``fields.MULTIPLIERS``, typed float)."""
     return [f.name for f in dataclasses.fields(cls) if f.name in MULTIPLIERS and f.type in (float, "float")]
 
 
 def _multiplier(node, key: str) -> float:
-    """A multiplier's value, a number in (0, its bound] (:data:`MULTIPLIERS`), else an error at its line."""
+    """A multiplier's value, a number in (0, its bound] (``fields.MULTIPLIERS``), else an error at its line."""
     why = ("; depth multiplies the blocks of each stage" if key == "depth"
            else f"; {key} multiplies the network's sizes, which stay within 2^31")
     return node.number(key, MULTIPLIERS[key], why, zero=key == "se_ratio")
@@ -144,8 +170,13 @@ def with_attention(spec: NetworkSpec, placements) -> NetworkSpec:
 
 
 def load_spec(path) -> NetworkSpec:
-    """A spec file -> its spec; every error names the file and line."""
-    return spec_from_node(specfile.read(path))
+    """A spec file -> its spec; a definition file (``name``, ``family`` and that family's fields, and
+    no ``network``: your own network, e.g. a copy of one of ``definitions/`` changed) -> the network it
+    defines. Every error names the file and line."""
+    root = specfile.read(path)
+    if isinstance(root.value, dict) and "family" in root.value and "network" not in root.value:
+        return definition_from_node(root)
+    return spec_from_node(root)
 
 
 def spec_from_node(node, extra_keys=()) -> NetworkSpec:
@@ -167,6 +198,8 @@ def spec_from_node(node, extra_keys=()) -> NetworkSpec:
         attention = fields["attention"]
         for item in attention.items("attention") if attention.is_list else [attention]:
             placements.append(placement_from_node(item))
+    with at_fields(fields, node):
+        spec = type(spec)(**{**spec.__dict__, **changes})
     with (fields["attention"] if "attention" in fields else node).at():
-        return with_attention(type(spec)(**{**spec.__dict__, **changes}), placements)
+        return with_attention(spec, placements)
 

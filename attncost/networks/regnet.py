@@ -35,9 +35,9 @@ from typing import ClassVar
 
 from ..catalogue.blocks import conv_bn_act
 from ..cost import Program, Tensor
-from ..errors import SpecError
 from ..ops.pointwise import RELU, SIGMOID
 from .attention import INSERTIONS, after_block, after_stage, attend, in_block
+from .fields import MAX_CHANNELS, check_fields, field_error
 from .mobilenet import make_divisible
 from .mobilenetv3 import squeeze_excitation
 
@@ -60,15 +60,35 @@ class RegNetSpec:
     num_classes: int = 1000
     attention: tuple = field(default=(), compare=False)
 
+    def __post_init__(self):
+        check_fields(self)
+        if self.w_0 % QUANT:
+            raise field_error(self, "w_0", f"w_0={self.w_0} must be a multiple of {QUANT} (block widths are)")
+        stages = _quantized(self)
+        narrow = min(w for w, _ in stages)
+        if int(narrow * self.bottleneck_multiplier) < 1:
+            raise field_error(self, ("bottleneck_multiplier", "w_0"),
+                              f"bottleneck_multiplier={self.bottleneck_multiplier:g} leaves a stage of {narrow} "
+                              f"channels no bottleneck channel (int(w * b) = 0)")
+        widths = [w for w, _, _ in stage_widths(self)]
+        if max(widths) > MAX_CHANNELS:
+            raise field_error(self, ("w_a", "depth", "w_0", "w_m"),
+                              f"w_a={self.w_a:g} widens the last stage to {max(widths):,} channels (w_0 + w_a per "
+                              f"block over {self.depth} blocks, quantized); at most 2^20")
+        narrowest_input = min(self.stem_width, *widths)
+        if self.se_ratio and se_squeeze(self, narrowest_input) < 1:
+            raise field_error(self, ("se_ratio", "stem_width", "w_0"),
+                              f"se_ratio={self.se_ratio:g} leaves the SE of a block of {narrowest_input} input "
+                              f"channels no channel (round(se_ratio * w_in) = 0); 0 for none")
+
     def stage_blocks(self) -> dict:
         """{stage: number of blocks}: the stages of ``stage_widths``, the breakdown's ``stage1..``."""
         return {stage: depth for stage, (_, depth, _) in enumerate(stage_widths(self), start=1)}
 
 
-def stage_widths(spec: RegNetSpec) -> list:
-    """[(width, depth, group width)] of each stage, as torchvision's ``BlockParams.from_init_params``."""
-    if spec.w_a < 0 or spec.w_0 <= 0 or spec.w_m <= 1 or spec.w_0 % QUANT != 0:
-        raise SpecError(f"{spec.name}: invalid RegNet settings (w_a >= 0, w_0 > 0 a multiple of 8, w_m > 1)")
+def _quantized(spec: RegNetSpec) -> list:
+    """[[width, depth]] of each stage before the group-width adjustment: per block u_j = w_0 + w_a j,
+    quantized in log space with base w_m to multiples of 8; equal consecutive widths, one stage."""
     widths = []
     for j in range(spec.depth):
         capacity = round(math.log((j * spec.w_a + spec.w_0) / spec.w_0) / math.log(spec.w_m))
@@ -79,8 +99,14 @@ def stage_widths(spec: RegNetSpec) -> list:
             stages[-1][1] += 1
         else:
             stages.append([w, 1])
+    return stages
+
+
+def stage_widths(spec: RegNetSpec) -> list:
+    """[(width, depth, group width)] of each stage, as torchvision's ``BlockParams.from_init_params``
+    (the fields within their bounds, checked by ``RegNetSpec.__post_init__``)."""
     out = []
-    for w, depth in stages:            # _adjust_widths_groups_compatibilty
+    for w, depth in _quantized(spec):  # _adjust_widths_groups_compatibilty
         bottleneck = int(w * spec.bottleneck_multiplier)
         group = min(spec.group_width, bottleneck)
         out.append((int(make_divisible(bottleneck, group) / spec.bottleneck_multiplier), depth, group))

@@ -34,6 +34,9 @@ from ..ops.pointwise import RELU
 from .attention import (AttentionPlacement, after_block, after_stage, attend, check_placement, in_block, located,
                         placement_from_dict, replace_conv, replacement_hp, replaces_conv)
 from .dynamic import check_dynamic_fields, spec_conv_bn_act
+from .fields import MAX_CHANNELS, check_fields, field_error, on_field
+
+STAGE_PLANES = (64, 128, 256, 512)     # the planes of stages 1..4 (a bottleneck's output: 4 x planes)
 
 
 @dataclass(frozen=True)
@@ -55,16 +58,20 @@ class ResNetSpec:
     attention: tuple = field(default=(), compare=False)
 
     def __post_init__(self):
-        object.__setattr__(self, "replace_conv", _replacements(self.replace_conv))
-        if not isinstance(self.deep_stem, bool) or not isinstance(self.avg_down, bool):
-            raise SpecError(f"{self.name}: deep_stem and avg_down are true or false")
-        if self.deep_stem and (not isinstance(self.stem_width, int) or isinstance(self.stem_width, bool)
-                               or self.stem_width < 1):
-            raise SpecError(f"{self.name}: deep_stem needs stem_width, a positive number of channels "
-                            f"(ResNeSt-50: 32)")
+        check_fields(self)
+        if len(self.layers) != len(STAGE_PLANES):
+            raise field_error(self, "layers", f"layers {list(self.layers)} must give the blocks of each of a ResNet's "
+                                              f"{len(STAGE_PLANES)} stages, e.g. [3, 4, 6, 3]")
+        with on_field("replace_conv"):
+            object.__setattr__(self, "replace_conv", _replacements(self.replace_conv))
+        if self.deep_stem and self.stem_width is None:
+            raise field_error(self, "deep_stem", "deep_stem needs stem_width, a positive number of channels "
+                                                 "(ResNeSt-50: 32)")
         if not self.deep_stem and self.stem_width is not None:
-            raise SpecError(f"{self.name}: stem_width applies to deep_stem: true; the 7x7 stem has 64 channels")
-        _check_replacements(self)
+            raise field_error(self, "stem_width", "stem_width applies to deep_stem: true; the 7x7 stem has 64 channels")
+        _check_widths(self)
+        with on_field("replace_conv"):
+            _check_replacements(self)
         _check_dynamic(self)
 
     @property
@@ -134,13 +141,33 @@ def _check_replacements(spec: ResNetSpec) -> None:
                 replacement_hp(placement, stride, width, width)
 
 
+def _check_widths(spec: ResNetSpec) -> None:
+    """``groups`` and ``width_per_group`` shape a bottleneck's 3x3 conv, whose widest (stage 4's) stays
+    within :data:`fields.MAX_CHANNELS`; a basic block has neither (torchvision's BasicBlock refuses
+    them), nor a 1x1 conv to put the stride on."""
+    if spec.block == "basic":
+        for key, default in (("groups", 1), ("width_per_group", 64), ("stride_on", "3x3")):
+            if getattr(spec, key) != default:
+                raise field_error(spec, key, f"{key}={getattr(spec, key)} shapes a bottleneck's convs; {spec.name} is "
+                                             f"built of basic blocks (two 3x3 convs each), which have none to shape")
+        return
+    widest = spec.bottleneck_width(STAGE_PLANES[-1])
+    if widest > MAX_CHANNELS:
+        raise field_error(spec, ("groups", "width_per_group") if spec.groups > 1 else ("width_per_group", "groups"),
+                          f"groups={spec.groups} x width_per_group={spec.width_per_group} make stage 4's 3x3 conv "
+                          f"{widest:,} channels wide; at most 2^20")
+
+
 def _check_dynamic(spec: ResNetSpec) -> None:
-    """DY-ResNet's fields (``dynamic.check_dynamic_fields``); dynamic convs replace every conv, so neither a
-    replaced 3x3 nor the deep stem (whose first conv alone would stay static) goes with them."""
-    check_dynamic_fields(spec)
+    """DY-ResNet's fields (``dynamic.check_dynamic_fields``: the FC1 of every conv's kernel attention
+    keeps a channel, the narrowest conv input being the stem's 64 channels or stage 1's bottleneck
+    width); dynamic convs replace every conv, so neither a replaced 3x3 nor the deep stem (whose first
+    conv alone would stay static) goes with them."""
+    narrowest = 64 if spec.block == "basic" else min(64, spec.bottleneck_width(STAGE_PLANES[0]))
+    check_dynamic_fields(spec, narrowest)
     if spec.dynamic_experts and (spec.replacements() or spec.deep_stem):
-        raise SpecError(f"{spec.name}: dynamic_experts makes every conv but the 7x7 stem's dynamic; it goes "
-                        f"with neither replace_conv nor deep_stem")
+        raise field_error(spec, "dynamic_experts", "dynamic_experts makes every conv but the 7x7 stem's dynamic; it "
+                                                   "goes with neither replace_conv nor deep_stem")
 
 
 def _conv_bn_act(g: Program, x: Tensor, spec: ResNetSpec, out_channels, kernel, stride=1, *, groups=1, act=RELU,
@@ -152,7 +179,7 @@ def _conv_bn_act(g: Program, x: Tensor, spec: ResNetSpec, out_channels, kernel, 
 def stage_settings(spec: ResNetSpec):
     """(stage, planes, the strides of its blocks) of stages 1..4: 64..512 planes, the first block of
     stages 2..4 striding by 2 (torchvision's _make_layer). The torch reference walks the same."""
-    for stage, (planes, blocks) in enumerate(zip((64, 128, 256, 512), spec.layers), start=1):
+    for stage, (planes, blocks) in enumerate(zip(STAGE_PLANES, spec.layers), start=1):
         yield stage, planes, tuple((1 if stage == 1 else 2) if b == 0 else 1 for b in range(blocks))
 
 

@@ -48,6 +48,7 @@ from ..catalogue.common import is_concrete
 from ..catalogue.families.self_attention.transformer import mlp_hidden
 from ..cost import Program, Tensor
 from ..errors import SpecError
+from .fields import MAX_CHANNELS, check_fields, check_mlp_hidden, field_error
 from ..ops.pointwise import COMPARE, GELU, SUB, WHERE
 
 
@@ -65,6 +66,25 @@ class SwinSpec:
     num_classes: int = 1000
     attention: tuple = field(default=(), compare=False)
 
+    def __post_init__(self):
+        check_fields(self)
+        object.__setattr__(self, "depths", tuple(self.depths))
+        object.__setattr__(self, "heads", tuple(self.heads))
+        if len(self.depths) != len(self.heads):
+            raise field_error(self, ("heads", "depths"), f"depths {list(self.depths)} and heads {list(self.heads)} "
+                                                         f"must list the same stages")
+        if self.embed_dim * 2 ** (len(self.depths) - 1) > MAX_CHANNELS:
+            # more than 21 stages are too many at any width (1 x 2^21); fewer, too wide an embed_dim
+            at_fault = ("depths", "embed_dim") if len(self.depths) > 21 else ("embed_dim", "depths")
+            raise field_error(self, at_fault, f"embed_dim={self.embed_dim}, doubling over {len(self.depths)} stages, "
+                                              f"makes the last {self.embed_dim} x 2^{len(self.depths) - 1} channels "
+                                              f"wide; at most 2^20")
+        for stage, (dim, heads) in enumerate(zip(self.stage_dims(), self.heads), 1):
+            if dim % heads:
+                raise field_error(self, ("heads", "embed_dim"), f"stage {stage} has {dim} channels, not divisible by "
+                                                                f"heads={heads}", stage - 1)
+        check_mlp_hidden(self, self.embed_dim)
+
     def stage_blocks(self) -> dict:
         """{stage: number of blocks}: the breakdown's ``stage1``.. (no placement goes there)."""
         return {stage: depth for stage, depth in enumerate(self.depths, 1)}
@@ -75,16 +95,10 @@ class SwinSpec:
 
 
 def check_swin(spec: SwinSpec, shape) -> None:
-    """Reject what Swin cannot run: attention placements, mismatched stage lists, heads that do not
-    divide a stage's width, symbolic or too small inputs."""
+    """Reject what Swin cannot run: attention placements, symbolic or too small inputs (mismatched stage
+    lists and heads that do not divide a stage's width, ``__post_init__`` has refused)."""
     if spec.attention:
         raise SpecError(f"{spec.name}: attention placements apply to CNN stages; a Swin Transformer has none")
-    if len(spec.depths) != len(spec.heads) or not spec.depths:
-        raise SpecError(f"{spec.name}: depths {list(spec.depths)} and heads {list(spec.heads)} must list the same "
-                        "stages")
-    for stage, (dim, heads) in enumerate(zip(spec.stage_dims(), spec.heads), 1):
-        if dim % heads:
-            raise SpecError(f"{spec.name}: stage {stage} has {dim} channels, not divisible by heads={heads}")
     for axis, size in zip("HW", shape[2:]):
         if not is_concrete(size):
             raise SpecError(f"{spec.name}: input {axis}={size}: a Swin Transformer's window padding and shifts "

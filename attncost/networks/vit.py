@@ -30,6 +30,7 @@ from ..catalogue.families.self_attention.transformer import mlp_hidden, timm_att
 from ..cost import Program, Tensor
 from ..ops.pointwise import GELU
 from ..errors import SpecError
+from .fields import check_fields, check_mlp_hidden, field_error
 
 
 @dataclass(frozen=True)
@@ -46,17 +47,23 @@ class ViTSpec:
     num_classes: int = 1000
     attention: tuple = field(default=(), compare=False)
 
+    def __post_init__(self):
+        check_fields(self)
+        if self.embed_dim % self.heads:
+            raise field_error(self, ("heads", "embed_dim"),
+                              f"embed_dim={self.embed_dim} is not divisible by heads={self.heads}")
+        check_mlp_hidden(self, self.embed_dim)
+
     def stage_blocks(self) -> dict:
         """{stage: number of blocks}: the encoder, the breakdown's ``stage1`` (no placement goes there)."""
         return {1: self.depth}
 
 
 def check_vit(spec: ViTSpec, shape) -> None:
-    """Reject what ViT cannot run: CNN attention placements, a mismatched image size, too small inputs."""
+    """Reject what ViT cannot run: CNN attention placements, a mismatched image size, too small inputs
+    (what the fields alone decide, ``__post_init__`` has checked)."""
     if spec.attention:
         raise SpecError(f"{spec.name}: attention placements apply to CNN stages; a ViT has none")
-    if spec.embed_dim % spec.heads:
-        raise SpecError(f"{spec.name}: embed_dim={spec.embed_dim} is not divisible by heads={spec.heads}")
     for axis, size in zip("HW", shape[2:]):
         if not is_concrete(size):
             continue

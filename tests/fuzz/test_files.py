@@ -1,17 +1,19 @@
 """Malformed input files, each run as a real ``attncost`` process with a time limit.
 
-The corpus: report specs, network specs (alone and named by a report spec), LUT search spaces, latency
-tables (attncost's and the Single-Path layout), device profiles and measurement files that are wrong
-in type, miss keys, hold NaN, infinite or negative times, are not UTF-8, nest thousands of levels
-deep, are YAML alias bombs or recursive aliases, are empty, not a mapping, a FIFO or larger than an
-input file may be, or ask for huge ranges. For every file, the process must
+The corpus: report specs, network specs (alone and named by a report spec), network definitions (a
+copy of a shipped one changed: counts of 0, -1, ``true``, ``2.5``, ``1e9``, sizes that would hang or
+overflow, heads that do not divide), LUT search spaces, latency tables (attncost's and the Single-Path
+layout), device profiles (JSON and YAML) and measurement files that are wrong in type, miss keys, give
+a key twice, hold NaN, infinite or negative times, are not UTF-8, nest thousands of levels deep, are
+YAML alias bombs or recursive aliases, are empty, not a mapping, a FIFO or larger than an input file
+may be, or ask for huge ranges. For every file, the process must
 
 - exit with code 2 within LIMIT seconds (nothing hangs),
 - print exactly one line on stderr, which names the file at fault (``FILE:LINE`` for YAML, the JSON
   path for JSON) and holds no traceback,
 - leave its folder exactly as it was (no output created, no input changed, no temporary file).
 
-A default run takes one file of each kind of damage for each kind of file (``DEFAULT``, about 55
+A default run takes one file of each kind of damage for each kind of file (``DEFAULT``, about 60
 processes, two at a time); each LUT-table file there runs with one of the commands that read tables
 (``lut calibrate``, ``runtime``, ``validate``, ``report --lut``) in turn. ``pytest -m slow
 tests/fuzz/test_files.py`` runs the rest of the corpus, and every table file with every one of them.
@@ -123,6 +125,37 @@ NETWORK = [
     ("num-classes-zero", "network: resnet18\nnum_classes: 0\n", ":2:"),
     ("network-a-list", "network: [resnet18]\n", ":1:"),
     ("network-unknown", "network: resnet5\n", ":1:"),
+]
+
+#: network definitions (``name``, ``family`` and its fields) given to ``attncost network FILE``: a copy of
+#: a shipped one changed, each field a count, a size or a number within its bounds (networks/fields.py)
+DEFINITION = [
+    ("layers-zero", "name: x\nfamily: resnet\nblock: bottleneck\nlayers: [3, 0, 6, 3]\n", ":4:|layers[1]"),
+    ("layers-negative", "name: x\nfamily: resnet\nblock: bottleneck\nlayers: [3, -1, 6, 3]\n", ":4:|layers[1]"),
+    ("layers-a-boolean", "name: x\nfamily: resnet\nblock: bottleneck\nlayers: [true, 4, 6, 3]\n", ":4:|layers[0]"),
+    ("layers-a-fraction", "name: x\nfamily: resnet\nblock: bottleneck\nlayers: [2.5, 4, 6, 3]\n", ":4:|layers[0]"),
+    ("layers-huge", "name: x\nfamily: resnet\nblock: bottleneck\nlayers: [3, 1e9, 6, 3]\n", ":4:|layers[1]"),
+    ("layers-too-many-blocks", "name: x\nfamily: resnet\nblock: bottleneck\nlayers: [9999, 9999, 9999, 9999]\n",
+     ":4:|at most 10,000"),
+    ("layers-huge-integer", f"name: x\nfamily: resnet\nblock: bottleneck\nlayers: [3, {HUGE_INT[:3000]}, 6, 3]\n",
+     ":4:|layers[1]"),
+    ("groups-huge", "name: x\nfamily: resnet\nblock: bottleneck\nlayers: [3, 4, 6, 3]\ngroups: 1e9\n", ":5:|groups"),
+    ("block-unknown", "name: x\nfamily: resnet\nblock: dense\nlayers: [3, 4, 6, 3]\n", ":3:|block"),
+    ("vit-embed-dim-zero", "name: x\nfamily: vit\nembed_dim: 0\n", ":3:|embed_dim"),
+    ("vit-embed-dim-huge", "name: x\nfamily: vit\nembed_dim: 1000000000000\n", ":3:|embed_dim"),
+    ("vit-heads-do-not-divide", "name: x\nfamily: vit\nembed_dim: 768\nheads: 7\n", ":4:|not divisible"),
+    ("vit-depth-hangs", "name: x\nfamily: vit\ndepth: 100000\n", ":3:|depth"),
+    ("swin-window-zero", "name: x\nfamily: swin\nwindow: 0\n", ":3:|window"),
+    ("swin-stages-too-wide", f"name: x\nfamily: swin\ndepths: {[1] * 24}\nheads: {[1] * 24}\n", ":3:|at most 2^20"),
+    ("regnet-w-m-below-1", "name: x\nfamily: regnet\ndepth: 16\nw_0: 48\nw_a: 27.89\nw_m: 0.5\ngroup_width: 8\n",
+     ":6:|w_m"),
+    ("regnet-w-m-huge", "name: x\nfamily: regnet\ndepth: 16\nw_0: 48\nw_a: 27.89\nw_m: 1e300\ngroup_width: 8\n",
+     ":6:|w_m"),
+    ("regnet-no-bottleneck", "name: x\nfamily: regnet\ndepth: 16\nw_0: 48\nw_a: 27.89\nw_m: 2.09\ngroup_width: 8\n"
+                             "bottleneck_multiplier: 0.001\n", ":8:|bottleneck_multiplier"),
+    ("dynamic-reduction-without-experts", "name: x\nfamily: mobilenet-v2\ndynamic_reduction: 8\n",
+     ":3:|dynamic_experts"),
+    ("name-a-list", "name: [x]\nfamily: mobilenet-v2\n", ":1:|name"),
 ]
 
 SPACE_LINES = TINY.splitlines()
@@ -248,8 +281,13 @@ PROFILE = [
     ("version-2", _profile(version=2), "version"),
     ("wrong-format", _profile(format="something"), "not a device profile"),
     ("a-list", "[1, 2]\n", "not a device profile"),
-    ("yaml-alias-bomb", _bomb("format: attncost-device-profile\nmacs_per_s: BOMB"), "alias bomb"),
-    ("truncated", _profile()[:40], "not a JSON/YAML device profile"),
+    ("yaml-alias-bomb", _bomb("format: attncost-device-profile\nmacs_per_s: BOMB"), ":|alias bomb"),
+    ("yaml-duplicate-key", "format: attncost-device-profile\nmacs_per_s: 2e10\nother_ops_per_s: 4e9\n"
+                           "bytes_per_s: 1e10\nseconds_per_op: 0\nmacs_per_s: 1\n", ":6:|twice (first at line 2)"),
+    ("yaml-nan-rate", "format: attncost-device-profile\nmacs_per_s: .nan\nother_ops_per_s: 4e9\n", ":2:|macs_per_s"),
+    ("duplicate-key", _profile()[:-1] + ', "macs_per_s": 1}', "twice"),
+    ("empty", "", ":1:|must be a mapping"),
+    ("truncated", _profile()[:40], ":1:|not a JSON/YAML device profile"),
     ("latin-1", '{"format": "caf\xe9"}'.encode("latin-1"), ":1:"),
 ]
 
@@ -291,7 +329,7 @@ TABLE_COMMANDS = (
 )
 
 
-#: the cases a default run takes (one of each kind of damage for each kind of file, ~55 processes);
+#: the cases a default run takes (one of each kind of damage for each kind of file, ~60 processes);
 #: ``-m slow`` runs the whole corpus, and every table file with every command that reads tables
 DEFAULT = {
     "report spec": {"alias-bomb", "recursive-alias", "deep-list", "latin-1", "nul-character", "empty", "a-list",
@@ -301,12 +339,14 @@ DEFAULT = {
     "network spec": {"alias-bomb", "deep", "empty", "attention-a-number", "hp-unknown", "danet-every-block",
                      "width-nan"},
     "network spec named by a report": {"hp-too-large-for-channels"},
+    "network definition": {"layers-zero", "layers-too-many-blocks", "vit-heads-do-not-divide", "swin-window-zero",
+                           "regnet-w-m-huge"},
     "lut space": {"alias-bomb", "latin-1", "a-list", "layers-a-number", "channels-do-not-chain",
                   "attention-the-layer-cannot-take", "huge-integer", "fifo"},
     "lut table": ["negative-time", "nan-time", "string-time", "entry-missing", "calibration-nan",
                   "space-channels-a-string", "threads-huge", "truncated", "deep", "latin-1"],
     "singlepath table": {"negative"},
-    "device profile": {"nan-rate", "missing-rate", "yaml-alias-bomb", "latin-1"},
+    "device profile": {"nan-rate", "missing-rate", "yaml-alias-bomb", "yaml-duplicate-key", "empty", "latin-1"},
     "measurements": {"negative-measured", "nan-estimate", "measured-missing", "deep", "calibration-scale-a-string"},
 }
 
@@ -318,9 +358,9 @@ def _yaml_expect(file: str, line: str) -> tuple:
 
 
 def _json_expect(file: str, where: str) -> tuple:
-    """What the error line must hold: the file (with its line, for text that is not even JSON) and the
-    JSON path or the words of the damage."""
-    return (f"{file}{where}",) if where.startswith(":") else (f"{file}: ", where)
+    """What the error line must hold: the file (with its line, ``:LINE:|words``, for text that is not
+    even JSON, or was read as YAML) and the JSON path or the words of the damage."""
+    return _yaml_expect(file, where) if where.startswith(":") else (f"{file}: ", where)
 
 
 def _cases() -> list:
@@ -347,6 +387,9 @@ def _cases() -> list:
             cases.append(Case("network spec named by a report", name,
                               (("bad.yaml", text), ("report.yaml", "title: t\nnetworks:\n  - resnet18\n  - bad.yaml\n")),
                               ("report", "report.yaml", "-o", "page.html"), _yaml_expect("bad.yaml", line)))
+    for name, text, line in DEFINITION:
+        cases.append(Case("network definition", name, (("bad.yaml", text),),
+                          ("network", "bad.yaml", "--graphml", "g.xml"), _yaml_expect("bad.yaml", line)))
     for name, text, line in SPACE:
         cases.append(Case("lut space", name, (("bad.yaml", text),),
                           ("lut", "predict", "bad.yaml", "--device-profile", "profile.json", "-o", "predicted.json"),
@@ -490,8 +533,8 @@ def test_corpus_counts():
     kinds = {}
     for case in CASES:
         kinds[case.kind] = kinds.get(case.kind, 0) + 1
-    assert set(kinds) == {"report spec", "network spec", "network spec named by a report", "lut space", "lut table",
-                          "singlepath table", "device profile", "measurements"}
+    assert set(kinds) == {"report spec", "network spec", "network spec named by a report", "network definition",
+                          "lut space", "lut table", "singlepath table", "device profile", "measurements"}
     names = " ".join(c.name for c in CASES)
     for failure in ("alias-bomb", "deep", "latin-1", "empty", "nan", "negative", "a-list", "missing", "huge"):
         assert failure in names, failure

@@ -183,16 +183,19 @@ def test_dynamic_networks_carry_their_reported_top1(network, top1):
     assert not accuracy.reported_for(definition(network), (1, 3, 160, 160))
 
 
-@pytest.mark.parametrize("family, lines, message", [
-    ("efficientnet", "condconv_experts: 8", "condconv_experts and condconv_stages go together"),
-    ("efficientnet", "condconv_experts: 8\ncondconv_stages: [9]", "condconv_stages [9] are not among its stages"),
-    ("efficientnet", "condconv_experts: -1\ncondconv_stages: [7]", "condconv_experts is a number of experts"),
-    ("mobilenet-v2", "dynamic_experts: 4\ndynamic_temperature: 0", "dynamic_temperature must be a positive"),
-    ("mobilenet-v2", "dynamic_reduction: 0", "dynamic_reduction must be a whole number"),
+@pytest.mark.parametrize("family, lines, line, message", [
+    ("efficientnet", "condconv_experts: 8", 3, "condconv_experts and condconv_stages go together"),
+    ("efficientnet", "condconv_experts: 8\ncondconv_stages: [9]", 4, "condconv_stages [9] are not among its stages"),
+    ("efficientnet", "condconv_experts: -1\ncondconv_stages: [7]", 3,
+     "condconv_experts must be a number of experts (0: none), an integer from 0 to 1,024 (got -1)"),
+    ("mobilenet-v2", "dynamic_experts: 4\ndynamic_temperature: 0", 4,
+     "dynamic_temperature must be a number above 0 and at most 1e+06 (got 0)"),
+    ("mobilenet-v2", "dynamic_experts: 4\ndynamic_reduction: 0", 4,
+     "dynamic_reduction must be a channel reduction, an integer from 1"),
 ])
-def test_bad_dynamic_fields_are_one_line_errors(tmp_path, family, lines, message):
+def test_bad_dynamic_fields_are_one_line_errors(tmp_path, family, lines, line, message):
     path = tmp_path / "net.yaml"
     path.write_text(f"name: mine\nfamily: {family}\n{lines}\n")
     with pytest.raises(SpecError) as error:
         load_definition(path)
-    assert str(error.value).startswith(f"{path}:1:") and message in str(error.value), str(error.value)
+    assert str(error.value).startswith(f"{path}:{line}:") and message in str(error.value), str(error.value)

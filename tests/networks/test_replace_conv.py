@@ -129,12 +129,12 @@ def test_botnet_at_an_odd_c4_size_is_an_error():
 
 
 @pytest.mark.parametrize("lines, line, message", [
-    ("replace_conv: {module: se}", 1, "se cannot replace a convolution"),
-    ("replace_conv: {module: sk, where: every_block}", 1, "'where' is replace_conv itself"),
-    ("replace_conv: sk", 1, "replace_conv is a mapping such as {module: sk"),
-    ("replace_conv: {module: sk, blocks: [1]}", 1, "blocks apply only to where=after_blocks"),
-    ("deep_stem: true", 1, "deep_stem needs stem_width"),
-    ("stem_width: 32", 1, "stem_width applies to deep_stem: true"),
+    ("replace_conv: {module: se}", 5, "se cannot replace a convolution"),
+    ("replace_conv: {module: sk, where: every_block}", 5, "'where' is replace_conv itself"),
+    ("replace_conv: sk", 5, "replace_conv is a mapping such as {module: sk"),
+    ("replace_conv: {module: sk, blocks: [1]}", 5, "blocks apply only to where=after_blocks"),
+    ("deep_stem: true", 5, "deep_stem needs stem_width"),
+    ("stem_width: 32", 5, "stem_width applies to deep_stem: true"),
 ])
 def test_definition_files_check_their_replacements(tmp_path, lines, line, message):
     path = tmp_path / "net.yaml"
