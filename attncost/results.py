@@ -161,11 +161,13 @@ class Result:
 
 def _document_lines(doc: dict, units="human") -> list[str]:
     """The lines under a compare or network table, as the CLI prints them."""
+    from .format.columns import cell
     from .format.render import summary, units_line
 
     rows = doc.get("modules") if doc.get("modules") is not None else doc.get("rows") or []
     lines = [f"{key}: {value}" if key else str(value) for key, value in summary(doc, units)]
-    legend = units_line(list(rows[0]) if rows else ["params"], units)
+    printed = [cell(key, value, units) for row in rows for key, value in row.items()]
+    legend = units_line(list(rows[0]) if rows else ["params"], units, [*printed, *lines])
     return lines + ([legend] if legend else [])
 
 
@@ -782,6 +784,10 @@ class CrossoverResult(Result):
 
 # -- fit -----------------------------------------------------------------------------------------------
 
+#: ``schema_version`` of ``fit``'s document (``to_dict()``, ``--format json``; docs/JSON.md)
+FIT_SCHEMA_VERSION = 1
+
+
 class FitResult(Result):
     """``attncost.fit``: the largest size whose peak memory fits a budget. ``largest`` (None: not even
     the range's first size fits), ``peak_bytes`` there, ``next_size`` and ``next_peak_bytes`` (the
@@ -803,22 +809,28 @@ class FitResult(Result):
         return "eval" if self.training is None else "train"
 
     def rows(self) -> list[dict]:
-        """``[{size, peak_bytes, budget_bytes, fits}]``: the largest size that fits and the one after it."""
-        variable = self.fitted.variable
+        """``[{size, peak_bytes, budget_bytes, fits}]``: the largest size that fits and the one after it
+        (``size``: of the dimensions ``vary`` names, ``H=W``)."""
         rows = []
         if self.largest is not None:
-            rows.append({variable: self.largest, "peak_bytes": self.peak_bytes, "budget_bytes": self.budget_bytes,
+            rows.append({"size": self.largest, "peak_bytes": self.peak_bytes, "budget_bytes": self.budget_bytes,
                          "fits": True})
         if self.next_size is not None:
-            rows.append({variable: self.next_size, "peak_bytes": self.next_peak_bytes,
+            rows.append({"size": self.next_size, "peak_bytes": self.next_peak_bytes,
                          "budget_bytes": self.budget_bytes, "fits": False})
         return rows
 
+    def _table_rows(self) -> list[dict]:
+        """:meth:`rows` as the table shows them: the size headed by what it is (``H=W``, ``C``)."""
+        return [{(self.fitted.variable if key == "size" else key): value for key, value in row.items()}
+                for row in self.rows()]
+
     def to_dict(self) -> dict:
-        """``{command: "fit", module, shape, vary, range, budget_bytes, mode, largest, peak_bytes,
-        next_size, next_peak_bytes, peak, training?, dtype?}`` (docs/API.md)."""
+        """``{schema_version, command: "fit", module, shape, vary, range, budget_bytes, mode, peak,
+        largest, peak_bytes, next_size, next_peak_bytes, training?, dtype?}`` (docs/API.md, docs/JSON.md)."""
         f = self.fitted
-        doc = {"command": "fit", "module": f.module, "shape": [s if isinstance(s, int) else str(s) for s in f.shape],
+        doc = {"schema_version": FIT_SCHEMA_VERSION, "command": "fit", "module": f.module,
+               "shape": [s if isinstance(s, int) else str(s) for s in f.shape],
                "vary": f.variable, "range": [int(f.lo), int(f.hi)], "budget_bytes": f.budget, "mode": self.mode,
                "peak": self._peak_text(), "largest": self.largest, "peak_bytes": self.peak_bytes,
                "next_size": self.next_size, "next_peak_bytes": self.next_peak_bytes}
@@ -850,11 +862,20 @@ class FitResult(Result):
                 f"({human_bytes(f.budget)})", "peak": self._peak_text(), "largest that fits": answer}
 
     def render(self, fmt="table", units=None) -> str:
-        """The CLI's ``attncost fit`` output in ``fmt`` (``units`` for table and markdown)."""
-        return _render_rows(self.rows(), fmt, self.to_dict() if str(fmt) == "json" else self._meta(), units)
+        """The CLI's ``attncost fit`` output in ``fmt`` (``units`` for table and markdown): JSON is
+        :meth:`to_dict` and ``rows``; CSV the rows after :meth:`to_dict`'s fields as ``# key: value``
+        lines, as ``network``'s (exact numbers, ``shape`` as ``8x512xHxW``, other values as JSON,
+        ``training.optimizer``); table and markdown the rows and the human caption."""
+        chosen = style(fmt, units)
+        if chosen == "table" or chosen == "markdown":
+            return _render_rows(self._table_rows(), chosen, self._meta())
+        return _render_document({**self.to_dict(), "rows": self.rows()}, chosen)
 
     def _caption_lines(self) -> list[str]:
         return [f"{k}: {v}" for k, v in self._meta().items()]
+
+    def _repr_html_(self) -> str:
+        return html_table(self._table_rows(), [*self._caption_lines(), repr(self)])
 
     def __repr__(self) -> str:
         from .format.units import human_bytes

@@ -55,6 +55,7 @@ from __future__ import annotations
 import contextlib
 import fnmatch
 import importlib.util
+import re
 import sys
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -738,10 +739,36 @@ def describe(error: BaseException) -> str:
     return f"{type(error).__name__}: {first}" if first else type(error).__name__
 
 
+#: what torch says when an input has one dimension more than a layer takes, or a batch of 1 is too
+#: small: a conv1d, LSTM or MultiheadAttention given an unbatched layout with a batch in front
+#: ("Expected 2D (unbatched) or 3D (batched) input to conv1d", "LSTM: Expected input to be 2D or 3D,
+#: got 4D instead", "query should be unbatched 2D or batched 3D tensor but received 4-D query
+#: tensor", "expected 2D or 3D input (got 4D input)", "got 4-dimensional tensor", "the number of
+#: dimensions in the tensor (4)", "too many indices for tensor of dimension 4", "self must be a
+#: matrix"), a forward unpacking ``c, h, w = x.shape`` ("too many values to unpack (expected 3)"),
+#: or batch norm training on one value per channel ("Expected more than 1 value per channel")
+RANK_MISMATCH = re.compile(r"\b\d+-?d\b|\b\d+-dim|\bnumber of dimensions|\bof dimension \d|dimension out of range"
+                           r"|\b\d+ to \d+ dimensions|\bdim\(\)|\bndim\b|must be a (?:matrix|vector)\b"
+                           r"|too many values to unpack|too many indices|more than 1 value per channel", re.IGNORECASE)
+
+
+def batch_hint(error: BaseException, specs) -> str:
+    """`` (CxHxW got a batch of 1; ...)`` where a batch of 1 was put in front of a CxHxW shape and the
+    forward failed the way a layer given one dimension too many fails (:data:`RANK_MISMATCH`); else
+    ``""``: a hint about the batch under a model's own error ("my bug") would send users astray."""
+    if isinstance(error, SystemExit) or not any(isinstance(s, InputShape) and s.added_batch for s in specs):
+        return ""
+    try:
+        text = str(error)
+    except Exception:                              # a message that cannot be made
+        return ""
+    if not RANK_MISMATCH.search(text):
+        return ""
+    return " (CxHxW got a batch of 1; --exact-shape / exact_shape=True adds none)"
+
+
 def _failure(error, specs, fake) -> ModelRunError:
-    hint = ""
-    if not isinstance(error, SystemExit) and any(isinstance(s, InputShape) and s.added_batch for s in specs):
-        hint = " (CxHxW got a batch of 1; --exact-shape / exact_shape=True adds none)"
+    hint = batch_hint(error, specs)
     where = " on FakeTensors" if fake else ""
     return ModelRunError(f"the forward{where} on {format_inputs(_described(specs))} failed: {describe(error)}{hint}")
 

@@ -894,7 +894,7 @@ def verify(names, samples, seed, symbolic, mode, fmt):
         if not report.passed:
             failed.append(report)
     bar.done()
-    click.echo(render(rows, fmt))
+    _echo_verify(rows, fmt, {"mode": "eval"})
     for report in failed:
         for line in report.mismatches[:5]:
             click.echo(f"  {line}", err=True)
@@ -902,11 +902,39 @@ def verify(names, samples, seed, symbolic, mode, fmt):
         sys.exit(1)
 
 
+#: ``schema_version`` of ``verify``'s document (``--format json``; docs/JSON.md)
+VERIFY_SCHEMA_VERSION = 1
+
+
 def _verify_columns(entry, report) -> dict:
-    """The columns both verifies print for an entry, before their result."""
+    """The columns both verifies print for an entry, before their result, as data: the ops without a
+    formula a list of names (``[]`` when none), the route that proved the formula in N, H, W ``None``
+    where none ran (a training entry not covered)."""
     return {"module": entry.name, "configs": report.configs, "mismatches": len(report.mismatches),
-            "unsupported_ops": ", ".join(sorted(report.unsupported)) or "-",
-            "proof": report.route, "symbolic": report.symbolic}
+            "unsupported_ops": sorted(report.unsupported),
+            "proof": None if report.route == "-" else report.route, "symbolic": report.symbolic}
+
+
+def _verify_text(value) -> object:
+    """A verify cell or line as a table prints it: a list as its items joined, ``-`` when empty;
+    anything else as it is (``None`` prints ``-``)."""
+    if not isinstance(value, list):
+        return value
+    return ", ".join(str(item) for item in value) or "-"
+
+
+def _echo_verify(rows: list[dict], fmt, meta: dict, texts: list[dict] = ()) -> None:
+    """JSON and CSV: ``{schema_version, command: "verify", **meta, rows}``, data (lists, numbers,
+    null); table and markdown: the rows, each updated by its ``texts`` (cells in words), and ``meta``
+    under them as text (:func:`_verify_text`), an empty list and the forward's ``mode: eval`` left out."""
+    if fmt in DATA_FORMATS:
+        click.echo(render(rows, fmt, {"schema_version": VERIFY_SCHEMA_VERSION, "command": "verify", **meta}))
+        return
+    shown = {key: _verify_text(value) for key, value in meta.items()
+             if value != [] and (key, value) != ("mode", "eval")}
+    texts = list(texts) or [{}] * len(rows)
+    click.echo(render([{key: _verify_text(value) for key, value in {**row, **text}.items()}
+                       for row, text in zip(rows, texts)], fmt, shown))
 
 
 def _verify_training(entries, samples, seed, symbolic, fmt):
@@ -914,24 +942,23 @@ def _verify_training(entries, samples, seed, symbolic, fmt):
     the count of each result under the table (in JSON: beside the rows). Exits 1 on a mismatch only."""
     from ..verify.training import FAIL, NOT_COVERED, PASS, verify_training_entry
 
-    rows, failed = [], []
+    rows, texts, failed = [], [], []
     bar = Progress(len(entries))
     for entry in entries:
         bar.step(f"verifying {entry.name} (training step)")
         report = verify_training_entry(entry, samples=samples, seed=seed, symbolic=symbolic)
         rows.append({**_verify_columns(entry, report), "result": report.result,
-                     "differs": ", ".join(sorted(report.differs)) or "-",
-                     "not_covered": report.not_covered_text()})
+                     "differs": sorted(report.differs),
+                     "not_covered": [{"reason": reason, "configs": n} for reason, n in report.not_covered.items()]})
+        texts.append({"not_covered": report.not_covered_text()})
         if report.result == FAIL:
             failed.append(report)
     bar.done()
     results = [row["result"] for row in rows]
+    # n/a: the formula side has no backward for one of their ops yet
     uncovered = [row["module"] for row in rows if row["result"] == NOT_COVERED]
-    meta = {"mode": "train", "passed": results.count(PASS), "failed": results.count(FAIL),
-            "not_covered": results.count(NOT_COVERED)}
-    if uncovered:              # n/a: the formula side has no backward for one of their ops yet
-        meta["not_covered_modules"] = ", ".join(uncovered)
-    click.echo(render(rows, fmt, meta))
+    _echo_verify(rows, fmt, {"mode": "train", "passed": results.count(PASS), "failed": results.count(FAIL),
+                             "not_covered": results.count(NOT_COVERED), "not_covered_modules": uncovered}, texts)
     for report in failed:
         for line in report.mismatches[:5]:
             click.echo(f"  {line}", err=True)

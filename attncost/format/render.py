@@ -29,7 +29,7 @@ import textwrap
 from ..shapes import DTYPE_BYTES
 from . import columns
 from .grid import grid
-from .units import LEGEND, Units, human_bytes, human_count, percent
+from .units import Units, human_bytes, human_count, legend, percent
 
 
 class OutputFormat(str, enum.Enum):
@@ -96,40 +96,54 @@ def _comment(value) -> str:
     return " ".join(text.split("\n"))
 
 
-def _csv(rows: list[dict], meta: list[tuple[str, object]] = ()) -> str:
+def _csv_cell(value):
+    """A CSV cell: a list or an object as JSON (``[]``, ``["aten.foo.default"]``), so a reader parses it
+    back with ``json.loads``; None an empty cell; anything else as it is."""
+    return json.dumps(value, default=str) if isinstance(value, (list, tuple, dict)) else value
+
+
+def _csv(rows: list[dict], meta: list[tuple[str, object]] = (), columns: list[str] | None = None) -> str:
+    """``# key: value`` lines, then the header and the rows; ``columns``: the header where there are no
+    rows (so that a reader still finds the columns)."""
     out = io.StringIO()
     for key, value in meta:
         out.write(f"# {key}: {_comment(value)}\n")
-    if rows:
-        writer = csv.DictWriter(out, fieldnames=list(rows[0]), lineterminator="\n")
+    fieldnames = list(rows[0]) if rows else list(columns or [])
+    if fieldnames:
+        writer = csv.DictWriter(out, fieldnames=fieldnames, lineterminator="\n")
         writer.writeheader()
-        writer.writerows(rows)
+        writer.writerows({key: _csv_cell(value) for key, value in row.items()} for row in rows)
     return out.getvalue().rstrip("\n")
 
 
-def _table(rows: list[dict], style: OutputStyle, total: dict | None = None) -> str:
-    """Rows (dicts with the same keys) as a table or markdown; ``total`` a last row under a rule."""
-    keys = list(rows[0]) if rows else []
+def _table(rows: list[dict], style: OutputStyle, total: dict | None = None, keys: list[str] | None = None) -> str:
+    """Rows (dicts with the same keys) as a table or markdown; ``total`` a last row under a rule;
+    ``keys``: the columns where there are no rows (a breakdown of a forward that ran no op: its
+    header and total row)."""
+    keys = list(rows[0]) if rows else list(keys or (total or {}))
     shown = rows + ([total] if total else [])
+    basis = rows or shown                                  # no rows: the total row says which are numbers
     body = [[_cell(r.get(k), style.units, k) for k in keys] for r in shown]
-    numeric = [bool(rows) and all(isinstance(r[k], (int, float)) or r[k] is None for r in rows)
-               and any(r[k] is not None for r in rows) for k in keys]
+    numeric = [bool(basis) and all(isinstance(r.get(k), (int, float)) or r.get(k) is None for r in basis)
+               and any(r.get(k) is not None for r in basis) for k in keys]
     markdown = style.format is OutputFormat.MARKDOWN
     if total and markdown:
         body[-1][0] = f"**{body[-1][0]}**"
     text = grid(body, [columns.header(k) for k in keys], markdown, ["right" if n else "left" for n in numeric])
-    if total and not markdown:                            # a rule above the total row, as under the header
+    if total and rows and not markdown:                   # a rule above the total row, as under the header
         lines = text.split("\n")
         text = "\n".join(lines[:-1] + [lines[1], lines[-1]])
     return text
 
 
-def units_line(keys, units: Units = Units.HUMAN) -> str | None:
-    """The line saying what a table's units are, if it prints any (counts or bytes)."""
+def units_line(keys, units: Units = Units.HUMAN, texts=()) -> str | None:
+    """The line saying what a table's units are, if it prints any (counts or bytes): in human units
+    the prefixes ``texts`` (the table and the lines under it) print (:func:`units.legend`), in exact
+    units which columns are bytes."""
     if not columns.has_units(keys):
         return None
     if Units(units) is Units.HUMAN:
-        return LEGEND
+        return legend(texts)
     in_bytes = [columns.header(k) for k in keys if columns.kind(k) is columns.Kind.BYTES]
     return "units: exact integers" + (f"; {', '.join(in_bytes)} in bytes" if in_bytes else "")
 
@@ -158,9 +172,9 @@ def render(rows: list[dict], fmt: OutputStyle | OutputFormat | str = OutputForma
         return _csv(rows, list(meta.items()))
     text = _table(rows, style)
     items = [(key, _cell(value)) for key, value in meta.items()]
-    legend = units_line(list(rows[0]) if rows else [], style.units)
-    if legend:
-        items.append(("", legend))
+    line = units_line(list(rows[0]) if rows else [], style.units, [text, *(value for _, value in items)])
+    if line:
+        items.append(("", line))
     if items:
         text += "\n\n" + _footer(items, style.format is OutputFormat.MARKDOWN)
     return text
@@ -302,15 +316,40 @@ def incomplete_line(doc: dict) -> str | None:
             f"{'have' if len(ops) != 1 else 'has'} no formula: {named} - totals undercount")
 
 
+#: the columns of a network's breakdown rows after its ``group_by`` key (docs/JSON.md), and those a
+#: training step adds
+BREAKDOWN_COLUMNS = ("params", "macs", "flops")
+TRAINING_COLUMNS = ("forward_flops", "backward_flops", "step_flops")
+
+
+def breakdown_columns(doc: dict, rows: list[dict]) -> list[str]:
+    """The columns of a result's rows: the first row's keys, or for a network breakdown without rows
+    (a forward that ran no op, or none with an op kind under ``--group-by op``) the breakdown's."""
+    if rows:
+        return list(rows[0])
+    if doc.get("command") != "network" or not doc.get("group_by"):
+        return []
+    return [doc["group_by"], *BREAKDOWN_COLUMNS, *(TRAINING_COLUMNS if doc.get("training") else ())]
+
+
+def _shown_rows(doc: dict) -> list[dict]:
+    """The rows a result's table and CSV show: the per-module rows where there are any (``--depth``),
+    else the breakdown; without the columns only JSON carries."""
+    rows = doc.get("modules") or doc.get("rows") or []
+    return [{k: v for k, v in row.items() if k not in JSON_ONLY} for row in rows]
+
+
 def total_row(doc: dict, rows: list[dict]) -> dict | None:
-    """The breakdown's total row: ``totals`` under the breakdown's columns, labelled ``total``. None
-    for ``compare`` (its rows are alternatives) and for the per-module table (its rows nest: parents
+    """The breakdown's total row: ``totals`` under the breakdown's columns, labelled ``total`` (also
+    under a breakdown without rows, so a forward that ran no op still shows its zeros). None for
+    ``compare`` (its rows are alternatives) and for the per-module table (its rows nest: parents
     are the sums of their children, so a column's sum counts everything more than once)."""
     totals, group_by = doc.get("totals"), doc.get("group_by")
-    if not totals or not rows or doc.get("modules") is not None or group_by not in rows[0]:
+    keys = breakdown_columns(doc, rows)
+    if not totals or doc.get("modules") or group_by not in keys:
         return None
     known = {**(doc.get("training") or {}), **totals}
-    return {key: ("total" if key == group_by else known.get(key)) for key in rows[0]}
+    return {key: ("total" if key == group_by else known.get(key)) for key in keys}
 
 
 def transposed(rows: list[dict], key: str) -> list[dict]:
@@ -350,20 +389,20 @@ def render_result(doc: dict, fmt: OutputStyle | OutputFormat | str = OutputForma
     style = OutputStyle.of(fmt, units)
     if style.format is OutputFormat.JSON:
         return json.dumps(doc, indent=2)
-    rows = doc.get("modules") if doc.get("modules") is not None else doc.get("rows", [])
-    rows = [{k: v for k, v in row.items() if k not in JSON_ONLY} for row in rows]
+    rows = _shown_rows(doc)
+    keys = breakdown_columns(doc, rows)
     warning = incomplete_line(doc)
     if style.format is OutputFormat.CSV:
-        return _csv(rows, csv_metadata(doc)) + (f"\n# {warning}" if warning else "")
+        return _csv(rows, csv_metadata(doc), keys) + (f"\n# {warning}" if warning else "")
     markdown = style.format is OutputFormat.MARKDOWN
     items = summary(doc, style.units)
-    legend = units_line(list(rows[0]) if rows else ["params"], style.units)
-    if legend:
-        items.append(("", legend))
     if doc.get("command") == "compare" and doc.get("training") and rows:
         table = _transposed_table(rows, "module", style)
     else:
-        table = _table(rows, style, total_row(doc, rows))
+        table = _table(rows, style, total_row(doc, rows), keys)
+    line = units_line(keys or ["params"], style.units, [table, *(text for _, text in items)])
+    if line:
+        items.append(("", line))
     text = table + "\n\n" + _footer(items, markdown)
     if warning:
         text += f"\n\n**{warning}**" if markdown else f"\n\n{warning}"

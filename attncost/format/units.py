@@ -41,8 +41,24 @@ RATIO_DIGITS = 3
 COUNT_PREFIXES = ("", " K", " M", " G", " T", " P", " E")
 BYTE_PREFIXES = (" B", " KiB", " MiB", " GiB", " TiB", " PiB", " EiB")
 
-#: what the prefixes mean: the line under a table printed in human units (at most 100 characters)
-LEGEND = "units: K, M, G, T = 10^3, 10^6, 10^9, 10^12; KiB, MiB, GiB = 2^10, 2^20, 2^30 bytes"
+#: what each prefix means: counts in powers of 1000, bytes in powers of 1024 (:func:`legend`)
+COUNT_POWERS = {prefix.strip(): f"10^{3 * step}" for step, prefix in enumerate(COUNT_PREFIXES) if step}
+BYTE_POWERS = {prefix.strip(): f"2^{10 * step}" for step, prefix in enumerate(BYTE_PREFIXES) if step}
+#: a number printed with a prefix (``25.56 M``, ``3.864 G``, ``393.0 KiB``, ``1,000 EiB``)
+_PRINTED = re.compile(r"(?<![\w.,])\d[\d,]*(?:\.\d+)? (" + "|".join([*COUNT_POWERS, *BYTE_POWERS]) + r")(?!\w)")
+
+
+def legend(texts) -> str | None:
+    """The line under a table printed in human units: what each prefix printed in ``texts`` (the
+    table, the lines under it) means, in the order of their size, e.g. ``units: K, M = 10^3, 10^6;
+    KiB, MiB = 2^10, 2^20 bytes``; None when they print none (every number below 1000, or 1 KiB)."""
+    used = {match.group(1) for text in texts for match in _PRINTED.finditer(str(text))}
+    parts = []
+    for powers, what in ((COUNT_POWERS, ""), (BYTE_POWERS, " bytes")):
+        shown = [prefix for prefix in powers if prefix in used]
+        if shown:
+            parts.append(f"{', '.join(shown)} = {', '.join(powers[p] for p in shown)}{what}")
+    return f"units: {'; '.join(parts)}" if parts else None
 
 
 def _digits_text(scaled: int, places: int) -> str:

@@ -8,6 +8,10 @@ from __future__ import annotations
 from ..cost import Convention, flops
 
 SCHEMA_VERSION = 1
+#: the totals that are 0 only when a forward ran no op that costs anything
+COSTS = ("macs", "flops", "activation_bytes", "attention_map_bytes")
+#: a network document's ``note`` when they are (a model whose forward returns its input, or views of it)
+NOTHING_RAN = "the forward ran no aten op that costs anything: 0 MACs, 0 FLOPs, no activations"
 
 
 def _int(value):
@@ -37,7 +41,8 @@ def document(command: str, *, shape, convention, dtype, rows, group_by, network=
     """The result document: the fields of docs/JSON.md in their order, ``extra`` (``note``,
     ``traced_with``) last. ``unsupported`` is the list of :func:`unsupported_ops`; ``reported`` (a
     ``network`` document's) the top-1 its sources report for the build
-    (:func:`attncost.networks.accuracy.reported_document`), None when none does."""
+    (:func:`attncost.networks.accuracy.reported_document`), None when none does. A network whose
+    forward cost nothing (every one of :data:`COSTS` 0) gets the ``note`` :data:`NOTHING_RAN`."""
     doc = {"schema_version": SCHEMA_VERSION, "command": command, "network": network,
            "shape": [_int(s) for s in shape], "convention": str(Convention(convention).value), "dtype": dtype,
            "group_by": group_by, "totals": total, "attention_share": attention_share, "rows": rows}
@@ -47,6 +52,8 @@ def document(command: str, *, shape, convention, dtype, rows, group_by, network=
     doc["unsupported_ops"] = list(unsupported)
     if command == "network":
         doc["reported"] = reported
+        if total and not any(total.get(key) for key in COSTS) and extra.get("note") is None:
+            extra = {"note": NOTHING_RAN, **extra}
     doc.update({k: v for k, v in extra.items() if v is not None})
     return doc
 

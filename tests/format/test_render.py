@@ -13,7 +13,6 @@ import pytest
 from attncost.format import OutputFormat, OutputStyle, Units, render, render_result
 from attncost.format.columns import Kind, header, kind
 from attncost.format.render import WIDTH, csv_metadata, total_row
-from attncost.format.units import LEGEND
 
 
 @pytest.mark.parametrize("name, expected", [
@@ -45,7 +44,7 @@ def test_table_in_human_and_exact_units():
     # 23,281,664 / 2^20 = 22.203... MiB; 1,040,449,536 / 8,192 = 127,007.02 -> 127,000 (3 digits)
     assert lines[2].split() == ["se", "8.464", "K", "393.0", "KiB", "1.00"]
     assert lines[3].split() == ["nonlocal", "132.2", "K", "22.20", "MiB", "127,000"]
-    assert lines[-2:] == ["convention: macs", LEGEND]
+    assert lines[-2:] == ["convention: macs", "units: K = 10^3; KiB, MiB = 2^10, 2^20 bytes"]   # the ones printed
     exact = render(ROWS, OutputStyle(OutputFormat.TABLE, Units.EXACT)).splitlines()
     assert exact[2].split() == ["se", "8,464", "402,432", "1.00"]
     assert exact[-1] == "units: exact integers; peak in bytes"
@@ -105,7 +104,9 @@ def test_network_table_total_row_and_summary():
     assert "memory: activation 125.3 MiB, peak 9.199 MiB, attention map 12.25 KiB" in lines
     assert "attention share: params 9.02%, macs 0.165%, flops 0.165%" in lines
     assert any(line.startswith("note: stride on the first 1x1") for line in lines)
-    assert lines[-1] == LEGEND and all(len(line) <= WIDTH for line in lines)
+    # printed: K, M, G (table, total); MiB, KiB (memory)
+    assert lines[-1] == "units: K, M, G = 10^3, 10^6, 10^9; KiB, MiB = 2^10, 2^20 bytes"
+    assert all(len(line) <= WIDTH for line in lines)
 
 
 def test_network_exact_units_and_markdown():
@@ -117,7 +118,8 @@ def test_network_exact_units_and_markdown():
     assert lines[-1] == "units: exact integers"
     markdown = render_result(NETWORK, "markdown").splitlines()
     assert markdown[0].startswith("| stage") and markdown[4].startswith("| **total**")
-    assert "- convention: macs" in markdown and markdown[-1] == f"- {LEGEND}"
+    assert "- convention: macs" in markdown
+    assert markdown[-1] == "- units: K, M, G = 10^3, 10^6, 10^9; KiB, MiB = 2^10, 2^20 bytes"
 
 
 def test_network_json_is_the_document_and_csv_has_it_as_comments():

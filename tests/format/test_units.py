@@ -11,8 +11,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from attncost.format.units import (BYTE_PREFIXES, COUNT_PREFIXES, LEGEND, RATIO_DIGITS, SIGNIFICANT, UNITS, Units,
-                                   exact, human_bytes, human_count, percent, ratio)
+from attncost.format.units import (BYTE_PREFIXES, COUNT_PREFIXES, RATIO_DIGITS, SIGNIFICANT, UNITS, Units,
+                                   exact, human_bytes, human_count, legend, percent, ratio)
 
 
 @pytest.mark.parametrize("value, expected", [
@@ -61,11 +61,29 @@ def test_ratio_by_hand(value, expected):
     assert ratio(value) == expected
 
 
-def test_percent_exact_and_legend():
+def test_percent_and_exact():
     assert (percent(0.0902), percent(0.00171), percent(0.0)) == ("9.02%", "0.171%", "0%")
     assert (exact(25_557_032), exact(5), exact(None), exact(0.15625)) == ("25,557,032", "5", "-", "0.156")
     assert UNITS == ["human", "exact"] and Units("exact") is Units.EXACT
-    assert len(LEGEND) <= 100 and "10^3" in LEGEND and "2^10" in LEGEND
+
+
+@pytest.mark.parametrize("texts, expected", [
+    (["25.56 M params, 3.864 G MACs", "peak 393.0 KiB"], "units: M, G = 10^6, 10^9; KiB = 2^10 bytes"),
+    (["1.149 P", "571.7 T", "8.188 TiB", "4.000 EiB"], "units: T, P = 10^12, 10^15; TiB, EiB = 2^40, 2^60 bytes"),
+    (["2.000 E FLOPs", "1,000 EiB"], "units: E = 10^18; EiB = 2^60 bytes"),     # beyond the last prefix: 1,000 EiB
+    (["8.464 K"], "units: K = 10^3"),
+    (["812 B", "5 params", "stage M", "mac.conv", "1x3x224x224"], None),           # no number with a prefix
+])
+def test_the_legend_names_exactly_the_prefixes_printed(texts, expected):
+    assert legend(texts) == expected
+
+
+def test_the_legend_can_explain_every_prefix():
+    printed = [human_count(1000 ** step) for step in range(1, len(COUNT_PREFIXES))]
+    printed += [human_bytes(1024 ** step) for step in range(1, len(BYTE_PREFIXES))]
+    text = legend(printed)
+    assert text == ("units: K, M, G, T, P, E = 10^3, 10^6, 10^9, 10^12, 10^15, 10^18; "
+                    "KiB, MiB, GiB, TiB, PiB, EiB = 2^10, 2^20, 2^30, 2^40, 2^50, 2^60 bytes")
 
 
 def _parse(text: str, prefixes: tuple, base: int) -> tuple[Fraction, Fraction]:

@@ -107,6 +107,16 @@ def build_forward_raises():
 
 def build_linear():
     return torch.nn.Linear(5, 5)
+
+class MyBug(torch.nn.Module):
+    def forward(self, x):
+        raise ValueError("my bug")
+
+def build_my_bug():
+    return MyBug()
+
+def build_lstm():
+    return torch.nn.LSTM(8, 4)         # takes (L, H_in) or (L, N, H_in): 3x8x8 is a batch of 3 sequences
 '''
 
 
@@ -133,7 +143,7 @@ def _error(*args):
     ("build_needs", "build_needs() failed: TypeError: build_needs() missing 1 required positional argument: 'n'"),
     ("build_number", "build_number() returned int, not an nn.Module"),
     ("build_forward_exits", "the forward on 1x3x8x8 failed: SystemExit: sys.exit(3) was called"),
-    ("build_forward_raises", "the forward on 1x3x8x8 failed: ValueError: bad input (CxHxW got a batch of 1"),
+    ("build_forward_raises", "the forward on 1x3x8x8 failed: ValueError: bad input"),
     ("build_linear", "the forward on 1x3x8x8 failed: RuntimeError: mat1 and mat2 shapes cannot be multiplied"),
 ])
 def test_the_users_code_failing_is_one_line_naming_it(models, function, expected):
@@ -146,6 +156,34 @@ def test_the_users_code_failing_is_one_line_naming_it(models, function, expected
             assert expected in line, line
         else:                                          # traced on FakeTensors with symbolic sizes
             assert "the forward on FakeTensors on" in line and expected.split(" failed: ")[1].split(":")[0] in line
+
+
+HINT = "(CxHxW got a batch of 1; --exact-shape / exact_shape=True adds none)"
+
+
+@pytest.mark.parametrize("function, shape, message, hinted", [
+    # nn.LSTM takes 2-dim or 3-dim input; the batch of 1 in front of 3x8x8 makes it 4-dim
+    ("build_lstm", ["3x8x8"], "ValueError: LSTM: Expected input to be 2D or 3D, got 4D instead", True),
+    ("build_lstm", ["3x8x8", "--exact-shape"], None, False),     # as written: it runs
+    # the model's own error has nothing to do with the batch dimension
+    ("build_my_bug", ["3x8x8"], "the forward on 1x3x8x8 failed: ValueError: my bug", False),
+    # mat1 (24x8) times Linear(5, 5)'s weight: the last size is wrong, not the rank
+    ("build_linear", ["3x8x8"], "RuntimeError: mat1 and mat2 shapes cannot be multiplied (24x8 and 5x5)", False),
+])
+def test_the_batch_hint_comes_only_with_a_rank_mismatch(models, function, shape, message, hinted):
+    if message is None:
+        result = CliRunner().invoke(cli, ["network", f"{models}:{function}", "--shape", *shape])
+        assert result.exit_code == 0, result.output
+        return
+    line = _error("network", f"{models}:{function}", "--shape", *shape)
+    assert message in line, line
+    assert (HINT in line) is hinted, line
+    assert line.endswith(HINT) if hinted else line.endswith(message)
+
+
+def test_the_batch_hint_is_not_given_where_no_batch_was_added(models):
+    line = _error("network", f"{models}:build_my_bug", "--shape", "1x3x8x8")
+    assert line.endswith("the forward on 1x3x8x8 failed: ValueError: my bug"), line
 
 
 def test_load_model_errors_keep_the_cause(models):

@@ -144,9 +144,9 @@ def test_the_cli_reports_not_covered_and_exits_0(monkeypatch):
     document = json.loads(result.stdout)
     assert {row["module"]: row["result"] for row in document["rows"]} == {"se": "pass", "stn": "n/a"}
     assert (document["passed"], document["failed"], document["not_covered"]) == (1, 0, 1)
-    assert document["not_covered_modules"] == "stn"
+    assert document["not_covered_modules"] == ["stn"]
     stn = document["rows"][1]
-    assert stn["configs"] == 0 and stn["not_covered"] == f"1 config: {NO_BACKWARD}"
+    assert stn["configs"] == 0 and stn["not_covered"] == [{"reason": NO_BACKWARD, "configs": 1}]
 
 
 def test_the_columns_are_the_forward_verifys_plus_what_differs():
