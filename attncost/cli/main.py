@@ -522,7 +522,8 @@ def network(network, attn, where, stages, blocks, shape, group_by, graphml, dept
             fake, attention_modules, exact_shape, mode, training, convention, fmt):
     """Cost of a whole network, with attention inserted by policy and a breakdown.
 
-    NETWORK is a reference network (resnet50, resnet50-v1, mobilenet-v2, vit-b16, ...), a spec file, or
+    NETWORK is a reference network (resnet50, resnet50-v1, mobilenet-v2, vit-b16, ...), a spec file, a
+    definition file of your own (a copy of one in attncost/networks/definitions, changed), or
     your own model as FILE.py:FUNCTION (which returns an nn.Module; traced, imports torch). Breakdown
     by stage, block, module kind or op kind; --depth K gives one row per module instead.
 
