@@ -24,6 +24,18 @@ def is_nonnegative(expr) -> bool:
         return bool(expr >= 0)
     if expr.is_nonnegative:
         return True
+    if _coefficients_nonnegative(sympy, expr):
+        return True
+    # Sizes are integers >= 1: with every positive-integer symbol s written 1 + t (t >= 0), a
+    # polynomial such as NCHW - NC = NC(HW - 1) has nonnegative coefficients in the t's.
+    shifted = {s: s + 1 for s in expr.free_symbols if s.is_positive and s.is_integer}
+    return bool(shifted) and _coefficients_nonnegative(sympy, sympy.expand(expr.xreplace(shifted)))
+
+
+def _coefficients_nonnegative(sympy, expr) -> bool:
+    """``expr`` (expanded) is a polynomial in nonnegative generators with no negative coefficient."""
+    if expr.is_Number:
+        return bool(expr >= 0)
     try:
         poly = sympy.Poly(expr, *sorted(_generators(expr), key=sympy.default_sort_key))
     except sympy.PolynomialError:
@@ -41,14 +53,22 @@ def _generators(expr) -> set:
 
 
 def exact_max(values):
-    """The maximum of ``values``: an int for ints (0 for none), else ``Max`` of the non-dominated ones."""
+    """The maximum of ``values``: an int for ints (0 for none), else ``Max`` of the non-dominated ones.
+
+    A ``Max`` among the values counts as its arguments. The loop below drops every value it proves
+    dominated (:func:`is_nonnegative`, with sizes >= 1); sympy's own evaluation compares every pair
+    again under its assumptions (``Max._find_localzeros``), which can drop a few more (ceilings)
+    but took seconds for a peak of a few dozen candidates with floors, so it runs only on at most
+    :data:`SYMPY_MAX_ARGS` of them: above that the ``Max`` is built unevaluated (the same value;
+    sympy orders the arguments the same either way)."""
     if all(isinstance(v, int) for v in values):
         return max(values, default=0)
     sympy = _sympy()
     values = [sympy.sympify(v) for v in values]
     if all(v.is_Number for v in values):
         return max(values)
-    candidates = sorted(set(values), key=sympy.default_sort_key)
+    flat = [a for v in values for a in (v.args if isinstance(v, sympy.Max) else (v,))]
+    candidates = sorted(set(flat), key=sympy.default_sort_key)
     samples = _samples(candidates)
 
     def dominates(a, b) -> bool:
@@ -63,7 +83,14 @@ def exact_max(values):
             continue
         kept = [k for k in kept if not dominates(v, k)]
         kept.append(v)
-    return kept[0] if len(kept) == 1 else sympy.Max(*kept)
+    if len(kept) == 1:
+        return kept[0]
+    return sympy.Max(*kept, evaluate=len(kept) <= SYMPY_MAX_ARGS)
+
+
+#: the most arguments a ``Max`` is left to sympy to simplify further (its pairwise comparisons are
+#: quick for a few, seconds for dozens with floors: :func:`exact_max`)
+SYMPY_MAX_ARGS = 4
 
 
 SAMPLE_VALUES = (1, 2, 3, 7, 64, 224, 1000)
