@@ -288,13 +288,13 @@ def list_command(pattern, family, network_list, fmt):
         if family:
             raise AttncostError(f"--family {family} is a catalogue family and has no effect with --networks; "
                                 "leave one of them out")
-        click.echo(render(api.reference_networks(pattern), fmt, {"shape": "1x3x224x224"}))
+        click.echo(render(api.reference_networks(pattern), fmt, {"shape": "1x3x224x224"}, cut_texts=True))
         return
     rows = [{"family": e.family, "name": e.name, "aliases": ", ".join(e.aliases), "summary": e.summary,
              "paper": f"{e.paper.title} ({e.paper.venue})"} for e in catalogue.entries(pattern, family)]
     if not rows:
         raise AttncostError(f"no catalogue entry matches {pattern!r}")
-    click.echo(render(rows, fmt))
+    click.echo(render(rows, fmt, cut_texts=True))
 
 
 @cli.command()

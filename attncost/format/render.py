@@ -159,19 +159,40 @@ def _footer(items: list[tuple[str, object]], markdown: bool) -> str:
     return "\n".join(lines)
 
 
+#: the most characters of a text cell in a plain table (a terminal's line; markdown, JSON and CSV keep
+#: texts whole): ``list``'s summaries and papers, ``list --networks``' sources run to hundreds
+TEXT_CELL_WIDTH = 80
+
+
+def _cut_text(value):
+    """A text longer than :data:`TEXT_CELL_WIDTH` cut at a word boundary and ended ``...``; any other
+    value itself (the same object, so a caller can tell whether anything was cut)."""
+    if not isinstance(value, str) or len(value) <= TEXT_CELL_WIDTH:
+        return value
+    head = value[:TEXT_CELL_WIDTH - 3]
+    if " " in head[TEXT_CELL_WIDTH // 2:]:
+        head = head[:head.rindex(" ")]
+    return head.rstrip(" ,;:(") + "..."
+
+
 def render(rows: list[dict], fmt: OutputStyle | OutputFormat | str = OutputFormat.TABLE, meta: dict | None = None,
-           *, units: Units | str | None = None) -> str:
+           *, units: Units | str | None = None, cut_texts: bool = False) -> str:
     """Rows (dicts with the same keys) in ``fmt`` (a format, or an :class:`OutputStyle` with the units).
     ``meta`` (e.g. the convention) goes into JSON, as ``# key: value`` lines before CSV's header, and
-    under tables one ``key: value`` a line, with the units line last."""
+    under tables one ``key: value`` a line, with the units line last. ``cut_texts``: a plain table
+    cuts prose longer than :data:`TEXT_CELL_WIDTH` (never a formula: ``formula`` keeps them whole)."""
     style = OutputStyle.of(fmt, units)
     meta = meta or {}
     if style.format is OutputFormat.JSON:
         return json.dumps({**meta, "rows": rows}, indent=2, default=str)
     if style.format is OutputFormat.CSV:
         return _csv(rows, list(meta.items()))
-    text = _table(rows, style)
+    cut = cut_texts and style.format is OutputFormat.TABLE and any(_cut_text(v) is not v for row in rows for v in row.values())
+    text = _table([{k: _cut_text(v) for k, v in row.items()} for row in rows] if cut else rows, style)
     items = [(key, _cell(value)) for key, value in meta.items()]
+    if cut:
+        items.append(("", f"texts longer than {TEXT_CELL_WIDTH} characters are cut (...); --format markdown, json "
+                          "or csv gives them whole"))
     line = units_line(list(rows[0]) if rows else [], style.units, [text, *(value for _, value in items)])
     if line:
         items.append(("", line))

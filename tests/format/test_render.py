@@ -166,3 +166,17 @@ def test_output_style():
     style = OutputStyle("json", "exact")
     assert style == "json" and str(style) == "json" and OutputFormat(style) is OutputFormat.JSON
     assert OutputStyle("table", "exact") != OutputStyle("table") and OutputStyle("csv") == OutputStyle("csv")
+
+
+def test_a_long_text_is_cut_in_a_table_and_whole_elsewhere():
+    long = "word " * 40                                             # 200 characters
+    rows = [{"name": "x", "summary": long.strip()}, {"name": "y", "summary": "short"}]
+    table = render(rows, "table", cut_texts=True)
+    cell = table.splitlines()[2].split("  ", 1)[1].strip()
+    # cut at a word boundary to at most 80 characters, ending "..."; the short text untouched
+    assert cell.endswith("word...") and len(cell) <= 80 and "short" in table
+    assert "texts longer than 80 characters are cut" in table
+    for fmt in ("markdown", "json", "csv"):
+        assert long.strip() in render(rows, fmt, cut_texts=True)
+    assert "are cut" not in render([{"name": "y", "summary": "short"}], "table", cut_texts=True)
+    assert long.strip() in render(rows, "table")                     # only where a command asks
