@@ -207,10 +207,11 @@ def read_json(path, error=SpecError):
     return parse_json(read_text(path, error), path, error)
 
 
-def parse_json(text: str, path, error=SpecError):
-    """The JSON value of ``text`` read from ``path`` (named in errors), at most MAX_DEPTH deep."""
+def parse_json(text: str, path, error=SpecError, object_pairs_hook=None):
+    """The JSON value of ``text`` read from ``path`` (named in errors), at most MAX_DEPTH deep;
+    ``object_pairs_hook`` as :func:`json.loads` takes it."""
     try:
-        data = json.loads(text)
+        data = json.loads(text, object_pairs_hook=object_pairs_hook)
     except json.JSONDecodeError as failure:
         what = "truncated" if _ran_out(text, failure) else "corrupt"
         raise error(f"{path}: not a complete JSON file ({what} at line {failure.lineno} column {failure.colno}: "

@@ -37,13 +37,15 @@ def load_profile(path) -> dict:
     from ..io import parse_json, read_text
 
     text = read_text(path, LutError)                 # a regular UTF-8 file of at most 64 MiB
+    repeated: list = []
     try:
-        data = parse_json(text, path, LutError)
+        data = parse_json(text, path, LutError, object_pairs_hook=lambda pairs: _object(pairs, repeated))
     except LutError as json_error:
         if not str(json_error).startswith(f"{path}: not a complete JSON file"):
             raise
         return _yaml_profile(path)                    # JSON is YAML; YAML profiles too
-    _no_repeated_keys(text, path)
+    if repeated:
+        raise LutError(f"{path}: gives {json.dumps(repeated[0])} twice in one object; give each key once")
     return check_profile(data, path)
 
 
@@ -60,17 +62,15 @@ def _yaml_profile(path) -> dict:
     return check_profile(root.value, path, lines)
 
 
-def _no_repeated_keys(text: str, path) -> None:
-    """Refuse a JSON object that gives a key twice (``json`` keeps the last one silently)."""
-    def pairs(items):
-        seen = set()
-        for key, _ in items:
-            if key in seen:
-                raise LutError(f"{path}: gives {json.dumps(key)} twice in one object; give each key once")
-            seen.add(key)
-        return dict(items)
-
-    json.loads(text, object_pairs_hook=pairs)
+def _object(pairs: list, repeated: list) -> dict:
+    """A JSON object of ``pairs``, each key given twice in it noted in ``repeated`` (``json`` would
+    keep the last one silently; the whole file parsed, :func:`load_profile` refuses it)."""
+    seen = set()
+    for key, _ in pairs:
+        if key in seen:
+            repeated.append(key)
+        seen.add(key)
+    return dict(pairs)
 
 
 def segment_seconds(space: Space, key: str, profile: dict, batch: int = 1) -> float:
